@@ -1,0 +1,8 @@
+"""Alembic environment for the gateway database (directory, groups, API clients)."""
+
+import gateway.models  # noqa: F401  (registers the tables on the metadata)
+from gateway.config import GatewaySettings
+from gateway.db import Base
+from kit.migrations import run_env
+
+run_env(Base.metadata, lambda: GatewaySettings().database_url)

@@ -1,0 +1,345 @@
+"""Forwarding ``/api/v1/{training,coaching,incidents}/...`` to the services.
+
+This is the hottest code in the product, so it is a pure ASGI middleware that never
+enters the router, and the bytes travel through one pooled aiohttp session per upstream
+(chosen by measurement; see the README's performance section). Tests wire an upstream to
+a service's ASGI app through httpx instead; both implement :class:`Upstream`.
+
+Per request: the caller must be authenticated; the client's ``Authorization`` is replaced
+(never appended) by a short-lived internal token for that service; hop-by-hop headers and
+cookies are dropped both ways; bodies stream both ways; a refused connection is a 502 and
+a timeout a 504, both problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Protocol
+
+import aiohttp
+import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kit.errors import (
+    BadGateway,
+    DomainError,
+    Forbidden,
+    GatewayTimeout,
+    Unauthorized,
+    domain_error_response,
+)
+from kit.identity import Caller, InternalTokenSigner, PrincipalKind
+
+API_PREFIX = "/api/v1/"
+# Never forwarded: connection-level headers (RFC 9110 §7.6.1), the client's credentials
+# (replaced by the internal token), its cookies, and the request id (set by us).
+_DROPPED_REQUEST_HEADERS = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"host",
+        b"authorization",
+        b"cookie",
+        b"x-request-id",
+    }
+)
+_DROPPED_RESPONSE_HEADERS = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"set-cookie",
+        b"server",
+        b"date",
+        b"x-request-id",
+    }
+)
+# A response this small (by Content-Length) is read whole and sent in one message.
+_SMALL_BODY_BYTES = 256 * 1024
+
+
+class UpstreamUnreachable(Exception):
+    pass
+
+
+class UpstreamTimedOut(Exception):
+    pass
+
+
+class Upstream(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def relay(
+        self,
+        *,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes] | None,
+        send: Send,
+    ) -> None:
+        """Send the request upstream and stream the answer to ``send``. Raises
+        :class:`UpstreamUnreachable` or :class:`UpstreamTimedOut` only before anything
+        was sent to the client."""
+
+
+def _response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [(name, value) for name, value in raw if name.lower() not in _DROPPED_RESPONSE_HEADERS]
+
+
+class AiohttpUpstream:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int,
+    ) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+        )
+        self._pool_size = pool_size
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30),
+            timeout=self._timeout,
+            # Never keep cookies in a shared client: they would leak between callers.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def relay(
+        self,
+        *,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes] | None,
+        send: Send,
+    ) -> None:
+        assert self._session is not None, "upstream used before start()"
+        request_headers = [
+            (name.decode("latin-1"), value.decode("latin-1")) for name, value in headers
+        ]
+        try:
+            response = await self._session.request(
+                method,
+                self.base_url + target,
+                headers=request_headers,
+                data=body,
+                allow_redirects=False,
+            )
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            raise UpstreamTimedOut(str(exc)) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamUnreachable(str(exc)) from exc
+        async with response:
+            length = response.content_length
+            if length is not None and length <= _SMALL_BODY_BYTES:
+                try:
+                    content = await response.read()
+                except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                    raise UpstreamTimedOut(str(exc)) from exc
+                except aiohttp.ClientError as exc:
+                    raise UpstreamUnreachable(str(exc)) from exc
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": response.status,
+                        "headers": _response_headers(list(response.raw_headers)),
+                    }
+                )
+                await send({"type": "http.response.body", "body": content})
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status,
+                    "headers": _response_headers(list(response.raw_headers)),
+                }
+            )
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+
+
+class HttpxUpstream:
+    """Same contract over an httpx client; tests give it an ``ASGITransport`` to a service."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        transport: httpx.AsyncBaseTransport,
+        timeout: httpx.Timeout,
+    ) -> None:
+        self.name = name
+        self._client = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def relay(
+        self,
+        *,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes] | None,
+        send: Send,
+    ) -> None:
+        request = self._client.build_request(method, target, headers=headers, content=body)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise UpstreamTimedOut(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamUnreachable(str(exc)) from exc
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": _response_headers(list(response.headers.raw)),
+                }
+            )
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+        finally:
+            await response.aclose()
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return bool(value != b"0")
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
+async def _stream_body(receive: Receive) -> AsyncIterator[bytes]:
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return
+        chunk = message.get("body", b"")
+        if chunk:
+            yield chunk
+        more = message.get("more_body", False)
+
+
+class ProxyMiddleware:
+    """Forwards requests for a known upstream prefix; everything else goes to the app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        upstreams: Callable[[], Mapping[str, Upstream]],
+        signer: InternalTokenSigner,
+        service_permissions: Mapping[str, frozenset[str]],
+    ) -> None:
+        self.app = app
+        self.upstreams = upstreams
+        self.signer = signer
+        self.service_permissions = service_permissions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        name = path[len(API_PREFIX) :].split("/", 1)[0]
+        upstream = self.upstreams().get(name)
+        if upstream is None:
+            await self.app(scope, receive, send)
+            return
+        scope["route_label"] = f"proxy:{name}"
+        try:
+            await self._forward(scope, receive, send, upstream)
+        except DomainError as error:
+            await domain_error_response(error, instance=path)(scope, receive, send)
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, upstream: Upstream
+    ) -> None:
+        state = scope.get("state", {})
+        caller = state.get("caller")
+        if not isinstance(caller, Caller):
+            raise Unauthorized("Sign in: send a bearer token in the Authorization header.")
+        self._authorise(caller, upstream.name)
+        request_id = state.get("request_id")
+        token = self.signer.sign(
+            audience=upstream.name,
+            subject=caller.subject,
+            kind=caller.kind,
+            roles=caller.roles,
+            scopes=caller.scopes,
+            request_id=request_id,
+        )
+        headers = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name not in _DROPPED_REQUEST_HEADERS
+        ]
+        headers.append((b"authorization", b"Bearer " + token.encode()))
+        if request_id:
+            headers.append((b"x-request-id", request_id.encode()))
+        target = scope.get("raw_path") or scope["path"].encode()
+        if scope.get("query_string"):
+            target += b"?" + scope["query_string"]
+        try:
+            await upstream.relay(
+                method=scope["method"],
+                target=target.decode("latin-1"),
+                headers=headers,
+                body=_stream_body(receive) if _has_body(scope) else None,
+                send=send,
+            )
+        except UpstreamUnreachable as exc:
+            raise BadGateway(
+                f"The {upstream.name} service could not be reached. Try again shortly."
+            ) from exc
+        except UpstreamTimedOut as exc:
+            raise GatewayTimeout(f"The {upstream.name} service did not answer in time.") from exc
+
+    def _authorise(self, caller: Caller, upstream: str) -> None:
+        if caller.kind is not PrincipalKind.SERVICE:
+            return
+        service = caller.subject.removeprefix("service:")
+        if upstream not in self.service_permissions.get(service, frozenset()):
+            raise Forbidden(f"The {service} service may not call the {upstream} service.")

@@ -1,0 +1,28 @@
+"""Gateway API models (requests and responses)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, ConfigDict
+
+
+class PersonRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    external_id: str | None
+    user_name: str
+    display_name: str
+    given_name: str | None
+    family_name: str | None
+    email: str | None
+    active: bool
+    department: str | None
+    title: str | None
+    manager_id: uuid.UUID | None
+    locale: str | None
+
+
+class Me(PersonRead):
+    roles: list[str]

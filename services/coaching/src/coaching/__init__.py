@@ -1,0 +1,1 @@
+"""Coaching service: coaches, engagements and sessions, the ambassador program, history."""

@@ -1,0 +1,54 @@
+"""The coaching app: factory and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from coaching.config import CoachingSettings
+from coaching.db import idempotency_keys
+from coaching.router import router
+from kit.runtime import create_service_app, database_runtime, gateway_runtime, tune_gc
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def create_app(
+    settings: CoachingSettings | None = None,
+    *,
+    gateway_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``gateway_transport`` lets tests wire calls to the gateway's ASGI app in-process."""
+    settings = settings or CoachingSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with (
+            database_runtime(
+                app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
+            ),
+            gateway_runtime(
+                app,
+                settings,
+                gateway_url=settings.gateway_url,
+                service_name="coaching",
+                transport=gateway_transport,
+            ),
+        ):
+            tune_gc(settings.tune_gc)
+            yield
+
+    app = create_service_app(
+        name="coaching",
+        title="Coaching API",
+        description="Coaches, coaching engagements and sessions, the ambassador program, "
+        "coaching history and candidates for guidance.",
+        settings=settings,
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    return app

@@ -1,0 +1,1 @@
+"""Incidents service: reports, the escalation policy, decisions, lifecycle and timeline."""

@@ -1,0 +1,54 @@
+"""The incidents app: factory and lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI
+
+from incidents.config import IncidentsSettings
+from incidents.db import idempotency_keys
+from incidents.router import router
+from kit.runtime import create_service_app, database_runtime, gateway_runtime, tune_gc
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+
+def create_app(
+    settings: IncidentsSettings | None = None,
+    *,
+    gateway_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``gateway_transport`` lets tests wire calls to the gateway's ASGI app in-process."""
+    settings = settings or IncidentsSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with (
+            database_runtime(
+                app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
+            ),
+            gateway_runtime(
+                app,
+                settings,
+                gateway_url=settings.gateway_url,
+                service_name="incidents",
+                transport=gateway_transport,
+            ),
+        ):
+            tune_gc(settings.tune_gc)
+            yield
+
+    app = create_service_app(
+        name="incidents",
+        title="Incidents API",
+        description="Incident reports, the escalation policy agreed beforehand, decisions, "
+        "the incident lifecycle and its timeline.",
+        settings=settings,
+        lifespan=lifespan,
+    )
+    app.include_router(router)
+    return app

@@ -1,0 +1,74 @@
+"""The one entrypoint per app: ``python -m <app> serve | migrate | ...``.
+
+The container image, ``make run`` and the end-to-end tests all start an app this way, so
+what the image runs is what the tests run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from kit.migrations import upgrade_to_head
+from kit.observability import configure_logging
+from kit.settings import AppSettings
+
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+
+
+@dataclass(frozen=True)
+class AppCli:
+    name: str
+    settings: Callable[[], AppSettings]
+    alembic_ini: Path
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def serve(self) -> int:
+        settings = self.settings()
+        configure_logging(self.name, settings.log_level, access_log=settings.access_log)
+        uvicorn.run(
+            f"{self.name}.main:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            loop="uvloop" if sys.platform != "win32" else "asyncio",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            # SIGTERM: stop accepting, let in-flight requests finish, then run shutdown.
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+        return 0
+
+    def migrate(self) -> int:
+        upgrade_to_head(self.alembic_ini, self.settings().database_url)
+        return 0
+
+    def main(self, argv: Sequence[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(prog=f"python -m {self.name}")
+        sub = parser.add_subparsers(dest="command", required=True)
+        sub.add_parser("serve", help="serve the HTTP API")
+        sub.add_parser("migrate", help="upgrade the database to the latest migration")
+        for name, command in self.commands.items():
+            command_parser = sub.add_parser(name, help=command.help)
+            if command.arguments is not None:
+                command.arguments(command_parser)
+        args = parser.parse_args(argv)
+        if args.command == "serve":
+            return self.serve()
+        if args.command == "migrate":
+            return self.migrate()
+        return self.commands[args.command].run(args)

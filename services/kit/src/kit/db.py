@@ -1,0 +1,182 @@
+"""The async engine and the one-transaction-per-request session.
+
+One URL chooses the backend: ``sqlite+aiosqlite:///var/x.db`` (the embedded default) or
+``postgresql+asyncpg://...``. Service code only ``flush()``es; the request's session
+dependency commits on success and rolls back on any error, so a request never leaves a
+partial write behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import registry
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITE_OPTION = "kit_write"
+
+
+def new_registry() -> registry:
+    """A registry with its own metadata, so each service's tables stay apart even when the
+    tests import every service into one process. Use as ``class Base(SQLModel, registry=...)``."""
+    return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on both backends (SQLite would otherwise hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[dt.datetime]:
+        return dt.datetime
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: give a timezone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: Dialect
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def str_enum(enum_type: type[enum.StrEnum]) -> Enum:
+    """Store a ``StrEnum`` by its values as a plain string column: readable in SQL, the
+    same on both backends, and a new member needs no database type change."""
+    return Enum(
+        enum_type,
+        native_enum=False,
+        create_constraint=False,
+        length=max(32, *(len(member.value) for member in enum_type)),
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy, not the driver, emit BEGIN (needed for SAVEPOINT and for
+        # BEGIN IMMEDIATE below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        # A transaction that will write takes the write lock up front: a deferred one
+        # would fail with SQLITE_BUSY when it tries to upgrade while another writer holds
+        # the lock, instead of waiting for it.
+        write = connection.get_execution_options().get(_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
+    )
+
+
+class Database:
+    """Owns the engine and hands out sessions; created in the app's lifespan."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_size=pool_size, echo=echo)
+        self._sessionmaker: async_sessionmaker[AsyncSession]
+        self.use_engine()
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed if the block succeeds, else rolled back."""
+        async with self._sessionmaker() as session:
+            if write:
+                await session.connection(execution_options={_WRITE_OPTION: True})
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    def use_engine(self) -> None:
+        """Sessions on the engine's own pooled connections (the normal state)."""
+        self._sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    def use_connection(self, connection: AsyncConnection) -> None:
+        """Tests: run every session inside ``connection``'s outer transaction, which the
+        test rolls back; a session's commit only releases its savepoint."""
+        self._sessionmaker = async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def database_of(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request; reads take no write lock on SQLite."""
+    database = database_of(request)
+    async with database.transaction(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+# scope="function": the commit happens before the response is sent, so a client never
+# sees a success for a write that then failed to commit.
+SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]

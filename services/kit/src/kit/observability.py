@@ -1,0 +1,136 @@
+"""Request ids, JSON log lines, the access log and the last-resort 500.
+
+Pure ASGI on purpose: it wraps every request, including the gateway's proxied ones,
+so it must cost a few function calls, not a task or a copied body.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from pythonjsonlogger.json import JsonFormatter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kit.context import current_request_id, set_request_id
+from kit.errors import problem_response
+
+REQUEST_ID_HEADER = b"x-request-id"
+# Accept a caller's id only if it is short and plain, so it cannot forge log lines.
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+access_logger = logging.getLogger("kit.access")
+error_logger = logging.getLogger("kit.errors")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def request_id_from(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == REQUEST_ID_HEADER:
+            candidate: str = value.decode("latin-1")
+            if _VALID_REQUEST_ID.match(candidate):
+                return candidate
+            break
+    return new_request_id()
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/items/{id}``), never the raw path with ids."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    return str(scope.get("route_label", "unmatched"))
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (``X-Request-ID`` in and out), logs one access line, and
+    turns an unhandled exception into a 500 problem that carries the id but no stack trace."""
+
+    def __init__(self, app: ASGIApp, *, app_name: str) -> None:
+        self.app = app
+        self.app_name = app_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(scope)
+        set_request_id(request_id)
+        scope.setdefault("state", {})["request_id"] = request_id
+        header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
+        status = 500
+        started = False
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_logger.exception("unhandled error", extra={"route": route_template(scope)})
+            if started:
+                raise
+            response = problem_response(
+                status=500,
+                detail="An unexpected error occurred. Quote the request id when reporting it.",
+                instance=scope.get("path"),
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            access_logger.info(
+                "request",
+                extra={
+                    "method": scope.get("method"),
+                    "route": route_template(scope),
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                },
+            )
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, app_name: str) -> None:
+        super().__init__()
+        self.app_name = app_name
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate
+        record.app = self.app_name
+        record.request_id = current_request_id()
+        return True
+
+
+def configure_logging(app_name: str, level: str = "INFO", *, access_log: bool = True) -> None:
+    """JSON lines on stdout: time, level, app, request id, logger, message and extras."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "{levelname}{app}{request_id}{name}{message}",
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601, UTC
+        )
+    )
+    handler.addFilter(_ContextFilter(app_name))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # Our middleware writes the access line (with route template and request id).
+    logging.getLogger("uvicorn.access").disabled = True
+    access_logger.disabled = not access_log

@@ -1,0 +1,231 @@
+"""Assembling an app: middleware, error handlers, OpenAPI touches and the lifespan pieces
+every app shares (database, idempotency store, readiness checks, GC tuning)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Table
+from starlette.middleware import Middleware
+
+from kit.clients import gateway_client
+from kit.concurrency import STALE_DATA_ERRORS, on_stale_data
+from kit.db import Database
+from kit.errors import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES, Problem, install_error_handlers
+from kit.health import database_checks
+from kit.health import router as health_router
+from kit.idempotency import IdempotencyMiddleware, IdempotencyStore
+from kit.identity import InternalAuthMiddleware, InternalTokenSigner, InternalTokenVerifier
+from kit.limits import BodySizeLimitMiddleware
+from kit.migrations import head_revisions
+from kit.observability import RequestContextMiddleware
+from kit.settings import AppSettings
+
+logger = logging.getLogger("kit.runtime")
+
+PUBLIC_PATHS = ("/healthz", "/readyz", "/metrics")
+IDEMPOTENCY_PURGE_SECONDS = 600
+# Measured on a primary-key read: full collections of the start-up heap every few hundred
+# milliseconds dominated p99. Freezing that heap and collecting gen 0 less often cut p99
+# from 60-78 ms to 8-12 ms and raised throughput by a third.
+GC_GEN0_THRESHOLD = 50_000
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def tune_gc(enabled: bool) -> None:
+    """Call once start-up is done: the objects alive now live as long as the process."""
+    if not enabled:
+        return
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
+@asynccontextmanager
+async def database_runtime(
+    app: FastAPI, settings: AppSettings, *, alembic_ini: Path | None, idempotency_table: Table
+) -> AsyncIterator[Database]:
+    """Owns the app's database for its lifetime, and everything kit keeps in it."""
+    database = Database(settings.database_url, pool_size=settings.db_pool_size)
+    store = IdempotencyStore(database, idempotency_table)
+    app.state.database = database
+    app.state.idempotency = store
+    heads = head_revisions(alembic_ini) if alembic_ini is not None else None
+    app.state.readiness_checks = database_checks(database, heads)
+    janitor = asyncio.create_task(_purge_idempotency_keys(store), name="idempotency-janitor")
+    try:
+        yield database
+    finally:
+        janitor.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await janitor
+        await database.dispose()
+
+
+@asynccontextmanager
+async def gateway_runtime(
+    app: FastAPI,
+    settings: AppSettings,
+    *,
+    gateway_url: str,
+    service_name: str,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Owns the one pooled client through which this service calls the others (via the
+    gateway, as ``service:<service_name>``); routes get it from ``app.state.gateway``.
+
+    ``transport`` lets tests wire the client to the gateway's ASGI app in-process.
+    """
+    signer = InternalTokenSigner(settings.internal_token_secret.get_secret_value())
+    async with gateway_client(
+        base_url=gateway_url, signer=signer, service_name=service_name, transport=transport
+    ) as gateway:
+        app.state.gateway = gateway
+        yield gateway
+
+
+async def _purge_idempotency_keys(store: IdempotencyStore) -> None:
+    while True:
+        await asyncio.sleep(IDEMPOTENCY_PURGE_SECONDS)
+        try:
+            await store.purge_expired()
+        except Exception:  # a failed purge is retried next round; it must not stop the app
+            logger.exception("purging expired idempotency keys failed")
+
+
+class _LazyIdempotencyMiddleware:
+    """The store exists only once the lifespan has run; look it up per request."""
+
+    def __init__(self, app: Any, *, owner: FastAPI) -> None:
+        self.app = app
+        self.owner = owner
+        self._inner: IdempotencyMiddleware | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        store = getattr(self.owner.state, "idempotency", None)
+        if store is None:
+            await self.app(scope, receive, send)
+            return
+        if self._inner is None or self._inner.store is not store:
+            self._inner = IdempotencyMiddleware(self.app, store=store)
+        await self._inner(scope, receive, send)
+
+
+def create_base_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: AppSettings,
+    lifespan: Lifespan,
+    middleware: Sequence[Middleware] = (),
+    version: str = "1.0.0",
+    docs: bool = False,
+) -> FastAPI:
+    """An app with what every app shares: request ids and JSON logs, the body limit,
+    problem+json errors, idempotency keys, health routes and the OpenAPI touches.
+    ``middleware`` (outermost first) runs between the body limit and idempotency."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for error in STALE_DATA_ERRORS:
+        app.add_exception_handler(error, on_stale_data)
+    app.include_router(health_router)
+    # add_middleware wraps what is there: the last added runs first.
+    app.add_middleware(_LazyIdempotencyMiddleware, owner=app)
+    for entry in reversed(middleware):
+        app.add_middleware(entry.cls, *entry.args, **entry.kwargs)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, app_name=name)
+    install_problem_openapi(app)
+    return app
+
+
+def create_service_app(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    settings: AppSettings,
+    lifespan: Lifespan,
+    version: str = "1.0.0",
+) -> FastAPI:
+    """A service app: like the base app, and reachable only with an internal token whose
+    audience is this service."""
+    verifier = InternalTokenVerifier(settings.verification_secrets(), audience=name)
+    return create_base_app(
+        name=name,
+        title=title,
+        description=description,
+        settings=settings,
+        lifespan=lifespan,
+        version=version,
+        middleware=[
+            Middleware(InternalAuthMiddleware, verifier=verifier, public_paths=PUBLIC_PATHS)
+        ],
+    )
+
+
+def install_problem_openapi(app: FastAPI, *, api_prefixes: Iterable[str] = ("/api/",)) -> None:
+    """Every API operation documents its security and its problem+json error responses,
+    so a client generated from the document knows the error shape."""
+    prefixes = tuple(api_prefixes)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        add_problem_responses(schema, prefixes=prefixes)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_problem_responses(schema: dict[str, Any], *, prefixes: tuple[str, ...]) -> None:
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    problem_schema = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(problem_schema.pop("$defs", {}))
+    schemas["Problem"] = problem_schema
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    components.setdefault("securitySchemes", {})["bearerAuth"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    problem_content = {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if path.startswith(prefixes):
+                operation.setdefault("security", [{"bearerAuth": []}])
+                defaults = [400, 401, 403, 422, 429, 500] + ([404] if "{" in path else [])
+                for status in defaults:
+                    responses.setdefault(str(status), {"description": PROBLEM_STATUSES[status]})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400:
+                    response["content"] = problem_content
+                    if response.get("description") in (None, "", "Validation Error"):
+                        response["description"] = PROBLEM_STATUSES.get(int(status), "Error")

@@ -1,0 +1,65 @@
+"""The settings base class every app's ``config.py`` extends with its own env prefix."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development placeholders: fine on a laptop, refused in production.
+DEV_INTERNAL_TOKEN_SECRET = "dev-internal-token-secret-change-me-0123456789"
+PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def is_placeholder(secret: str) -> bool:
+    lowered = secret.lower()
+    return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+class AppSettings(BaseSettings):
+    """Shared by the gateway and the services. Subclasses set ``env_prefix``."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_file_encoding="utf-8")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int
+    log_level: str = "INFO"
+    access_log: bool = True
+    internal_token_secret: SecretStr = SecretStr(DEV_INTERNAL_TOKEN_SECRET)
+    # During a rotation: the secret being retired, still accepted when verifying.
+    internal_token_previous_secret: SecretStr | None = None
+    max_body_bytes: int = 1_048_576
+    db_pool_size: int = 10
+    # gc.freeze() after start-up and a higher gen-0 threshold: see kit.runtime.
+    tune_gc: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            for name, value in self.secrets().items():
+                if value is None or is_placeholder(value):
+                    raise ValueError(
+                        f"{name} must be set to a real secret in production "
+                        "(development placeholders are refused)"
+                    )
+        return self
+
+    def secrets(self) -> dict[str, str | None]:
+        """Secrets that must be real in production; subclasses add theirs."""
+        return {"internal_token_secret": self.internal_token_secret.get_secret_value()}
+
+    def verification_secrets(self) -> list[str]:
+        secrets = [self.internal_token_secret.get_secret_value()]
+        if self.internal_token_previous_secret is not None:
+            secrets.append(self.internal_token_previous_secret.get_secret_value())
+        return secrets

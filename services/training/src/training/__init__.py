@@ -1,0 +1,1 @@
+"""Training service: the policy, modules, quizzes, assignments, community and reports."""

@@ -1,0 +1,98 @@
+"""Forwarding to the services: request ids, header hygiene, upstream failures."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+import gateway.main
+from gateway.config import GatewaySettings
+from tests.support.stack import COMMON, StackHandle
+
+
+class TestForwarding:
+    async def test_each_service_answers_through_the_gateway(self, stack: StackHandle) -> None:
+        person = await stack.person()
+        client = stack.as_user(person)
+
+        coaches = await client.get("/api/v1/coaching/coaches")
+        policy = await client.get("/api/v1/training/policy")
+        escalation = await client.get("/api/v1/incidents/escalation-policy")
+
+        assert coaches.status_code == 200
+        assert coaches.json() == {"items": [], "next_cursor": None}
+        # Empty databases: each service answers with its own problem, through the gateway.
+        assert policy.status_code == 404
+        assert policy.json()["type"] == "urn:smp:problem:no-published-policy"
+        assert escalation.status_code == 404
+
+    async def test_the_request_id_is_passed_on_and_returned(self, stack: StackHandle) -> None:
+        person = await stack.person()
+
+        response = await stack.as_user(person).get(
+            "/api/v1/training/policy", headers={"X-Request-ID": "follow-me"}
+        )
+
+        assert response.headers["x-request-id"] == "follow-me"
+        assert response.json()["request_id"] == "follow-me"
+
+    async def test_a_post_body_reaches_the_service(self, stack: StackHandle) -> None:
+        hr = await stack.person(roles=["hr"])
+        coach = await stack.person()
+
+        created = await stack.as_user(hr).post(
+            "/api/v1/coaching/coaches",
+            json={"person_id": str(coach.id), "display_name": "Carla", "capacity": 4},
+        )
+
+        assert created.status_code == 201
+        assert created.json()["capacity"] == 4
+
+    async def test_unknown_gateway_paths_are_404_problems(self, stack: StackHandle) -> None:
+        person = await stack.person()
+
+        response = await stack.as_user(person).get("/api/v1/nowhere")
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def gateway_to_nowhere(stack: StackHandle) -> AsyncIterator[FastAPI]:
+    """A gateway whose upstreams are closed loopback ports (real aiohttp clients)."""
+    port = free_port()
+    settings = GatewaySettings(
+        database_url=stack.stack.settings["gateway"].database_url,
+        training_url=f"http://127.0.0.1:{port}",
+        **COMMON,
+    )
+    app = gateway.main.create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+class TestUpstreamDown:
+    async def test_a_refused_connection_is_a_502_problem(
+        self, stack: StackHandle, gateway_to_nowhere: FastAPI
+    ) -> None:
+        token = stack.as_service("coaching").headers["authorization"]
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(gateway_to_nowhere),
+            base_url="http://gateway",
+            headers={"Authorization": token},
+        ) as client:
+            response = await client.get("/api/v1/training/policy")
+
+        assert response.status_code == 502
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "training service could not be reached" in response.json()["detail"]
