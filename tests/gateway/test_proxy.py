@@ -96,3 +96,18 @@ class TestUpstreamDown:
         assert response.status_code == 502
         assert response.headers["content-type"] == "application/problem+json"
         assert "training service could not be reached" in response.json()["detail"]
+
+    async def test_a_stopped_service_is_a_502_and_others_still_answer(
+        self, stack: StackHandle
+    ) -> None:
+        employee = stack.as_user(await stack.person())
+        with stack.upstream_down("training"):
+            down = await employee.get("/api/v1/training/policy")
+            directory = await employee.get("/api/v1/me")
+        back = await employee.get("/api/v1/training/policy")
+
+        assert down.status_code == 502
+        assert down.headers["content-type"] == "application/problem+json"
+        assert directory.status_code == 200
+        # Training answers again (its own 404: the test database has no policy yet).
+        assert back.json()["type"] == "urn:smp:problem:no-published-policy"

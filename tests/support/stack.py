@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,20 @@ class LateASGITransport(httpx.AsyncBaseTransport):
         return await httpx.ASGITransport(self.app).handle_async_request(request)
 
 
+class SwitchableTransport(httpx.AsyncBaseTransport):
+    """The gateway's transport to one upstream; ``down = True`` makes every call fail the
+    way a stopped service does (connection refused)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.inner = httpx.ASGITransport(app)
+        self.down = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused (the test stopped this upstream)")
+        return await self.inner.handle_async_request(request)
+
+
 def build_settings(databases: DatabaseSet) -> dict[str, Any]:
     urls = databases.urls
     return {
@@ -89,6 +103,7 @@ class Stack:
 
     apps: dict[str, FastAPI]
     settings: dict[str, Any]
+    upstreams: dict[str, SwitchableTransport]
 
     def database(self, app: str) -> Database:
         database: Database = self.apps[app].state.database
@@ -104,16 +119,14 @@ async def running_stack(databases: DatabaseSet) -> AsyncIterator[Stack]:
         "coaching": coaching.main.create_app(settings["coaching"], gateway_transport=to_gateway),
         "incidents": incidents.main.create_app(settings["incidents"], gateway_transport=to_gateway),
     }
-    front = gateway.main.create_app(
-        settings["gateway"],
-        upstream_transports={name: httpx.ASGITransport(app) for name, app in services.items()},
-    )
+    upstreams = {name: SwitchableTransport(app) for name, app in services.items()}
+    front = gateway.main.create_app(settings["gateway"], upstream_transports=dict(upstreams))
     to_gateway.app = front
     apps = {"gateway": front, **services}
     async with contextlib.AsyncExitStack() as lifespans:
         for app in apps.values():
             await lifespans.enter_async_context(app.router.lifespan_context(app))
-        yield Stack(apps=apps, settings=settings)
+        yield Stack(apps=apps, settings=settings, upstreams=upstreams)
 
 
 @dataclass
@@ -165,6 +178,16 @@ class StackHandle:
             audience=app, subject=subject, kind=kind, roles=roles
         )
         return self.client(app, headers={"Authorization": f"Bearer {token}"})
+
+    @contextlib.contextmanager
+    def upstream_down(self, name: str) -> Iterator[None]:
+        """Within the block the gateway cannot reach service ``name`` (connection refused)."""
+        transport = self.stack.upstreams[name]
+        transport.down = True
+        try:
+            yield
+        finally:
+            transport.down = False
 
     async def close(self) -> None:
         for client in self._clients:
