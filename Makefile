@@ -7,11 +7,12 @@ UV_VERSION := 0.13.9
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
 APPS := gateway training coaching incidents
+DOCKERFILES := gateway/Dockerfile services/training/Dockerfile services/coaching/Dockerfile services/incidents/Dockerfile
 RUN := $(UV) run --frozen --no-sync
 DEMO_USERS := emma.employee marc.manager carla.coach olivia.owner hannah.hr leo.legal grace.admin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate seed test lint fmt clean
+.PHONY: help install run migrate seed test lint fmt check-deploy clean
 
 help:
 	@echo "make run      install, migrate, seed the demo organisation, start all four apps"
@@ -19,6 +20,7 @@ help:
 	@echo "make lint     ruff format --check, ruff check, mypy --strict"
 	@echo "make fmt      format and autofix"
 	@echo "make migrate  upgrade every app's database to the latest migration"
+	@echo "make check-deploy  lint the Dockerfiles, validate docker-compose.yml, check .env.example"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -52,6 +54,13 @@ lint: install
 	$(RUN) ruff format --check .
 	$(RUN) ruff check .
 	$(RUN) mypy
+
+# The deployment files cannot be run here (no Docker engine), so they are checked statically.
+check-deploy: install
+	$(RUN) hadolint $(DOCKERFILES)
+	$(RUN) check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(RUN) shellcheck docker/postgres/initdb/*.sh
+	$(RUN) pytest -q tests/ops/test_env_example.py
 
 fmt: install
 	$(RUN) ruff format .
