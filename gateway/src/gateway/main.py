@@ -11,6 +11,7 @@ import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
+from gateway.access import SERVICE_PERMISSIONS
 from gateway.auth import AuthenticationMiddleware, Authenticator, PersonRoles
 from gateway.config import GatewaySettings
 from gateway.db import idempotency_keys
@@ -20,14 +21,6 @@ from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVer
 from kit.runtime import create_base_app, database_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
-
-# Which services a service principal may call through the gateway ("directory" is the
-# gateway's own API).
-SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
-    "training": frozenset({"directory"}),
-    "coaching": frozenset({"training", "directory"}),
-    "incidents": frozenset({"coaching", "directory"}),
-}
 
 
 def build_upstreams(

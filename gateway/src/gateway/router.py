@@ -1,12 +1,14 @@
 """The gateway's own HTTP routes: parse, authorise, call the service, return."""
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from gateway import service
-from gateway.deps import CallerDep, SessionDep, UserDep
+from gateway.deps import DirectoryReaderDep, SessionDep, UserDep
 from gateway.schemas import Me, PersonRead
+from kit.pagination import MAX_LIMIT, Page, PageParamsDep
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -21,7 +23,35 @@ async def get_me(session: SessionDep, caller: UserDep) -> Me:
     )
 
 
+@router.get("/directory/people", response_model=Page[PersonRead])
+async def list_people(
+    session: SessionDep,
+    caller: DirectoryReaderDep,
+    page: PageParamsDep,
+    department: Annotated[str | None, Query(description="Exact department name.")] = None,
+    manager_id: Annotated[uuid.UUID | None, Query(description="Direct reports of.")] = None,
+    active: Annotated[bool | None, Query(description="Only active (or deactivated).")] = None,
+    ids: Annotated[
+        list[uuid.UUID],
+        Query(
+            alias="id",
+            max_length=MAX_LIMIT,
+            description=f"Bulk lookup: repeat `id` (at most {MAX_LIMIT}); unknown ids "
+            "are left out.",
+        ),
+    ] = [],  # noqa: B006 (FastAPI copies parameter defaults per request)
+) -> Page[PersonRead]:
+    """People of the directory, filtered, oldest entry first (keyset-paginated)."""
+    filters = service.PeopleFilter(
+        department=department, manager_id=manager_id, active=active, ids=ids
+    )
+    people, next_cursor = await service.list_people(session, filters=filters, page=page)
+    return Page(items=[PersonRead.model_validate(p) for p in people], next_cursor=next_cursor)
+
+
 @router.get("/directory/people/{person_id}", response_model=PersonRead)
-async def get_person(person_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> PersonRead:
+async def get_person(
+    person_id: uuid.UUID, session: SessionDep, caller: DirectoryReaderDep
+) -> PersonRead:
     """One person of the directory (active or not)."""
     return PersonRead.model_validate(await service.get_person(session, person_id=person_id))

@@ -1,0 +1,140 @@
+"""The people directory: filters, bulk lookup by id, paging, and who may read it."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.support.stack import StackHandle
+
+PEOPLE = "/api/v1/directory/people"
+
+
+def ids_of(body: dict[str, list[dict[str, str]]]) -> set[str]:
+    return {item["id"] for item in body["items"]}
+
+
+class TestListPeople:
+    async def test_filters_by_department(self, stack: StackHandle) -> None:
+        seller = await stack.person(department="Sales")
+        await stack.person(department="Legal")
+
+        response = await stack.as_user(seller).get(PEOPLE, params={"department": "Sales"})
+
+        assert response.status_code == 200
+        assert ids_of(response.json()) == {str(seller.id)}
+
+    async def test_filters_by_manager(self, stack: StackHandle) -> None:
+        manager = await stack.person()
+        first = await stack.person(manager=manager)
+        second = await stack.person(manager=manager)
+        await stack.person()
+
+        response = await stack.as_user(manager).get(PEOPLE, params={"manager_id": str(manager.id)})
+
+        assert ids_of(response.json()) == {str(first.id), str(second.id)}
+
+    async def test_filters_by_active(self, stack: StackHandle) -> None:
+        reader = await stack.person(department="Ops")
+        gone = await stack.person(department="Ops", active=False)
+
+        response = await stack.as_user(reader).get(
+            PEOPLE, params={"department": "Ops", "active": "false"}
+        )
+
+        assert ids_of(response.json()) == {str(gone.id)}
+
+    async def test_bulk_lookup_by_repeated_id_leaves_unknown_ids_out(
+        self, stack: StackHandle
+    ) -> None:
+        reader = await stack.person()
+        first = await stack.person()
+        second = await stack.person()
+        await stack.person()
+
+        response = await stack.as_user(reader).get(
+            PEOPLE,
+            params=[("id", str(first.id)), ("id", str(second.id)), ("id", str(uuid.uuid4()))],
+        )
+
+        assert ids_of(response.json()) == {str(first.id), str(second.id)}
+
+    async def test_more_than_200_ids_is_a_422_naming_the_parameter(
+        self, stack: StackHandle
+    ) -> None:
+        reader = await stack.person()
+
+        response = await stack.as_user(reader).get(
+            PEOPLE, params=[("id", str(uuid.uuid4())) for _ in range(201)]
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["parameter"] == "id"
+
+    async def test_pages_follow_each_other_without_repeats(self, stack: StackHandle) -> None:
+        department = f"Dept {uuid.uuid4().hex[:6]}"
+        people = [await stack.person(department=department) for _ in range(5)]
+        client = stack.as_user(people[0])
+
+        seen: list[str] = []
+        cursor: str | None = None
+        for _ in range(3):
+            params = {"department": department, "limit": "2"}
+            if cursor:
+                params["cursor"] = cursor
+            body = (await client.get(PEOPLE, params=params)).json()
+            seen += [item["id"] for item in body["items"]]
+            cursor = body["next_cursor"]
+
+        assert cursor is None
+        assert sorted(seen) == sorted(str(person.id) for person in people)
+
+    async def test_a_forged_cursor_is_a_400(self, stack: StackHandle) -> None:
+        reader = await stack.person()
+
+        response = await stack.as_user(reader).get(PEOPLE, params={"cursor": "garbage"})
+
+        assert response.status_code == 400
+
+
+class TestWhoMayRead:
+    async def test_coaching_and_incidents_services_read_the_directory(
+        self, stack: StackHandle
+    ) -> None:
+        person = await stack.person(department="Support")
+
+        for service in ("coaching", "incidents", "training"):
+            response = await stack.as_service(service).get(PEOPLE, params={"id": str(person.id)})
+            assert response.status_code == 200, service
+            assert response.json()["items"][0]["department"] == "Support"
+
+    async def test_an_unknown_service_principal_is_refused(self, stack: StackHandle) -> None:
+        response = await stack.as_service("reports").get(PEOPLE)
+
+        assert response.status_code == 403
+
+    async def test_anonymous_callers_are_refused(self, stack: StackHandle) -> None:
+        response = await stack.client().get(PEOPLE)
+
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+class TestGetPerson:
+    async def test_returns_the_person_with_manager_and_department(self, stack: StackHandle) -> None:
+        manager = await stack.person()
+        person = await stack.person(department="Legal", manager=manager, title="Counsel")
+
+        response = await stack.as_service("incidents").get(f"{PEOPLE}/{person.id}")
+
+        assert response.status_code == 200
+        body = response.json()
+        assert (body["department"], body["title"]) == ("Legal", "Counsel")
+        assert body["manager_id"] == str(manager.id)
+
+    async def test_an_unknown_id_is_a_404_problem(self, stack: StackHandle) -> None:
+        reader = await stack.person()
+
+        response = await stack.as_user(reader).get(f"{PEOPLE}/{uuid.uuid4()}")
+
+        assert response.status_code == 404
+        assert response.json()["type"] == "urn:smp:problem:person-not-found"
