@@ -1,4 +1,4 @@
-"""Request ids, JSON log lines, the access log and the last-resort 500.
+"""Request ids, JSON log lines, the access log, the request metrics and the last-resort 500.
 
 Pure ASGI on purpose: it wraps every request, including the gateway's proxied ones,
 so it must cost a few function calls, not a task or a copied body.
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.context import current_request_id, set_request_id
 from kit.errors import problem_response
+from kit.metrics import observe_request
 
 REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
@@ -50,8 +51,9 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID`` in and out), logs one access line, and
-    turns an unhandled exception into a 500 problem that carries the id but no stack trace."""
+    """Gives every request an id (``X-Request-ID`` in and out), logs one access line, counts
+    and times it (kit.metrics), and turns an unhandled exception into a 500 problem that
+    carries the id but no stack trace."""
 
     def __init__(self, app: ASGIApp, *, app_name: str) -> None:
         self.app = app
@@ -90,13 +92,17 @@ class RequestContextMiddleware:
             )
             await response(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - start
+            method = scope["method"]
+            route = route_template(scope)
+            observe_request(self.app_name, method, route, status, seconds)
             access_logger.info(
                 "request",
                 extra={
-                    "method": scope.get("method"),
-                    "route": route_template(scope),
+                    "method": method,
+                    "route": route,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                    "duration_ms": round(seconds * 1000, 2),
                 },
             )
 

@@ -27,6 +27,7 @@ from kit.health import router as health_router
 from kit.idempotency import IdempotencyMiddleware, IdempotencyStore
 from kit.identity import InternalAuthMiddleware, InternalTokenSigner, InternalTokenVerifier
 from kit.limits import BodySizeLimitMiddleware
+from kit.metrics import router as metrics_router
 from kit.migrations import head_revisions
 from kit.observability import RequestContextMiddleware
 from kit.settings import AppSettings
@@ -134,8 +135,9 @@ def create_base_app(
     version: str = "1.0.0",
     docs: bool = False,
 ) -> FastAPI:
-    """An app with what every app shares: request ids and JSON logs, the body limit,
-    problem+json errors, idempotency keys, health routes and the OpenAPI touches.
+    """An app with what every app shares: request ids and JSON logs, request metrics and
+    ``/metrics``, the body limit, problem+json errors, idempotency keys, health routes and
+    the OpenAPI touches.
     ``middleware`` (outermost first) runs between the body limit and idempotency."""
     app = FastAPI(
         title=title,
@@ -149,6 +151,7 @@ def create_base_app(
     for error in STALE_DATA_ERRORS:
         app.add_exception_handler(error, on_stale_data)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     # add_middleware wraps what is there: the last added runs first.
     app.add_middleware(_LazyIdempotencyMiddleware, owner=app)
     for entry in reversed(middleware):
