@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from coaching.models import (
+    ApplicationStatus,
+    EngagementStatus,
+    Outcome,
+    SessionStatus,
+    Source,
+    Track,
+)
 
 
-class CoachCreate(BaseModel):
+class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+# -- coaches ----------------------------------------------------------------------------
+
+
+class CoachCreate(Strict):
     person_id: uuid.UUID
     display_name: str = Field(min_length=1, max_length=200)
-    capacity: int = Field(ge=1, le=50, description="Active engagements the coach takes at once.")
+    capacity: int = Field(ge=1, le=50, description="Open engagements the coach takes at once.")
 
 
 class CoachRead(BaseModel):
@@ -25,3 +40,208 @@ class CoachRead(BaseModel):
     capacity: int
     active: bool
     created_at: dt.datetime
+    open_engagements: int = Field(description="Proposed or active engagements assigned now.")
+    available_slots: int = Field(description="`capacity - open_engagements`, never below 0.")
+
+
+# -- engagements ------------------------------------------------------------------------
+
+
+class EngagementCreate(Strict):
+    coachee_id: uuid.UUID
+    track: Track
+    source: Source
+    goals: str = Field(min_length=1, max_length=4000)
+    incident_id: uuid.UUID | None = Field(
+        default=None, description="Required with source `incident`, refused otherwise."
+    )
+    coach_id: uuid.UUID | None = Field(
+        default=None, description="Assign a coach now (HR, or a coach assigning themselves)."
+    )
+
+
+class EngagementRead(BaseModel):
+    """An engagement as everyone allowed to see it sees it: it never carries session notes."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    coachee_id: uuid.UUID
+    coach_id: uuid.UUID | None
+    track: Track
+    source: Source
+    incident_id: uuid.UUID | None
+    goals: str
+    status: EngagementStatus
+    outcome: Outcome | None
+    closing_note: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    version: int
+
+
+class CoachAssignment(Strict):
+    coach_id: uuid.UUID
+
+
+class EngagementCompletion(Strict):
+    outcome: Outcome
+    summary: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Shared with everyone who sees the engagement; keep confidential "
+        "detail in session notes.",
+    )
+
+
+class EngagementCancellation(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+# -- sessions ---------------------------------------------------------------------------
+
+
+class SessionCreate(Strict):
+    scheduled_at: AwareDatetime
+    duration_minutes: int = Field(default=45, ge=10, le=240)
+
+
+class SessionUpdate(Strict):
+    """Change the status (scheduled → held, missed or cancelled) and/or the notes."""
+
+    status: SessionStatus | None = None
+    notes: str | None = Field(default=None, max_length=20000)
+    scheduled_at: AwareDatetime | None = Field(
+        default=None, description="Reschedule; only while the session is scheduled."
+    )
+
+
+class SessionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    engagement_id: uuid.UUID
+    scheduled_at: dt.datetime
+    duration_minutes: int
+    status: SessionStatus
+    notes: str | None = Field(
+        default=None,
+        description="Confidential: only the engagement's coach and coachee receive it; "
+        "always null for everyone else.",
+    )
+    created_at: dt.datetime
+    version: int
+
+
+# -- history (read by incidents) --------------------------------------------------------
+
+
+class HistoryEngagement(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    track: Track
+    status: EngagementStatus
+    outcome: Outcome | None
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    incident_id: uuid.UUID | None
+
+
+class History(BaseModel):
+    person_id: uuid.UUID
+    window_days: int
+    engagements: list[HistoryEngagement] = Field(
+        description="Engagements open now or created, completed or cancelled in the window, "
+        "newest first."
+    )
+    remedial_completed_in_window: int = Field(
+        description="Remedial engagements completed within the window."
+    )
+    remedial_active: int = Field(
+        description="Remedial engagements still open (proposed or active)."
+    )
+
+
+# -- ambassador program -----------------------------------------------------------------
+
+
+class ApplicationCreate(Strict):
+    motivation: str = Field(min_length=20, max_length=4000)
+
+
+class ApplicationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    person_id: uuid.UUID
+    motivation: str
+    status: ApplicationStatus
+    decided_by: uuid.UUID | None
+    decided_at: dt.datetime | None
+    decision_reason: str | None
+    created_at: dt.datetime
+    version: int
+
+
+class ApplicationDecision(Strict):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Ineligibility(StrEnum):
+    TRAINING_NOT_COMPLETED = "training_not_completed"
+    OPEN_REMEDIAL_ENGAGEMENT = "open_remedial_engagement"
+    ALREADY_APPLIED = "already_applied"
+
+
+class EligibilityReason(BaseModel):
+    code: Ineligibility
+    detail: str
+
+
+class Eligibility(BaseModel):
+    person_id: uuid.UUID
+    eligible: bool
+    reasons: list[EligibilityReason] = Field(description="Why not, when not eligible.")
+
+
+class AmbassadorStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class AmbassadorRead(BaseModel):
+    person_id: uuid.UUID
+    application_id: uuid.UUID
+    since: dt.datetime
+    status: AmbassadorStatus = Field(
+        description="`suspended` while a remedial engagement is open; only policy owners "
+        "and HR see suspended ambassadors."
+    )
+
+
+# -- candidates -------------------------------------------------------------------------
+
+
+class CandidateReason(StrEnum):
+    QUIZ_ATTEMPTS_EXHAUSTED = "quiz_attempts_exhausted"
+    TRAINING_OVERDUE = "training_overdue"
+    REMEDIAL_PROPOSED = "remedial_proposed"
+    SELF_NOMINATION = "self_nomination"
+
+
+class Candidate(BaseModel):
+    person_id: uuid.UUID
+    reason: CandidateReason
+    since: dt.datetime
+    detail: str
+    display_name: str | None = None
+    department: str | None = None
+    engagement_id: uuid.UUID | None = Field(
+        default=None, description="The proposed engagement, for coaching's own reasons."
+    )
+    module_id: uuid.UUID | None = Field(
+        default=None, description="The training module, for training's reasons."
+    )

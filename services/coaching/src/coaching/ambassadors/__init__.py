@@ -1,0 +1,1 @@
+"""The ambassador program: applications, eligibility, current ambassadors."""

@@ -1,0 +1,1 @@
+"""Coaches and their capacity."""

@@ -1,0 +1,127 @@
+"""Coaches and their capacity: how many open (proposed or active) engagements they carry."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from coaching.errors import AlreadyACoach, CoachAtCapacity, CoachNotFound
+from coaching.models import OPEN_STATUSES, Coach, Engagement
+from coaching.schemas import CoachCreate, CoachRead
+from kit.pagination import PageParams, paginate
+
+
+@dataclass(frozen=True, slots=True)
+class CoachLoad:
+    coach: Coach
+    open_engagements: int
+
+    def read(self) -> CoachRead:
+        return CoachRead.model_validate(
+            {
+                **self.coach.model_dump(),
+                "open_engagements": self.open_engagements,
+                "available_slots": max(self.coach.capacity - self.open_engagements, 0),
+            }
+        )
+
+
+def _open_load() -> ColumnElement[int]:
+    """A coach's open engagements, correlated to the outer ``coaches`` row (uses
+    ix_engagements_coach_id_status)."""
+    return (
+        select(func.count())
+        .select_from(Engagement)
+        .where(col(Engagement.coach_id) == col(Coach.id), col(Engagement.status).in_(OPEN_STATUSES))
+        .scalar_subquery()
+    )
+
+
+async def create_coach(session: AsyncSession, *, data: CoachCreate) -> Coach:
+    coach = Coach.model_validate(data.model_dump())
+    session.add(coach)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise AlreadyACoach(f"Person {data.person_id} is already a coach.") from exc
+    return coach
+
+
+async def open_loads(session: AsyncSession, coach_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Open engagements per coach, for many coaches in one grouped query."""
+    ids = list(set(coach_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(col(Engagement.coach_id), func.count())
+        .where(col(Engagement.coach_id).in_(ids), col(Engagement.status).in_(OPEN_STATUSES))
+        .group_by(col(Engagement.coach_id))
+    )
+    loads: dict[uuid.UUID, int] = dict.fromkeys(ids, 0)
+    for coach_id, count in rows:
+        if coach_id is not None:
+            loads[coach_id] = count
+    return loads
+
+
+async def list_coaches(
+    session: AsyncSession, *, page: PageParams, available_only: bool
+) -> tuple[list[CoachLoad], str | None]:
+    statement = select(Coach).where(col(Coach.active).is_(True))
+    if available_only:
+        statement = statement.where(_open_load() < col(Coach.capacity))
+    coaches, next_cursor = await paginate(
+        session, statement, order_by=[Coach.created_at, Coach.id], params=page
+    )
+    loads = await open_loads(session, (c.id for c in coaches))
+    return [CoachLoad(c, loads[c.id]) for c in coaches], next_cursor
+
+
+async def get_coach(session: AsyncSession, coach_id: uuid.UUID) -> CoachLoad:
+    coach = await session.get(Coach, coach_id)
+    if coach is None:
+        raise CoachNotFound(f"There is no coach {coach_id}.")
+    loads = await open_loads(session, [coach.id])
+    return CoachLoad(coach, loads[coach.id])
+
+
+async def coach_of_person(session: AsyncSession, person_id: uuid.UUID) -> Coach | None:
+    return await session.scalar(select(Coach).where(col(Coach.person_id) == person_id))
+
+
+async def person_ids_of(
+    session: AsyncSession, coach_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, uuid.UUID]:
+    ids = list(set(coach_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(col(Coach.id), col(Coach.person_id)).where(col(Coach.id).in_(ids))
+    )
+    return dict(rows)
+
+
+async def lock_coach(session: AsyncSession, *, coach_id: uuid.UUID) -> Coach:
+    """The active coach, its row locked until the transaction ends (PostgreSQL; SQLite
+    serialises writers anyway) so two concurrent assignments cannot both take the last slot."""
+    coach = await session.scalar(select(Coach).where(col(Coach.id) == coach_id).with_for_update())
+    if coach is None or not coach.active:
+        raise CoachNotFound(f"There is no active coach {coach_id}.")
+    return coach
+
+
+async def check_capacity(session: AsyncSession, *, coach: Coach) -> None:
+    load = (await open_loads(session, [coach.id]))[coach.id]
+    if load >= coach.capacity:
+        raise CoachAtCapacity(
+            f"{coach.display_name} already has {load} open engagements (capacity "
+            f"{coach.capacity}). Choose a coach with free slots: GET /api/v1/coaching/coaches"
+            "?available=true."
+        )

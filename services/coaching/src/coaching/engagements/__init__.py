@@ -1,0 +1,1 @@
+"""Engagements, their sessions (with confidential notes) and a person's coaching history."""

@@ -1,0 +1,243 @@
+"""Engagement, session and history routes: parse, authorise, call the service, return."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from coaching.deps import CallerDep, GatewayDep, SessionDep
+from coaching.engagements import rules, service
+from coaching.engagements.service import EngagementFilters, Visible
+from coaching.models import EngagementStatus, Track
+from coaching.schemas import (
+    CoachAssignment,
+    EngagementCancellation,
+    EngagementCompletion,
+    EngagementCreate,
+    EngagementRead,
+    History,
+    SessionCreate,
+    SessionRead,
+    SessionUpdate,
+)
+from kit.concurrency import IfMatchHeader, set_etag
+from kit.errors import Forbidden
+from kit.pagination import Page, PageParamsDep
+
+router = APIRouter(tags=["engagements"])
+
+MAX_WINDOW_DAYS = 3650
+
+
+async def visible_engagement(
+    engagement_id: uuid.UUID, session: SessionDep, gateway: GatewayDep, caller: CallerDep
+) -> Visible:
+    return await service.visible_engagement(
+        session, gateway, caller=caller, engagement_id=engagement_id
+    )
+
+
+VisibleDep = Annotated[Visible, Depends(visible_engagement)]
+
+
+def _engagement(response: Response, visible: Visible) -> EngagementRead:
+    set_etag(response, visible.engagement.version)
+    return EngagementRead.model_validate(visible.engagement)
+
+
+@router.post(
+    "/engagements",
+    response_model=EngagementRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "This incident already has an engagement: here it is."},
+        409: {"description": "The incident is linked to another person, or the coach is full."},
+    },
+)
+async def create_engagement(
+    data: EngagementCreate,
+    response: Response,
+    session: SessionDep,
+    gateway: GatewayDep,
+    caller: CallerDep,
+) -> EngagementRead:
+    """Open an engagement (proposed). One per incident: a repeat for an incident answers 200
+    with the first. Honours `Idempotency-Key`."""
+    result = await service.create_engagement(session, gateway, caller=caller, data=data)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    set_etag(response, result.engagement.version)
+    response.headers["Location"] = f"/api/v1/coaching/engagements/{result.engagement.id}"
+    return EngagementRead.model_validate(result.engagement)
+
+
+@router.get("/engagements", response_model=Page[EngagementRead])
+async def list_engagements(
+    session: SessionDep,
+    gateway: GatewayDep,
+    caller: CallerDep,
+    page: PageParamsDep,
+    coachee_id: uuid.UUID | None = None,
+    coach_id: uuid.UUID | None = None,
+    track: Track | None = None,
+    status: EngagementStatus | None = None,
+) -> Page[EngagementRead]:
+    """Engagements the caller may see, newest first: HR all; others their own, those they
+    coach, and (with `coachee_id`) a direct report's."""
+    filters = EngagementFilters(
+        coachee_id=coachee_id, coach_id=coach_id, track=track, status=status
+    )
+    rows, next_cursor = await service.list_engagements(
+        session, gateway, caller=caller, filters=filters, page=page
+    )
+    return Page(items=[EngagementRead.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/engagements/{engagement_id}", response_model=EngagementRead)
+async def get_engagement(visible: VisibleDep, response: Response) -> EngagementRead:
+    """One engagement (never with session notes)."""
+    return _engagement(response, visible)
+
+
+@router.put("/engagements/{engagement_id}/coach", response_model=EngagementRead)
+async def assign_coach(
+    data: CoachAssignment,
+    visible: VisibleDep,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+    if_match: IfMatchHeader = None,
+) -> EngagementRead:
+    """Assign the coach (HR; or a coach taking it on). Respects the coach's capacity."""
+    await service.assign_coach(
+        session, caller=caller, visible=visible, coach_id=data.coach_id, if_match=if_match
+    )
+    return _engagement(response, visible)
+
+
+@router.post("/engagements/{engagement_id}/start", response_model=EngagementRead)
+async def start_engagement(
+    visible: VisibleDep,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+    if_match: IfMatchHeader = None,
+) -> EngagementRead:
+    """proposed → active (the assigned coach or HR; a coach must be assigned)."""
+    await service.start(session, caller=caller, visible=visible, if_match=if_match)
+    return _engagement(response, visible)
+
+
+@router.post("/engagements/{engagement_id}/complete", response_model=EngagementRead)
+async def complete_engagement(
+    data: EngagementCompletion,
+    visible: VisibleDep,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+    if_match: IfMatchHeader = None,
+) -> EngagementRead:
+    """active → completed with an outcome (the assigned coach)."""
+    await service.complete(
+        session,
+        caller=caller,
+        visible=visible,
+        outcome=data.outcome,
+        summary=data.summary,
+        if_match=if_match,
+    )
+    return _engagement(response, visible)
+
+
+@router.post("/engagements/{engagement_id}/cancel", response_model=EngagementRead)
+async def cancel_engagement(
+    data: EngagementCancellation,
+    visible: VisibleDep,
+    response: Response,
+    session: SessionDep,
+    caller: CallerDep,
+    if_match: IfMatchHeader = None,
+) -> EngagementRead:
+    """proposed or active → cancelled (the coach, HR, or the coachee withdrawing their own
+    proposed self-nomination)."""
+    await service.cancel(
+        session, caller=caller, visible=visible, reason=data.reason, if_match=if_match
+    )
+    return _engagement(response, visible)
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/engagements/{engagement_id}/sessions",
+    response_model=SessionRead,
+    status_code=status.HTTP_201_CREATED,
+)
+async def schedule_session(
+    data: SessionCreate, visible: VisibleDep, response: Response, session: SessionDep
+) -> SessionRead:
+    """Schedule a session of an active engagement (its coach)."""
+    row = await service.schedule_session(session, visible=visible, data=data)
+    set_etag(response, row.version)
+    return service.session_read(row, audience=visible.audience)
+
+
+@router.get("/engagements/{engagement_id}/sessions", response_model=Page[SessionRead])
+async def list_sessions(
+    visible: VisibleDep, session: SessionDep, page: PageParamsDep
+) -> Page[SessionRead]:
+    """An engagement's sessions in date order; notes only for the coach and the coachee."""
+    rows, next_cursor = await service.list_sessions(session, visible=visible, page=page)
+    return Page(
+        items=[service.session_read(r, audience=visible.audience) for r in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/engagements/{engagement_id}/sessions/{session_id}", response_model=SessionRead)
+async def get_session(
+    session_id: uuid.UUID, visible: VisibleDep, response: Response, session: SessionDep
+) -> SessionRead:
+    """One session; notes only for the coach and the coachee."""
+    row = await service.get_session(session, visible=visible, session_id=session_id)
+    set_etag(response, row.version)
+    return service.session_read(row, audience=visible.audience)
+
+
+@router.patch("/engagements/{engagement_id}/sessions/{session_id}", response_model=SessionRead)
+async def update_session(
+    session_id: uuid.UUID,
+    data: SessionUpdate,
+    visible: VisibleDep,
+    response: Response,
+    session: SessionDep,
+    if_match: IfMatchHeader = None,
+) -> SessionRead:
+    """Mark a scheduled session held, missed or cancelled, reschedule it, or write its
+    notes (the coach)."""
+    row = await service.get_session(session, visible=visible, session_id=session_id)
+    row = await service.update_session(
+        session, visible=visible, row=row, data=data, if_match=if_match
+    )
+    set_etag(response, row.version)
+    return service.session_read(row, audience=visible.audience)
+
+
+# -- history --------------------------------------------------------------------------------
+
+
+@router.get("/people/{person_id}/history", response_model=History)
+async def person_history(
+    person_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    window_days: Annotated[int, Query(ge=1, le=MAX_WINDOW_DAYS)] = 365,
+) -> History:
+    """A person's coaching history and remedial counts in the window (HR and the incidents
+    service). Never includes session notes."""
+    if not rules.is_overseer(caller):
+        raise Forbidden("A person's coaching history is for HR and the incidents service.")
+    return await service.history(session, person_id=person_id, window_days=window_days)

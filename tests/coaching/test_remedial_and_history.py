@@ -1,0 +1,235 @@
+"""The contracts incidents consumes: idempotent remedial creation and a person's history."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from coaching.models import Engagement
+from tests.coaching.support import BASE, act, active_engagement, open_remedial
+from tests.support.stack import StackHandle
+
+
+class TestRemedialFromIncident:
+    async def test_incidents_opens_a_proposed_remedial_engagement(self, stack: StackHandle) -> None:
+        coachee = await stack.person()
+        incident_id = uuid.uuid4()
+
+        response = await open_remedial(stack, coachee, incident_id=incident_id)
+
+        assert response.status_code == 201, response.text
+        body = response.json()
+        assert body["coachee_id"] == str(coachee.id)
+        assert body["incident_id"] == str(incident_id)
+        assert (body["track"], body["source"], body["status"]) == (
+            "remedial",
+            "incident",
+            "proposed",
+        )
+        assert response.headers["location"] == f"{BASE}/engagements/{body['id']}"
+
+    async def test_a_second_create_for_the_incident_returns_the_first_with_200(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+        incident_id = uuid.uuid4()
+        first = await open_remedial(stack, coachee, incident_id=incident_id, key="attempt-1")
+
+        again = await open_remedial(stack, coachee, incident_id=incident_id, key="attempt-2")
+
+        assert first.status_code == 201
+        assert again.status_code == 200
+        assert again.json()["id"] == first.json()["id"]
+
+    async def test_a_replay_with_the_same_key_returns_the_first_response(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+        incident_id = uuid.uuid4()
+        first = await open_remedial(stack, coachee, incident_id=incident_id)
+
+        replay = await open_remedial(stack, coachee, incident_id=incident_id)
+
+        assert replay.status_code == 201
+        assert replay.headers["idempotent-replayed"] == "true"
+        assert replay.json()["id"] == first.json()["id"]
+
+    async def test_the_incident_cannot_be_reused_for_another_person(
+        self, stack: StackHandle
+    ) -> None:
+        incident_id = uuid.uuid4()
+        await open_remedial(stack, await stack.person(), incident_id=incident_id)
+
+        response = await open_remedial(
+            stack, await stack.person(), incident_id=incident_id, key="other"
+        )
+
+        assert response.status_code == 409
+        assert response.json()["type"] == "urn:smp:problem:incident-already-linked"
+
+    async def test_an_unknown_coachee_is_a_422(self, stack: StackHandle) -> None:
+        response = await stack.as_service("incidents").post(
+            f"{BASE}/engagements",
+            json={
+                "coachee_id": str(uuid.uuid4()),
+                "track": "remedial",
+                "source": "incident",
+                "incident_id": str(uuid.uuid4()),
+                "goals": "x",
+            },
+        )
+
+        assert response.status_code == 422
+        assert response.json()["type"] == "urn:smp:problem:person-not-found"
+
+    async def test_an_incident_engagement_without_incident_id_is_a_422(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+
+        response = await stack.as_service("incidents").post(
+            f"{BASE}/engagements",
+            json={
+                "coachee_id": str(coachee.id),
+                "track": "remedial",
+                "source": "incident",
+                "goals": "x",
+            },
+        )
+
+        assert response.status_code == 422
+        assert "incident_id" in response.json()["detail"]
+
+    async def test_an_employee_cannot_open_one_from_an_incident(self, stack: StackHandle) -> None:
+        employee = await stack.person()
+        other = await stack.person()
+
+        response = await stack.as_user(employee).post(
+            f"{BASE}/engagements",
+            json={
+                "coachee_id": str(other.id),
+                "track": "remedial",
+                "source": "incident",
+                "incident_id": str(uuid.uuid4()),
+                "goals": "x",
+            },
+        )
+
+        assert response.status_code == 403
+
+
+class TestConcurrentRemedialCreation:
+    async def test_racing_creates_for_one_incident_make_one_engagement(
+        self, committed_stack: StackHandle
+    ) -> None:
+        coachee = await committed_stack.person()
+        incident_id = uuid.uuid4()
+
+        responses = await asyncio.gather(
+            *(
+                open_remedial(committed_stack, coachee, incident_id=incident_id, key=f"k{i}")
+                for i in range(4)
+            )
+        )
+
+        assert sorted(r.status_code for r in responses).count(201) == 1
+        assert {r.json()["id"] for r in responses if r.status_code in (200, 201)} == {
+            responses[0].json()["id"]
+        }
+        database = committed_stack.stack.database("coaching")
+        async with database.transaction(write=False) as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(Engagement)
+                .where(col(Engagement.incident_id) == incident_id)
+            )
+        assert count == 1
+
+
+class TestHistory:
+    async def test_counts_completed_and_open_remedial_engagements(self, stack: StackHandle) -> None:
+        coachee = await stack.person()
+        coach_person, engagement = await active_engagement(stack, coachee)
+        completed = await act(
+            stack.as_user(coach_person), engagement, "complete", {"outcome": "goals_met"}
+        )
+        assert completed.status_code == 200, completed.text
+        still_open = (await open_remedial(stack, coachee)).json()
+
+        response = await stack.as_service("incidents").get(
+            f"{BASE}/people/{coachee.id}/history", params={"window_days": 90}
+        )
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["person_id"] == str(coachee.id)
+        assert body["window_days"] == 90
+        assert body["remedial_completed_in_window"] == 1
+        assert body["remedial_active"] == 1
+        assert [e["id"] for e in body["engagements"]] == [still_open["id"], engagement["id"]]
+        done = body["engagements"][1]
+        assert done["status"] == "completed"
+        assert done["outcome"] == "goals_met"
+        assert done["started_at"] is not None
+        assert done["completed_at"] is not None
+        assert set(done) == {
+            "id",
+            "track",
+            "status",
+            "outcome",
+            "started_at",
+            "completed_at",
+            "incident_id",
+        }
+
+    async def test_a_person_without_coaching_has_an_empty_history(self, stack: StackHandle) -> None:
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+
+        response = await hr.get(f"{BASE}/people/{uuid.uuid4()}/history")
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["engagements"] == []
+        assert body["window_days"] == 365
+        assert (body["remedial_completed_in_window"], body["remedial_active"]) == (0, 0)
+
+    async def test_development_engagements_do_not_count_as_remedial(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+        await stack.as_user(coachee).post(
+            f"{BASE}/engagements",
+            json={
+                "coachee_id": str(coachee.id),
+                "track": "development",
+                "source": "self_nomination",
+                "goals": "Post about our products with confidence.",
+            },
+        )
+
+        body = (
+            await stack.as_service("incidents").get(f"{BASE}/people/{coachee.id}/history")
+        ).json()
+
+        assert [e["track"] for e in body["engagements"]] == ["development"]
+        assert body["remedial_active"] == 0
+
+    async def test_the_person_themselves_may_not_read_it(self, stack: StackHandle) -> None:
+        person = await stack.person()
+
+        response = await stack.as_user(person).get(f"{BASE}/people/{person.id}/history")
+
+        assert response.status_code == 403
+
+    async def test_a_window_out_of_range_is_a_422_naming_the_parameter(
+        self, stack: StackHandle
+    ) -> None:
+        response = await stack.as_service("incidents").get(
+            f"{BASE}/people/{uuid.uuid4()}/history", params={"window_days": 0}
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["parameter"] == "window_days"
