@@ -105,7 +105,7 @@ async def person_ids_of(
     rows = await session.execute(
         select(col(Coach.id), col(Coach.person_id)).where(col(Coach.id).in_(ids))
     )
-    return dict(rows)
+    return {row.id: row.person_id for row in rows}
 
 
 async def lock_coach(session: AsyncSession, *, coach_id: uuid.UUID) -> Coach:
