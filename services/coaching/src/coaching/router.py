@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
+from coaching.ambassadors.router import router as ambassadors
+from coaching.candidates.router import router as candidates
 from coaching.coaches.router import router as coaches
 from coaching.engagements.router import router as engagements
 
 router = APIRouter(prefix="/api/v1/coaching")
-for sub_router in (coaches, engagements):
+for sub_router in (coaches, engagements, ambassadors, candidates):
     router.include_router(sub_router)

@@ -142,11 +142,17 @@ async def core_training_completed(gateway: httpx.AsyncClient, person_id: uuid.UU
 
 
 async def training_signals(
-    gateway: httpx.AsyncClient, *, reason: str, limit: int, cursor: str | None
+    gateway: httpx.AsyncClient,
+    *,
+    reason: str | None,
+    department: str | None,
+    limit: int,
+    cursor: str | None,
 ) -> SignalPage:
-    """One page of training's signals for ``reason``."""
-    params = {"reason": reason, "limit": str(limit)}
-    if cursor:
-        params["cursor"] = cursor
+    """One page of training's signals (all reasons unless ``reason``), oldest first."""
+    params = {"limit": str(limit)}
+    for name, value in (("reason", reason), ("department", department), ("cursor", cursor)):
+        if value is not None:
+            params[name] = value
     response = await _get(gateway, "training", "/api/v1/training/signals", params)
     return _parse(SignalPage, "training", response)
