@@ -27,10 +27,30 @@ def upgrade() -> None:
         sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("created_at", kit.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", kit.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_groups")),
         sa.UniqueConstraint("display_name", name=op.f("uq_groups_display_name")),
         sa.UniqueConstraint("external_id", name=op.f("uq_groups_external_id")),
     )
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_groups_created_at"), ["created_at"], unique=False)
+
+    op.create_table(
+        "api_clients",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("scopes", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+        sa.Column("secret_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_by", sa.Uuid(), nullable=False),
+        sa.Column("created_at", kit.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", kit.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", kit.db.UtcDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_clients")),
+    )
+    with op.batch_alter_table("api_clients", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_api_clients_created_at"), ["created_at"], unique=False
+        )
     op.create_table(
         "idempotency_keys",
         sa.Column("principal", sa.String(length=200), nullable=False),
@@ -67,6 +87,7 @@ def upgrade() -> None:
         sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=35), nullable=True),
         sa.Column("created_at", kit.db.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", kit.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", kit.db.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["manager_id"], ["people.id"], name=op.f("fk_people_manager_id_people")
         ),
@@ -115,5 +136,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_idempotency_keys_expires_at"))
 
     op.drop_table("idempotency_keys")
+    with op.batch_alter_table("api_clients", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_api_clients_created_at"))
+
+    op.drop_table("api_clients")
+    with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_groups_created_at"))
+
     op.drop_table("groups")
     # ### end Alembic commands ###

@@ -2,14 +2,19 @@
 
 Accepted bearer tokens:
 
+* JWTs from the organisation's OIDC identity provider (``GATEWAY_OIDC_*``), checked
+  against its JWKS: the production login;
 * development tokens the gateway signs itself (``python -m gateway token --user NAME``),
   for the embedded default; off in production;
+* API client secrets (``smp_...``) for integrators, with scopes;
 * internal tokens of a service principal (audience ``gateway``), for service-to-service
   calls, which the gateway authorises and forwards like any other call.
 
 A person must exist in the directory and be active; their roles come from group
 membership (``GATEWAY_GROUP_ROLES``) plus ``employee`` for everyone and ``manager`` for
-anyone with active direct reports. The answer is cached for a few seconds per process.
+anyone with active direct reports. People and API clients are cached for a few seconds
+per process (``GATEWAY_PRINCIPAL_CACHE_SECONDS``); a SCIM change or a revocation drops the
+entry at once on the gateway that handled it.
 """
 
 from __future__ import annotations
@@ -22,20 +27,26 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from sqlalchemy import exists
+from sqlalchemy import exists, update
 from sqlmodel import col, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.api_clients.service import parse_secret, secret_matches
 from gateway.config import GatewaySettings
+from gateway.edge import refusal
 from gateway.errors import AccountDeactivated, InvalidToken
-from gateway.models import Group, GroupMember, Person
-from kit.db import Database
-from kit.errors import Unauthorized, domain_error_response
+from gateway.models import ApiClient, Group, GroupMember, Person
+from gateway.oidc import OidcVerifier
+from kit.db import Database, utcnow
+from kit.errors import Unauthorized
 from kit.identity import ISSUER as INTERNAL_ISSUER
 from kit.identity import Caller, InternalTokenVerifier, PrincipalKind, Role, bearer_token
 
 DEV_ISSUER = "smp-gateway-dev"
 DEV_AUDIENCE = "smp"
+# last_used_at is written at most this often per client and gateway process: a write per
+# request would put a database round trip on every integrator call.
+LAST_USED_RESOLUTION_SECONDS = 60.0
 
 
 def sign_dev_token(settings: GatewaySettings, *, person_id: uuid.UUID) -> str:
@@ -50,8 +61,20 @@ def sign_dev_token(settings: GatewaySettings, *, person_id: uuid.UUID) -> str:
     return jwt.encode(claims, settings.dev_token_secret.get_secret_value(), algorithm="HS256")
 
 
+def person_roles(
+    group_names: list[str], *, has_reports: bool, group_roles: dict[str, str]
+) -> frozenset[str]:
+    """``employee`` for everyone, mapped group roles, ``manager`` for people with reports."""
+    roles = {Role.EMPLOYEE.value}
+    roles.update(group_roles[name] for name in group_names if name in group_roles)
+    if has_reports:
+        roles.add(Role.MANAGER.value)
+    return frozenset(roles)
+
+
 @dataclass(frozen=True, slots=True)
 class _CachedPerson:
+    id: uuid.UUID
     active: bool
     roles: frozenset[str]
     expires: float
@@ -65,6 +88,8 @@ class PersonRoles:
         self.group_roles = group_roles
         self.ttl = ttl
         self._cache: dict[uuid.UUID, _CachedPerson] = {}
+        # OIDC claim value -> person id (the match never changes for a given person).
+        self._claim_ids: dict[str, uuid.UUID] = {}
 
     async def lookup(self, person_id: uuid.UUID) -> _CachedPerson | None:
         now = time.monotonic()
@@ -87,17 +112,96 @@ class PersonRoles:
                     )
                 )
             )
-        roles = {Role.EMPLOYEE.value}
-        roles.update(self.group_roles[name] for name in groups if name in self.group_roles)
-        if has_reports:
-            roles.add(Role.MANAGER.value)
-        entry = _CachedPerson(person.active, frozenset(roles), now + self.ttl)
+        roles = person_roles(
+            list(groups), has_reports=bool(has_reports), group_roles=self.group_roles
+        )
+        entry = _CachedPerson(person_id, person.active, roles, now + self.ttl)
         self._cache[person_id] = entry
         return entry
+
+    async def find_by(self, field: str, value: str) -> uuid.UUID | None:
+        """The id of the person whose ``field`` (external_id, user_name, email) is ``value``."""
+        known = self._claim_ids.get(value)
+        if known is not None:
+            return known
+        column = {
+            "external_id": Person.external_id,
+            "user_name": Person.user_name,
+            "email": Person.email,
+        }[field]
+        async with self.database.transaction(write=False) as session:
+            person_id = await session.scalar(select(Person.id).where(col(column) == value))
+        if person_id is not None:
+            self._claim_ids[value] = person_id
+        return person_id
 
     def forget(self, person_id: uuid.UUID) -> None:
         """Drop a cached entry (after a deactivation or a group change)."""
         self._cache.pop(person_id, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedClient:
+    secret_hash: str
+    scopes: frozenset[str]
+    revoked: bool
+    expires: float
+
+
+class ApiClientKeys:
+    """Checks API client secrets, with a short per-process cache, and records use."""
+
+    def __init__(self, database: Database, *, ttl: float) -> None:
+        self.database = database
+        self.ttl = ttl
+        self._cache: dict[uuid.UUID, _CachedClient] = {}
+        self._recorded_use: dict[uuid.UUID, float] = {}
+
+    async def authenticate(self, token: str) -> Caller:
+        parsed = parse_secret(token)
+        if parsed is None:
+            raise InvalidToken("The API client secret is malformed.")
+        client_id, random_part = parsed
+        entry = await self._lookup(client_id)
+        if entry is None or not secret_matches(random_part, entry.secret_hash):
+            raise InvalidToken("The API client secret is not valid.")
+        if entry.revoked:
+            raise InvalidToken("This API client has been revoked.")
+        await self._record_use(client_id)
+        return Caller(subject=str(client_id), kind=PrincipalKind.API_CLIENT, scopes=entry.scopes)
+
+    def forget(self, client_id: uuid.UUID) -> None:
+        self._cache.pop(client_id, None)
+
+    async def _lookup(self, client_id: uuid.UUID) -> _CachedClient | None:
+        now = time.monotonic()
+        cached = self._cache.get(client_id)
+        if cached is not None and cached.expires > now:
+            return cached
+        async with self.database.transaction(write=False) as session:
+            client = await session.get(ApiClient, client_id)
+        if client is None:
+            return None
+        entry = _CachedClient(
+            client.secret_hash,
+            frozenset(client.scopes.split()),
+            client.revoked_at is not None,
+            now + self.ttl,
+        )
+        self._cache[client_id] = entry
+        return entry
+
+    async def _record_use(self, client_id: uuid.UUID) -> None:
+        now = time.monotonic()
+        if now - self._recorded_use.get(client_id, float("-inf")) < LAST_USED_RESOLUTION_SECONDS:
+            return
+        self._recorded_use[client_id] = now
+        async with self.database.transaction() as session:
+            await session.execute(
+                update(ApiClient)
+                .where(col(ApiClient.id) == client_id)
+                .values(last_used_at=utcnow())
+            )
 
 
 class Authenticator:
@@ -106,22 +210,36 @@ class Authenticator:
         *,
         settings: GatewaySettings,
         people: PersonRoles,
+        api_clients: ApiClientKeys,
         service_verifier: InternalTokenVerifier,
+        oidc: OidcVerifier | None,
     ) -> None:
         self.settings = settings
         self.people = people
+        self.api_clients = api_clients
         self.service_verifier = service_verifier
+        self.oidc = oidc
 
     async def authenticate(self, token: str) -> Caller:
+        if parse_secret(token) is not None:
+            return await self.api_clients.authenticate(token)
         issuer = _unverified_issuer(token)
         if issuer == INTERNAL_ISSUER:
             caller = self.service_verifier.verify(token)
             if caller.kind is not PrincipalKind.SERVICE:
                 raise InvalidToken("Only service principals may present internal tokens.")
             return caller
+        if self.oidc is not None and issuer == self.oidc.issuer:
+            return await self._oidc_person(await self.oidc.verify(token))
         if issuer == DEV_ISSUER and self.settings.dev_tokens_enabled:
             return await self._person(self._verify_dev(token))
         raise InvalidToken("The bearer token was not issued by an issuer this gateway trusts.")
+
+    def forget_person(self, person_id: uuid.UUID) -> None:
+        self.people.forget(person_id)
+
+    def forget_api_client(self, client_id: uuid.UUID) -> None:
+        self.api_clients.forget(client_id)
 
     def _verify_dev(self, token: str) -> uuid.UUID:
         try:
@@ -136,6 +254,15 @@ class Authenticator:
             return uuid.UUID(claims["sub"])
         except (jwt.PyJWTError, ValueError) as exc:
             raise InvalidToken(f"The bearer token is not valid: {exc}.") from exc
+
+    async def _oidc_person(self, claim_value: str) -> Caller:
+        person_id = await self.people.find_by(self.settings.oidc_person_field, claim_value)
+        if person_id is None:
+            raise InvalidToken(
+                f"No person in the directory has {self.settings.oidc_person_field} "
+                f"{claim_value!r}; has the identity provider provisioned them over SCIM?"
+            )
+        return await self._person(person_id)
 
     async def _person(self, person_id: uuid.UUID) -> Caller:
         entry = await self.people.lookup(person_id)
@@ -172,7 +299,7 @@ class AuthenticationMiddleware:
                 try:
                     caller = await self.authenticator().authenticate(token)
                 except Unauthorized as error:
-                    await domain_error_response(error, instance=scope["path"])(scope, receive, send)
+                    await refusal(error, scope)(scope, receive, send)
                     return
                 scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)

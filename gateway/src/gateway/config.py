@@ -1,6 +1,8 @@
 """Gateway settings, read from ``GATEWAY_*`` environment variables (see ``.env.example``)."""
 
-from pydantic import Field, SecretStr
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import AppSettings
@@ -38,6 +40,47 @@ class GatewaySettings(AppSettings):
         "Coaches": "coach",
         "Admins": "admin",
     }
+
+    # Login with the organisation's OIDC provider (production). All three of issuer,
+    # audience and JWKS URL turn it on.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: list[str] = ["RS256"]
+    # Which token claim names the person, and which directory field it is matched against
+    # (Okta: sub = the SCIM externalId; Entra: set oidc_person_claim=oid).
+    oidc_person_claim: str = "sub"
+    oidc_person_field: Literal["external_id", "user_name", "email"] = "external_id"
+    oidc_jwks_cache_seconds: float = 3600.0
+    # An unknown key id refreshes the key set at most this often.
+    oidc_jwks_min_refresh_seconds: float = 10.0
+    # Circuit breaker per upstream: this many failures in a row open it; after the
+    # cool-down one trial request goes through (half-open).
+    breaker_failure_threshold: int = 5
+    breaker_reset_seconds: float = 10.0
+    # Safe requests (GET, HEAD, OPTIONS) that fail to connect are retried this many times.
+    upstream_connect_retries: int = 1
+    # Requests per second per principal (burst = rate_limit_burst); 0 turns limiting off.
+    rate_limit_per_second: float = 50.0
+    rate_limit_burst: int = 100
+    # Browser origins allowed to call the API (CORS), e.g. ["https://portal.example"].
+    cors_origins: list[str] = []
+    # How long /openapi.json keeps a service's document before asking again (seconds);
+    # an upstream that was down is asked again on the next request.
+    openapi_refresh_seconds: float = 60.0
+
+    @model_validator(mode="after")
+    def _oidc_all_or_nothing(self) -> Self:
+        oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "set all of GATEWAY_OIDC_ISSUER, GATEWAY_OIDC_AUDIENCE and GATEWAY_OIDC_JWKS_URL"
+            )
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
 
     def upstream_urls(self) -> dict[str, str]:
         return {

@@ -1,6 +1,6 @@
 """Gateway domain errors (the tree itself is documented in ``kit.errors``)."""
 
-from kit.errors import NotFound, Unauthorized
+from kit.errors import Forbidden, NotFound, Unauthorized
 
 
 class PersonNotFound(NotFound):
@@ -16,3 +16,13 @@ class InvalidToken(Unauthorized):
 class AccountDeactivated(Unauthorized):
     slug = "account-deactivated"
     title = "Account deactivated"
+
+
+class ApiClientNotFound(NotFound):
+    slug = "api-client-not-found"
+    title = "API client not found"
+
+
+class InsufficientScope(Forbidden):
+    slug = "insufficient-scope"
+    title = "Insufficient scope"

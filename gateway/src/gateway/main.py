@@ -10,17 +10,39 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 from gateway.access import SERVICE_PERMISSIONS
-from gateway.auth import AuthenticationMiddleware, Authenticator, PersonRoles
+from gateway.api_clients.router import router as api_clients_router
+from gateway.auth import ApiClientKeys, AuthenticationMiddleware, Authenticator, PersonRoles
 from gateway.config import GatewaySettings
 from gateway.db import idempotency_keys
+from gateway.edge import RateLimitMiddleware
+from gateway.health import upstream_checks
+from gateway.oidc import JwksCache, OidcVerifier
+from gateway.openapi import MergedOpenApi, OpenApiMiddleware
 from gateway.proxy import AiohttpUpstream, HttpxUpstream, ProxyMiddleware, Upstream
+from gateway.resilience import CircuitBreaker, RateLimiter
 from gateway.router import router
+from gateway.scim.router import PREFIX as SCIM_PREFIX
+from gateway.scim.router import ScimAccess, create_scim_app
+from kit.db import Database
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
 from kit.runtime import create_base_app, database_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+
+__all__ = ["ALEMBIC_INI", "SERVICE_PERMISSIONS", "create_app"]
+
+# Headers a browser front end sends and may read (CORS).
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "If-Match",
+    "Idempotency-Key",
+    "X-Request-ID",
+]
+CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
 
 def build_upstreams(
@@ -49,15 +71,60 @@ def build_upstreams(
     return upstreams
 
 
+def build_oidc(settings: GatewaySettings, client: httpx.AsyncClient) -> OidcVerifier | None:
+    issuer, audience, jwks_url = (
+        settings.oidc_issuer,
+        settings.oidc_audience,
+        settings.oidc_jwks_url,
+    )
+    if issuer is None or audience is None or jwks_url is None:
+        return None
+    return OidcVerifier(
+        issuer=issuer,
+        audience=audience,
+        algorithms=settings.oidc_algorithms,
+        person_claim=settings.oidc_person_claim,
+        jwks=JwksCache(
+            client,
+            jwks_url,
+            max_age_seconds=settings.oidc_jwks_cache_seconds,
+            min_refresh_seconds=settings.oidc_jwks_min_refresh_seconds,
+        ),
+    )
+
+
+def build_authenticator(
+    settings: GatewaySettings, database: Database, oidc: OidcVerifier | None
+) -> Authenticator:
+    return Authenticator(
+        settings=settings,
+        people=PersonRoles(
+            database, group_roles=settings.group_roles, ttl=settings.principal_cache_seconds
+        ),
+        api_clients=ApiClientKeys(database, ttl=settings.principal_cache_seconds),
+        service_verifier=InternalTokenVerifier(
+            settings.verification_secrets(), audience=GATEWAY_AUDIENCE
+        ),
+        oidc=oidc,
+    )
+
+
 def create_app(
     settings: GatewaySettings | None = None,
     *,
     upstream_transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    oidc_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
-    """``upstream_transports`` lets tests wire upstreams to services' ASGI apps."""
+    """``upstream_transports`` lets tests wire upstreams to services' ASGI apps, and
+    ``oidc_transport`` the identity provider's JWKS endpoint to a local one."""
     settings = settings or GatewaySettings()
-    secret = settings.internal_token_secret.get_secret_value()
-    signer = InternalTokenSigner(secret)
+    signer = InternalTokenSigner(settings.internal_token_secret.get_secret_value())
+    scim_app = create_scim_app(public_url=settings.public_url)
+    limiter = (
+        RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+        if settings.rate_limit_per_second > 0
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +132,7 @@ def create_app(
             database_runtime(
                 app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
             ) as database,
+            httpx.AsyncClient(transport=oidc_transport, timeout=5.0) as idp_client,
             contextlib.AsyncExitStack() as stack,
         ):
             upstreams = build_upstreams(settings, upstream_transports)
@@ -72,37 +140,72 @@ def create_app(
                 await upstream.start()
                 stack.push_async_callback(upstream.close)
             app.state.upstreams = upstreams
-            app.state.authenticator = Authenticator(
-                settings=settings,
-                people=PersonRoles(
-                    database,
-                    group_roles=settings.group_roles,
-                    ttl=settings.principal_cache_seconds,
-                ),
-                service_verifier=InternalTokenVerifier(
-                    settings.verification_secrets(), audience=GATEWAY_AUDIENCE
-                ),
+            app.state.breakers = {
+                name: CircuitBreaker(
+                    name,
+                    failure_threshold=settings.breaker_failure_threshold,
+                    reset_seconds=settings.breaker_reset_seconds,
+                )
+                for name in upstreams
+            }
+            authenticator = build_authenticator(
+                settings, database, build_oidc(settings, idp_client)
             )
+            app.state.authenticator = authenticator
+            scim_app.state.database = database
+            scim_app.state.forget_person = authenticator.forget_person
+            app.state.readiness_checks.update(upstream_checks(upstreams, app.state.breakers))
+            app.state.openapi = MergedOpenApi(
+                own=app.openapi,
+                upstreams=lambda: app.state.upstreams,
+                signer=signer,
+                refresh_seconds=settings.openapi_refresh_seconds,
+                public_url=settings.public_url,
+            )
+            await app.state.openapi.document()  # fetched at start; missing ones later
             tune_gc(settings.tune_gc)
             yield
 
+    cors = (
+        [
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                allow_headers=CORS_REQUEST_HEADERS,
+                expose_headers=CORS_EXPOSED_HEADERS,
+                allow_credentials=False,  # bearer tokens only, never cookies
+                max_age=600,
+            )
+        ]
+        if settings.cors_origins
+        else []
+    )
     app: FastAPI = create_base_app(
         name="gateway",
         title="Social media policy program API",
         description="One base URL for the employee portal, the coach console and the "
-        "HR/incident console: the directory, training, coaching and incidents.",
+        "HR/incident console: the directory, training, coaching and incidents. "
+        "Identity providers provision people over SCIM 2.0 at `/scim/v2` (not listed here).",
         settings=settings,
         lifespan=lifespan,
         docs=True,
         middleware=[
+            *cors,
             Middleware(AuthenticationMiddleware, authenticator=lambda: app.state.authenticator),
+            Middleware(RateLimitMiddleware, limiter=limiter),
+            Middleware(OpenApiMiddleware, merged=lambda: app.state.openapi),
             Middleware(
                 ProxyMiddleware,
                 upstreams=lambda: app.state.upstreams,
+                breakers=lambda: app.state.breakers,
                 signer=signer,
                 service_permissions=SERVICE_PERMISSIONS,
+                connect_retries=settings.upstream_connect_retries,
             ),
         ],
     )
     app.include_router(router)
+    app.include_router(api_clients_router)
+    app.mount(SCIM_PREFIX, ScimAccess(scim_app))
     return app

@@ -1,4 +1,5 @@
-"""Gateway tables: the people directory and groups. API shapes live in ``schemas.py``."""
+"""Gateway tables: the people directory, groups and API clients. API shapes live in
+``schemas.py`` (and ``scim/schemas.py`` for SCIM)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ class Person(Versioned, Base, table=True):
     locale: str | None = Field(default=None, max_length=35)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # Set by a SCIM DELETE: the person is deactivated and gone from SCIM, but stays in the
+    # directory so every service's records about them keep a name.
+    deleted_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Group(Base, table=True):
@@ -41,7 +45,8 @@ class Group(Base, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     display_name: str = Field(max_length=200, unique=True)
     external_id: str | None = Field(default=None, max_length=200, unique=True)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class GroupMember(Base, table=True):
@@ -49,3 +54,20 @@ class GroupMember(Base, table=True):
 
     group_id: uuid.UUID = Field(foreign_key="groups.id", primary_key=True)
     person_id: uuid.UUID = Field(foreign_key="people.id", primary_key=True, index=True)
+
+
+class ApiClient(Base, table=True):
+    """An integrator's credential. Only a hash of the secret is stored: the secret itself
+    is shown once, when the client is created."""
+
+    __tablename__ = "api_clients"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    name: str = Field(max_length=200)
+    # Space-separated, as in OAuth 2.0 (RFC 6749 §3.3).
+    scopes: str = Field(max_length=1000)
+    secret_hash: str = Field(max_length=64)
+    created_by: uuid.UUID
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    last_used_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    revoked_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

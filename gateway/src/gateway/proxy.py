@@ -7,24 +7,29 @@ a service's ASGI app through httpx instead; both implement :class:`Upstream`.
 
 Per request: the caller must be authenticated; the client's ``Authorization`` is replaced
 (never appended) by a short-lived internal token for that service; hop-by-hop headers and
-cookies are dropped both ways; bodies stream both ways; a refused connection is a 502 and
-a timeout a 504, both problem+json.
+cookies are dropped both ways; bodies stream both ways. Failures, all problem+json: a
+refused connection is a 502 (retried first for GET/HEAD/OPTIONS without a body: nothing
+reached the service), a timeout a 504, an open circuit breaker a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from gateway.metrics import UPSTREAM_REQUEST_SECONDS
+from gateway.resilience import BreakerOpen, CircuitBreaker, retry_after_header
 from kit.errors import (
     BadGateway,
     DomainError,
     Forbidden,
     GatewayTimeout,
+    ServiceUnavailable,
     Unauthorized,
     domain_error_response,
 )
@@ -70,11 +75,22 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 _SMALL_BODY_BYTES = 256 * 1024
 
 
-class UpstreamUnreachable(Exception):
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class UpstreamError(Exception):
     pass
 
 
-class UpstreamTimedOut(Exception):
+class UpstreamUnreachable(UpstreamError):
+    """No connection could be made: the request never reached the service."""
+
+
+class UpstreamFailed(UpstreamError):
+    """The connection broke after the request was sent: the service may have acted."""
+
+
+class UpstreamTimedOut(UpstreamError):
     pass
 
 
@@ -94,9 +110,11 @@ class Upstream(Protocol):
         body: AsyncIterator[bytes] | None,
         send: Send,
     ) -> None:
-        """Send the request upstream and stream the answer to ``send``. Raises
-        :class:`UpstreamUnreachable` or :class:`UpstreamTimedOut` only before anything
-        was sent to the client."""
+        """Send the request upstream and stream the answer to ``send``. Raises an
+        :class:`UpstreamError` only before anything was sent to the client."""
+
+    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
+        """GET a JSON document (the service's OpenAPI document)."""
 
 
 def _response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -158,8 +176,10 @@ class AiohttpUpstream:
             )
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise UpstreamTimedOut(str(exc)) from exc
-        except aiohttp.ClientError as exc:
+        except aiohttp.ClientConnectorError as exc:
             raise UpstreamUnreachable(str(exc)) from exc
+        except aiohttp.ClientError as exc:
+            raise UpstreamFailed(str(exc)) from exc
         async with response:
             length = response.content_length
             if length is not None and length <= _SMALL_BODY_BYTES:
@@ -168,7 +188,7 @@ class AiohttpUpstream:
                 except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                     raise UpstreamTimedOut(str(exc)) from exc
                 except aiohttp.ClientError as exc:
-                    raise UpstreamUnreachable(str(exc)) from exc
+                    raise UpstreamFailed(str(exc)) from exc
                 await send(
                     {
                         "type": "http.response.start",
@@ -188,6 +208,15 @@ class AiohttpUpstream:
             async for chunk in response.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
+
+    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
+        assert self._session is not None, "upstream used before start()"
+        try:
+            async with self._session.get(self.base_url + target, headers=headers) as response:
+                response.raise_for_status()
+                return await response.json()
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
+            raise UpstreamUnreachable(str(exc)) from exc
 
 
 class HttpxUpstream:
@@ -224,8 +253,10 @@ class HttpxUpstream:
             response = await self._client.send(request, stream=True)
         except httpx.TimeoutException as exc:
             raise UpstreamTimedOut(str(exc)) from exc
-        except httpx.TransportError as exc:
+        except httpx.ConnectError as exc:
             raise UpstreamUnreachable(str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise UpstreamFailed(str(exc)) from exc
         try:
             await send(
                 {
@@ -239,6 +270,14 @@ class HttpxUpstream:
             await send({"type": "http.response.body", "body": b""})
         finally:
             await response.aclose()
+
+    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
+        try:
+            response = await self._client.get(target, headers=headers)
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UpstreamUnreachable(str(exc)) from exc
 
 
 def _has_body(scope: Scope) -> bool:
@@ -270,13 +309,17 @@ class ProxyMiddleware:
         app: ASGIApp,
         *,
         upstreams: Callable[[], Mapping[str, Upstream]],
+        breakers: Callable[[], Mapping[str, CircuitBreaker]],
         signer: InternalTokenSigner,
         service_permissions: Mapping[str, frozenset[str]],
+        connect_retries: int,
     ) -> None:
         self.app = app
         self.upstreams = upstreams
+        self.breakers = breakers
         self.signer = signer
         self.service_permissions = service_permissions
+        self.connect_retries = connect_retries
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -322,20 +365,84 @@ class ProxyMiddleware:
         target = scope.get("raw_path") or scope["path"].encode()
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
+        has_body = _has_body(scope)
+        # Only a request that cannot change anything and whose body was not consumed may
+        # be sent twice.
+        retries = self.connect_retries if scope["method"] in SAFE_METHODS and not has_body else 0
+        breaker = self.breakers()[upstream.name]
+        for attempt in range(retries + 1):
+            try:
+                await self._call(
+                    upstream,
+                    breaker,
+                    method=scope["method"],
+                    target=target.decode("latin-1"),
+                    headers=headers,
+                    body=_stream_body(receive) if has_body else None,
+                    send=send,
+                )
+                return
+            except UpstreamUnreachable as exc:
+                if attempt < retries:
+                    continue
+                raise BadGateway(
+                    f"The {upstream.name} service could not be reached. Try again shortly."
+                ) from exc
+            except UpstreamFailed as exc:
+                raise BadGateway(
+                    f"The connection to the {upstream.name} service broke before it answered."
+                ) from exc
+            except UpstreamTimedOut as exc:
+                raise GatewayTimeout(
+                    f"The {upstream.name} service did not answer in time."
+                ) from exc
+
+    async def _call(
+        self,
+        upstream: Upstream,
+        breaker: CircuitBreaker,
+        *,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes] | None,
+        send: Send,
+    ) -> None:
+        """One attempt, through the breaker, timed into the upstream histogram."""
+        try:
+            breaker.before_call()
+        except BreakerOpen as exc:
+            UPSTREAM_REQUEST_SECONDS.labels(upstream.name, "breaker_open").observe(0)
+            raise ServiceUnavailable(
+                f"The {upstream.name} service is failing; calls are paused. "
+                f"Retry after {retry_after_header(exc.retry_after)} s.",
+                headers={"Retry-After": retry_after_header(exc.retry_after)},
+            ) from exc
+        start = time.perf_counter()
+        outcome = "ok"
         try:
             await upstream.relay(
-                method=scope["method"],
-                target=target.decode("latin-1"),
-                headers=headers,
-                body=_stream_body(receive) if _has_body(scope) else None,
-                send=send,
+                method=method, target=target, headers=headers, body=body, send=send
             )
-        except UpstreamUnreachable as exc:
-            raise BadGateway(
-                f"The {upstream.name} service could not be reached. Try again shortly."
-            ) from exc
-        except UpstreamTimedOut as exc:
-            raise GatewayTimeout(f"The {upstream.name} service did not answer in time.") from exc
+        except UpstreamTimedOut:
+            outcome = "timeout"
+            breaker.record_failure()
+            raise
+        except UpstreamError:
+            outcome = "refused"
+            breaker.record_failure()
+            raise
+        except BaseException:
+            # The client went away, or sending to it failed: this says nothing about the
+            # upstream, but a half-open breaker's trial slot must be released.
+            breaker.abandon()
+            raise
+        else:
+            breaker.record_success()
+        finally:
+            UPSTREAM_REQUEST_SECONDS.labels(upstream.name, outcome).observe(
+                time.perf_counter() - start
+            )
 
     def _authorise(self, caller: Caller, upstream: str) -> None:
         if caller.kind is not PrincipalKind.SERVICE:

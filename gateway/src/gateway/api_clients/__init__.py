@@ -1,0 +1,1 @@
+"""API clients: integrators' credentials with scopes (admin-managed)."""

@@ -1,0 +1,46 @@
+"""The SCIM filters integrators really send: ``attribute eq "value"`` (RFC 7644 §3.4.2.2).
+
+Okta and Entra look people and groups up by ``userName``, ``externalId`` or
+``displayName`` with ``eq`` before they create them; nothing else is needed, so anything
+else is refused with ``invalidFilter`` rather than half-evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from gateway.scim.errors import bad_request
+
+_EQUALS = re.compile(r'^\s*([A-Za-z][\w.:$-]*)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$', re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Equals:
+    attribute: str  # as the caller spelled it, matched case-insensitively
+    value: str
+
+
+def parse_equals(expression: str, *, allowed: tuple[str, ...]) -> Equals:
+    match = _EQUALS.match(expression)
+    if match is None:
+        raise bad_request(
+            "invalidFilter",
+            f'Unsupported filter {expression!r}: use `attribute eq "value"` with one of '
+            f"{', '.join(allowed)}.",
+        )
+    attribute = match.group(1)
+    canonical = {name.lower(): name for name in allowed}.get(attribute.lower())
+    if canonical is None:
+        raise bad_request(
+            "invalidFilter",
+            f"Filtering on {attribute!r} is not supported; use one of {', '.join(allowed)}.",
+        )
+    try:
+        value = json.loads(match.group(2))
+    except json.JSONDecodeError as exc:
+        raise bad_request(
+            "invalidFilter", f"The filter value is not a valid string: {exc}."
+        ) from exc
+    return Equals(canonical, value)

@@ -1,0 +1,348 @@
+"""``/scim/v2``: its own small app (mounted by the gateway), so that every answer under it,
+unknown paths and wrong methods included, carries SCIM's error body, and so that only API
+clients with the ``scim`` scope get in."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.api_clients.schemas import Scope as ApiScope
+from gateway.deps import SessionDep
+from gateway.models import Group, Person
+from gateway.scim import discovery, service
+from gateway.scim.errors import ScimError, ScimResponse, not_found, scim_error_response
+from gateway.scim.filters import Equals, parse_equals
+from gateway.scim.schemas import (
+    ScimGroupIn,
+    ScimUserIn,
+    group_resource,
+    list_response,
+    parse,
+    user_resource,
+)
+from kit.errors import DomainError
+from kit.identity import Caller, PrincipalKind
+
+PREFIX = "/scim/v2"
+DEFAULT_COUNT = 100
+ScimBody = Annotated[dict[str, Any], Body()]
+StartIndex = Annotated[int, Query(alias="startIndex")]
+Count = Annotated[int, Query()]
+Filter = Annotated[str | None, Query(alias="filter")]
+
+router = APIRouter()
+
+
+def base_url(request: Request) -> str:
+    return str(request.app.state.base_url)
+
+
+def forget(request: Request, person_ids: set[uuid.UUID]) -> None:
+    """Roles and the active flag are cached per gateway; drop the people who changed."""
+    for person_id in person_ids:
+        request.app.state.forget_person(person_id)
+
+
+def where(expression: str | None, *, allowed: tuple[str, ...]) -> Equals | None:
+    return parse_equals(expression, allowed=allowed) if expression else None
+
+
+def _resource_id(raw: str, resource: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise not_found(resource, raw) from None
+
+
+# -- users ------------------------------------------------------------------------------
+
+
+async def _user_response(
+    request: Request, session: SessionDep, person: Person, status: int = 200
+) -> ScimResponse:
+    groups = (await service.groups_of(session, [person.id])).get(person.id, [])
+    resource = user_resource(person, groups=groups, base_url=base_url(request))
+    headers = {"Location": resource["meta"]["location"]} if status == 201 else None
+    return ScimResponse(resource, status_code=status, headers=headers)
+
+
+@router.get("/Users")
+async def list_users(
+    request: Request,
+    session: SessionDep,
+    filter_expression: Filter = None,
+    start_index: StartIndex = 1,
+    count: Count = DEFAULT_COUNT,
+) -> ScimResponse:
+    condition = where(filter_expression, allowed=("userName", "externalId", "id"))
+    start_index, count = max(start_index, 1), max(count, 0)
+    total, people = await service.list_users(
+        session, where=condition, start_index=start_index, count=count
+    )
+    groups = await service.groups_of(session, [p.id for p in people])
+    resources = [
+        user_resource(p, groups=groups.get(p.id, []), base_url=base_url(request)) for p in people
+    ]
+    return ScimResponse(list_response(resources, total=total, start_index=start_index))
+
+
+@router.post("/Users")
+async def create_user(request: Request, session: SessionDep, body: ScimBody) -> ScimResponse:
+    person = await service.create_user(session, data=parse(ScimUserIn, body))
+    forget(request, {person.id})
+    return await _user_response(request, session, person, status=201)
+
+
+@router.get("/Users/{user_id}")
+async def get_user(request: Request, session: SessionDep, user_id: str) -> ScimResponse:
+    person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    return await _user_response(request, session, person)
+
+
+@router.put("/Users/{user_id}")
+async def replace_user(
+    request: Request, session: SessionDep, user_id: str, body: ScimBody
+) -> ScimResponse:
+    person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    await service.replace_user(session, person=person, data=parse(ScimUserIn, body))
+    forget(request, {person.id})
+    return await _user_response(request, session, person)
+
+
+@router.patch("/Users/{user_id}")
+async def patch_user(
+    request: Request, session: SessionDep, user_id: str, body: ScimBody
+) -> ScimResponse:
+    person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    await service.patch_user(session, person=person, body=body)
+    forget(request, {person.id})
+    return await _user_response(request, session, person)
+
+
+@router.delete("/Users/{user_id}", status_code=204)
+async def delete_user(request: Request, session: SessionDep, user_id: str) -> Response:
+    person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    await service.delete_user(session, person=person)
+    forget(request, {person.id})
+    return Response(status_code=204)
+
+
+# -- groups -----------------------------------------------------------------------------
+
+
+async def _group_response(
+    request: Request, session: SessionDep, group: Group, status: int = 200
+) -> ScimResponse:
+    members = (await service.members_of(session, [group.id]))[group.id]
+    resource = group_resource(group, members=members, base_url=base_url(request))
+    headers = {"Location": resource["meta"]["location"]} if status == 201 else None
+    return ScimResponse(resource, status_code=status, headers=headers)
+
+
+@router.get("/Groups")
+async def list_groups(
+    request: Request,
+    session: SessionDep,
+    filter_expression: Filter = None,
+    start_index: StartIndex = 1,
+    count: Count = DEFAULT_COUNT,
+    excluded_attributes: Annotated[str | None, Query(alias="excludedAttributes")] = None,
+) -> ScimResponse:
+    condition = where(filter_expression, allowed=("displayName", "externalId", "id"))
+    start_index, count = max(start_index, 1), max(count, 0)
+    total, groups = await service.list_groups(
+        session, where=condition, start_index=start_index, count=count
+    )
+    # Entra lists groups with excludedAttributes=members: large groups stay cheap.
+    skip_members = "members" in (excluded_attributes or "").lower().split(",")
+    members = {} if skip_members else await service.members_of(session, [g.id for g in groups])
+    resources = []
+    for group in groups:
+        resource = group_resource(
+            group, members=members.get(group.id, []), base_url=base_url(request)
+        )
+        if skip_members:
+            resource.pop("members", None)
+        resources.append(resource)
+    return ScimResponse(list_response(resources, total=total, start_index=start_index))
+
+
+@router.post("/Groups")
+async def create_group(request: Request, session: SessionDep, body: ScimBody) -> ScimResponse:
+    group, changed = await service.create_group(session, data=parse(ScimGroupIn, body))
+    forget(request, changed)
+    return await _group_response(request, session, group, status=201)
+
+
+@router.get("/Groups/{group_id}")
+async def get_group(request: Request, session: SessionDep, group_id: str) -> ScimResponse:
+    group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    return await _group_response(request, session, group)
+
+
+@router.put("/Groups/{group_id}")
+async def replace_group(
+    request: Request, session: SessionDep, group_id: str, body: ScimBody
+) -> ScimResponse:
+    group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    forget(
+        request, await service.replace_group(session, group=group, data=parse(ScimGroupIn, body))
+    )
+    return await _group_response(request, session, group)
+
+
+@router.patch("/Groups/{group_id}")
+async def patch_group(
+    request: Request, session: SessionDep, group_id: str, body: ScimBody
+) -> ScimResponse:
+    group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    forget(request, await service.patch_group(session, group=group, body=body))
+    return await _group_response(request, session, group)
+
+
+@router.delete("/Groups/{group_id}", status_code=204)
+async def delete_group(request: Request, session: SessionDep, group_id: str) -> Response:
+    group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    forget(request, await service.delete_group(session, group=group))
+    return Response(status_code=204)
+
+
+# -- discovery --------------------------------------------------------------------------
+
+
+@router.get("/ServiceProviderConfig")
+async def service_provider_config(request: Request) -> ScimResponse:
+    return ScimResponse(discovery.service_provider_config(base_url(request)))
+
+
+@router.get("/ResourceTypes")
+async def resource_types(request: Request) -> ScimResponse:
+    types = discovery.resource_types(base_url(request))
+    return ScimResponse(list_response(types, total=len(types), start_index=1))
+
+
+@router.get("/ResourceTypes/{name}")
+async def resource_type(request: Request, name: str) -> ScimResponse:
+    for resource in discovery.resource_types(base_url(request)):
+        if resource["id"] == name:
+            return ScimResponse(resource)
+    raise not_found("ResourceType", name)
+
+
+@router.get("/Schemas")
+async def schemas(request: Request) -> ScimResponse:
+    resources = discovery.schema_resources(base_url(request))
+    return ScimResponse(list_response(resources, total=len(resources), start_index=1))
+
+
+@router.get("/Schemas/{schema_id}")
+async def schema(request: Request, schema_id: str) -> ScimResponse:
+    for resource in discovery.schema_resources(base_url(request)):
+        if resource["id"] == schema_id:
+            return ScimResponse(resource)
+    raise not_found("Schema", schema_id)
+
+
+# -- the app ----------------------------------------------------------------------------
+
+
+async def _on_scim_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ScimError)
+    return scim_error_response(exc.status, exc.detail, scim_type=exc.scim_type)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return scim_error_response(exc.status, exc.detail, headers=exc.headers)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return scim_error_response(400, "The body is not valid JSON.", scim_type="invalidSyntax")
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in errors
+    )
+    return scim_error_response(400, f"Invalid request: {problems}.", scim_type="invalidValue")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, DomainError):  # e.g. the body size limit, while reading
+        return await _on_domain_error(request, exc.__cause__)
+    if exc.status_code == 404:
+        return scim_error_response(404, f"No SCIM resource at {request.url.path}.")
+    if exc.status_code == 405:
+        allowed = ", ".join(_allowed_methods(request))
+        return scim_error_response(
+            405,
+            f"Method {request.method} is not allowed on {request.url.path}; allowed: {allowed}.",
+            headers={"Allow": allowed},
+        )
+    return scim_error_response(exc.status_code, str(exc.detail))
+
+
+class ScimAccess:
+    """Only an API client with the ``scim`` scope gets past this, before any routing, so
+    an unauthenticated caller learns nothing about what exists."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            caller = scope.get("state", {}).get("caller")
+            refusal = _refusal(caller)
+            if refusal is not None:
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _refusal(caller: Caller | None) -> Response | None:
+    if not isinstance(caller, Caller):
+        return scim_error_response(
+            401,
+            "Send an API client secret with the scim scope as a bearer token.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if caller.kind is not PrincipalKind.API_CLIENT or ApiScope.SCIM not in caller.scopes:
+        return scim_error_response(403, "SCIM needs an API client with the scim scope.")
+    return None
+
+
+def scim_error_for(error: DomainError, scope: Scope) -> Response:
+    """How the gateway's authentication renders a refused token under ``/scim/v2``."""
+    return scim_error_response(error.status, error.detail, headers=error.headers)
+
+
+def create_scim_app(*, public_url: str) -> FastAPI:
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app.router.redirect_slashes = False
+    app.state.base_url = public_url.rstrip("/") + PREFIX
+    app.add_exception_handler(ScimError, _on_scim_error)
+    app.add_exception_handler(DomainError, _on_domain_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.include_router(router)
+    return app
+
+
+__all__ = ["PREFIX", "ScimAccess", "create_scim_app", "scim_error_for"]

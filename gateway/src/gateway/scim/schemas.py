@@ -1,0 +1,280 @@
+"""SCIM documents: what comes in (validated like any API body) and what goes out."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from gateway.models import Group, Person
+from gateway.scim.errors import bad_request
+from gateway.scim.patch import ResourceShape
+
+USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+
+USER_SHAPE = ResourceShape(
+    core_schema=USER_SCHEMA,
+    extensions=(ENTERPRISE_SCHEMA,),
+    attributes=(
+        "userName", "externalId", "name", "givenName", "familyName", "formatted",
+        "displayName", "emails", "value", "type", "primary", "active", "title", "locale",
+        "preferredLanguage", "employeeNumber", "department", "manager",
+    ),
+)  # fmt: skip
+GROUP_SHAPE = ResourceShape(
+    core_schema=GROUP_SCHEMA,
+    extensions=(),
+    attributes=("displayName", "externalId", "members", "value", "display"),
+)
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def _case_insensitive(data: Any, names: tuple[str, ...]) -> Any:
+    """SCIM attribute names are case-insensitive: map keys onto their canonical spelling."""
+    if not isinstance(data, dict):
+        return data
+    canonical = {name.lower(): name for name in names}
+    return {canonical.get(key.lower(), key): value for key, value in data.items()}
+
+
+class _Lenient(BaseModel):
+    # Attributes we do not store (phoneNumbers, addresses, ...) are accepted and ignored,
+    # so an identity provider's default mappings do not fail provisioning.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ScimName(_Lenient):
+    given_name: str | None = Field(default=None, alias="givenName", max_length=200)
+    family_name: str | None = Field(default=None, alias="familyName", max_length=200)
+    formatted: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _case_insensitive(data, ("givenName", "familyName", "formatted"))
+
+
+class ScimEmail(_Lenient):
+    value: str = Field(max_length=320)
+    type: str | None = None
+    primary: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _case_insensitive(data, ("value", "type", "primary"))
+
+
+class ScimEnterprise(_Lenient):
+    employee_number: str | None = Field(default=None, alias="employeeNumber", max_length=100)
+    department: str | None = Field(default=None, max_length=200)
+    manager: uuid.UUID | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _case_insensitive(data, ("employeeNumber", "department", "manager"))
+
+    @field_validator("manager", mode="before")
+    @classmethod
+    def _manager_id(cls, value: Any) -> Any:
+        # Entra sends the manager's id as a bare string, Okta as {"value": id}.
+        if isinstance(value, dict):
+            value = _case_insensitive(value, ("value",)).get("value")
+        return value or None
+
+
+class ScimUserIn(_Lenient):
+    user_name: Text = Field(alias="userName")
+    external_id: str | None = Field(default=None, alias="externalId", max_length=200)
+    name: ScimName | None = None
+    display_name: str | None = Field(default=None, alias="displayName", max_length=200)
+    emails: list[ScimEmail] = []
+    active: bool = True
+    title: str | None = Field(default=None, max_length=200)
+    locale: str | None = Field(default=None, max_length=35)
+    preferred_language: str | None = Field(default=None, alias="preferredLanguage", max_length=35)
+    enterprise: ScimEnterprise | None = Field(default=None, alias=ENTERPRISE_SCHEMA)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _case_insensitive(data, USER_SHAPE.attributes + USER_SHAPE.extensions)
+
+    @field_validator("emails", mode="before")
+    @classmethod
+    def _no_emails(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+    def primary_email(self) -> str | None:
+        """The primary address, else the work one, else the first."""
+        ranked = sorted(
+            self.emails, key=lambda e: (not e.primary, (e.type or "").lower() != "work")
+        )
+        return ranked[0].value if ranked else None
+
+    def best_display_name(self) -> str:
+        if self.display_name:
+            return self.display_name
+        if self.name is not None:
+            if self.name.formatted:
+                return self.name.formatted
+            parts = [self.name.given_name, self.name.family_name]
+            if any(parts):
+                return " ".join(part for part in parts if part)
+        return self.user_name
+
+
+class ScimMember(_Lenient):
+    value: uuid.UUID
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _case_insensitive(data, ("value",))
+
+
+class ScimGroupIn(_Lenient):
+    display_name: Text = Field(alias="displayName")
+    external_id: str | None = Field(default=None, alias="externalId", max_length=200)
+    members: list[ScimMember] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names(cls, data: Any) -> Any:
+        return _case_insensitive(data, GROUP_SHAPE.attributes)
+
+    @field_validator("members", mode="before")
+    @classmethod
+    def _no_members(cls, value: Any) -> Any:
+        return [] if value is None else value
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], document: Any) -> M:
+    """Validate a SCIM body; a bad one is a SCIM 400 naming each offending attribute."""
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise bad_request("invalidValue", f"The resource is not valid: {problems}.") from exc
+
+
+def _timestamp(value: Any) -> str:
+    return str(value.isoformat().replace("+00:00", "Z"))
+
+
+def user_document(person: Person) -> dict[str, Any]:
+    """The mutable attributes of a user, as a PUT body would hold them (PATCH works on it)."""
+    document: dict[str, Any] = {
+        "userName": person.user_name,
+        "externalId": person.external_id,
+        "name": {
+            "givenName": person.given_name,
+            "familyName": person.family_name,
+            "formatted": person.display_name,
+        },
+        "displayName": person.display_name,
+        "emails": (
+            [{"value": person.email, "type": "work", "primary": True}] if person.email else []
+        ),
+        "active": person.active,
+        "title": person.title,
+        "locale": person.locale,
+        ENTERPRISE_SCHEMA: {
+            "employeeNumber": person.employee_number,
+            "department": person.department,
+            "manager": {"value": str(person.manager_id)} if person.manager_id else None,
+        },
+    }
+    return document
+
+
+def _drop_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None and v != {}}
+    if isinstance(value, list):
+        return [_drop_nulls(item) for item in value]
+    return value
+
+
+def user_resource(person: Person, *, groups: list[Group], base_url: str) -> dict[str, Any]:
+    location = f"{base_url}/Users/{person.id}"
+    manager = person.manager_id
+    resource = {
+        "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
+        "id": str(person.id),
+        **user_document(person),
+        "groups": [
+            {"value": str(g.id), "display": g.display_name, "$ref": f"{base_url}/Groups/{g.id}"}
+            for g in groups
+        ],
+        "meta": {
+            "resourceType": "User",
+            "created": _timestamp(person.created_at),
+            "lastModified": _timestamp(person.updated_at),
+            "location": location,
+            "version": f'W/"{person.version}"',
+        },
+    }
+    if manager is not None:
+        resource[ENTERPRISE_SCHEMA]["manager"]["$ref"] = f"{base_url}/Users/{manager}"
+    cleaned: dict[str, Any] = _drop_nulls(resource)
+    return cleaned
+
+
+def group_document(group: Group, *, members: list[Person]) -> dict[str, Any]:
+    return {
+        "displayName": group.display_name,
+        "externalId": group.external_id,
+        "members": [{"value": str(p.id), "display": p.display_name} for p in members],
+    }
+
+
+def group_resource(group: Group, *, members: list[Person], base_url: str) -> dict[str, Any]:
+    document = group_document(group, members=members)
+    for member in document["members"]:
+        member["$ref"] = f"{base_url}/Users/{member['value']}"
+    resource = {
+        "schemas": [GROUP_SCHEMA],
+        "id": str(group.id),
+        **document,
+        "meta": {
+            "resourceType": "Group",
+            "created": _timestamp(group.created_at),
+            "lastModified": _timestamp(group.updated_at),
+            "location": f"{base_url}/Groups/{group.id}",
+        },
+    }
+    cleaned: dict[str, Any] = _drop_nulls(resource)
+    return cleaned
+
+
+def list_response(
+    resources: list[dict[str, Any]], *, total: int, start_index: int
+) -> dict[str, Any]:
+    return {
+        "schemas": [LIST_SCHEMA],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
