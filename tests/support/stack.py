@@ -87,7 +87,9 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             incidents_url="http://incidents",
             **COMMON,
         ),
-        "training": TrainingSettings(database_url=urls["training"], **COMMON),
+        "training": TrainingSettings(
+            database_url=urls["training"], gateway_url="http://gateway", **COMMON
+        ),
         "coaching": CoachingSettings(
             database_url=urls["coaching"], gateway_url="http://gateway", **COMMON
         ),
@@ -115,7 +117,7 @@ async def running_stack(databases: DatabaseSet) -> AsyncIterator[Stack]:
     settings = build_settings(databases)
     to_gateway = LateASGITransport()
     services = {
-        "training": training.main.create_app(settings["training"]),
+        "training": training.main.create_app(settings["training"], gateway_transport=to_gateway),
         "coaching": coaching.main.create_app(settings["coaching"], gateway_transport=to_gateway),
         "incidents": incidents.main.create_app(settings["incidents"], gateway_transport=to_gateway),
     }

@@ -10,3 +10,7 @@ class TrainingSettings(AppSettings):
 
     database_url: str = "sqlite+aiosqlite:///var/training.db"
     port: int = 8001
+    # The directory (departments, managers) is reached through the gateway, never directly.
+    gateway_url: str = "http://127.0.0.1:8000"
+    # Allowance for network delay when a quiz with a time limit is submitted at the last moment.
+    quiz_submit_grace_seconds: int = 10

@@ -1,6 +1,47 @@
 """Dependencies the training routes share."""
 
-from kit.db import SessionDep
-from kit.identity import CallerDep
+from typing import Annotated
 
-__all__ = ["CallerDep", "SessionDep"]
+import httpx
+from fastapi import Depends, Request
+
+from kit.db import SessionDep
+from kit.identity import Caller, CallerDep, Role, require_roles
+from training.config import TrainingSettings
+from training.directory import Directory
+
+# Every training route lives under this prefix (the gateway forwards it unchanged).
+API_PREFIX = "/api/v1/training"
+
+
+def directory_of(request: Request) -> Directory:
+    """The people directory, asked through the gateway as ``service:training``."""
+    client: httpx.AsyncClient = request.app.state.gateway
+    return Directory(client)
+
+
+def settings_of(request: Request) -> TrainingSettings:
+    settings: TrainingSettings = request.app.state.settings
+    return settings
+
+
+DirectoryDep = Annotated[Directory, Depends(directory_of)]
+SettingsDep = Annotated[TrainingSettings, Depends(settings_of)]
+
+# Policy owners (the communications team) author the policy and the training content.
+AuthorDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER, Role.ADMIN))]
+# Who assigns training to people and departments.
+AssignerDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER, Role.HR, Role.ADMIN))]
+# Who reads the organisation-wide reports.
+ReportReaderDep = Annotated[Caller, Depends(require_roles(Role.HR, Role.POLICY_OWNER, Role.ADMIN))]
+
+__all__ = [
+    "API_PREFIX",
+    "AssignerDep",
+    "AuthorDep",
+    "CallerDep",
+    "DirectoryDep",
+    "ReportReaderDep",
+    "SessionDep",
+    "SettingsDep",
+]

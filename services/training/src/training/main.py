@@ -6,23 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 
-from kit.runtime import create_service_app, database_runtime, tune_gc
+from kit.runtime import create_service_app, database_runtime, gateway_runtime, tune_gc
 from training.config import TrainingSettings
 from training.db import idempotency_keys
-from training.router import router
+from training.router import routers
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
 
-def create_app(settings: TrainingSettings | None = None) -> FastAPI:
+def create_app(
+    settings: TrainingSettings | None = None,
+    *,
+    gateway_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """``gateway_transport`` lets tests wire calls to the gateway's ASGI app in-process."""
     settings = settings or TrainingSettings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with database_runtime(
-            app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
+        async with (
+            database_runtime(
+                app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
+            ),
+            gateway_runtime(
+                app,
+                settings,
+                gateway_url=settings.gateway_url,
+                service_name="training",
+                transport=gateway_transport,
+            ),
         ):
             tune_gc(settings.tune_gc)
             yield
@@ -35,5 +50,7 @@ def create_app(settings: TrainingSettings | None = None) -> FastAPI:
         settings=settings,
         lifespan=lifespan,
     )
-    app.include_router(router)
+    app.state.settings = settings
+    for router in routers:
+        app.include_router(router)
     return app

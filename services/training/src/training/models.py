@@ -1,65 +1,48 @@
-"""Training tables. API shapes live in ``schemas.py``."""
+"""Every training table, registered on the training metadata (Alembic reads this module).
+Each sub-domain keeps its own tables in its package; API shapes live in ``schemas.py``."""
 
-from __future__ import annotations
+from training.assignments.models import Assignment, ModuleProgress
+from training.community.models import Reply, Thread
+from training.modules.models import (
+    Channel,
+    Example,
+    Module,
+    ModuleStatus,
+    Scenario,
+    ScenarioAnswer,
+    Verdict,
+)
+from training.policy.models import Acknowledgement, Clause, Policy, PolicyVersion, VersionStatus
+from training.quizzes.models import (
+    Attempt,
+    Question,
+    QuestionKind,
+    QuestionResult,
+    Quiz,
+    ReviewRule,
+)
 
-import datetime as dt
-import uuid
-from enum import StrEnum
-
-from sqlalchemy import Index, UniqueConstraint, text
-from sqlmodel import Field
-
-from kit.concurrency import Versioned
-from kit.db import UtcDateTime, str_enum, utcnow
-from training.db import Base
-
-
-class VersionStatus(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    RETIRED = "retired"
-
-
-class Policy(Base, table=True):
-    __tablename__ = "policies"
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    title: str = Field(max_length=200)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class PolicyVersion(Versioned, Base, table=True):
-    __tablename__ = "policy_versions"
-    __table_args__ = (
-        UniqueConstraint("policy_id", "number"),
-        # Exactly one current version: at most one published version per policy.
-        Index(
-            "uq_policy_versions_one_published",
-            "policy_id",
-            unique=True,
-            sqlite_where=text("status = 'published'"),
-            postgresql_where=text("status = 'published'"),
-        ),
-    )
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    policy_id: uuid.UUID = Field(foreign_key="policies.id", index=True)
-    number: int
-    status: VersionStatus = Field(default=VersionStatus.DRAFT, sa_type=str_enum(VersionStatus))
-    body_markdown: str
-    requires_acknowledgement: bool = True
-    effective_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
-    published_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class Clause(Base, table=True):
-    __tablename__ = "clauses"
-    __table_args__ = (UniqueConstraint("version_id", "number"),)
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    version_id: uuid.UUID = Field(foreign_key="policy_versions.id", index=True)
-    number: str = Field(max_length=16)
-    title: str = Field(max_length=200)
-    body: str
-    position: int
+__all__ = [
+    "Acknowledgement",
+    "Assignment",
+    "Attempt",
+    "Channel",
+    "Clause",
+    "Example",
+    "Module",
+    "ModuleProgress",
+    "ModuleStatus",
+    "Policy",
+    "PolicyVersion",
+    "Question",
+    "QuestionKind",
+    "QuestionResult",
+    "Quiz",
+    "Reply",
+    "ReviewRule",
+    "Scenario",
+    "ScenarioAnswer",
+    "Thread",
+    "Verdict",
+    "VersionStatus",
+]

@@ -1,15 +1,12 @@
-"""Training HTTP routes: parse, authorise, call the service, return."""
+"""Training HTTP routes: one router per sub-domain, each under ``/api/v1/training``.
 
-from fastapi import APIRouter
+Each router carries the full prefix itself (rather than being nested in a parent router)
+so that every route's path is its full template, which metrics and logs label by.
+"""
 
-from training import service
-from training.deps import CallerDep, SessionDep
-from training.schemas import PolicyVersionRead
+from training.assignments.router import router as assignments
+from training.modules.router import router as modules
+from training.policy.router import router as policy
+from training.quizzes.router import router as quizzes
 
-router = APIRouter(prefix="/api/v1/training", tags=["training"])
-
-
-@router.get("/policy", response_model=PolicyVersionRead)
-async def get_current_policy(session: SessionDep, caller: CallerDep) -> PolicyVersionRead:
-    """The current (published) social media policy with its numbered clauses."""
-    return await service.current_policy(session)
+routers = (policy, modules, quizzes, assignments)

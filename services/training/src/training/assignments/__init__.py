@@ -1,0 +1,1 @@
+"""Assignments, per-person progress and the signals coaching asks for."""

@@ -1,0 +1,46 @@
+"""Assignment and progress tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field
+
+from kit.db import UtcDateTime, utcnow
+from training.db import Base
+
+
+class Assignment(Base, table=True):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("module_id", "person_id"),
+        Index("ix_assignments_person_id_created_at_id", "person_id", "created_at", "id"),
+        Index("ix_assignments_created_at_id", "created_at", "id"),
+        # Overdue signals walk assignments by due date.
+        Index("ix_assignments_due_at_id", "due_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    module_id: uuid.UUID = Field(foreign_key="modules.id")
+    person_id: uuid.UUID
+    # The person's department when assigned (from the directory): reports group by it.
+    department: str | None = Field(default=None, max_length=200, index=True)
+    due_at: dt.datetime = Field(sa_type=UtcDateTime)
+    assigned_by: uuid.UUID | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ModuleProgress(Base, table=True):
+    """How far one person got with one module version, whether assigned or not."""
+
+    __tablename__ = "module_progress"
+    __table_args__ = (UniqueConstraint("person_id", "module_id"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID
+    module_id: uuid.UUID = Field(foreign_key="modules.id", index=True)
+    started_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    read_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    completed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -1,0 +1,85 @@
+"""Assignment, progress and signal API models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, model_validator
+
+from kit.db import utcnow
+
+
+class ProgressStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    OVERDUE = "overdue"
+
+
+class SignalReason(StrEnum):
+    QUIZ_ATTEMPTS_EXHAUSTED = "quiz_attempts_exhausted"
+    TRAINING_OVERDUE = "training_overdue"
+
+
+class AssignmentCreate(BaseModel):
+    module_id: uuid.UUID
+    person_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
+    departments: list[str] = Field(default_factory=list, max_length=50)
+    due_at: dt.datetime = Field(description="When the module must be completed (UTC).")
+
+    @model_validator(mode="after")
+    def _someone(self) -> AssignmentCreate:
+        if not self.person_ids and not self.departments:
+            raise ValueError("give person_ids, departments or both")
+        if self.due_at.tzinfo is None:
+            raise ValueError("due_at needs a timezone (for example 2026-03-01T17:00:00Z)")
+        if self.due_at <= utcnow():
+            raise ValueError("due_at must be in the future")
+        return self
+
+
+class AssignmentRead(BaseModel):
+    assignment_id: uuid.UUID
+    person_id: uuid.UUID
+    module_id: uuid.UUID
+    module_title: str
+    department: str | None
+    due_at: dt.datetime
+    status: ProgressStatus
+    completed_at: dt.datetime | None
+
+
+class AssignmentBatchRead(BaseModel):
+    module_id: uuid.UUID
+    due_at: dt.datetime
+    created: list[AssignmentRead]
+    already_assigned: list[uuid.UUID] = Field(
+        description="People who already had this module; their due date is unchanged."
+    )
+
+
+class ProgressAssignment(BaseModel):
+    assignment_id: uuid.UUID
+    module_id: uuid.UUID
+    module_title: str
+    due_at: dt.datetime
+    status: ProgressStatus
+    completed_at: dt.datetime | None
+
+
+class PersonProgress(BaseModel):
+    person_id: uuid.UUID
+    core_training_completed: bool = Field(
+        description="Whether the person passed the social media core training."
+    )
+    assignments: list[ProgressAssignment]
+
+
+class SignalRead(BaseModel):
+    person_id: uuid.UUID
+    reason: SignalReason
+    module_id: uuid.UUID
+    detail: str
+    since: dt.datetime

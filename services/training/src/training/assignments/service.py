@@ -1,0 +1,422 @@
+"""Assignments, progress and signals. Routes call these; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any, cast
+
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    null,
+    or_,
+    tuple_,
+    union_all,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlmodel import col, select
+
+from kit.db import utcnow
+from kit.pagination import PageParams, decode_cursor, encode_cursor, paginate
+from training.assignments.models import Assignment, ModuleProgress
+from training.assignments.schemas import (
+    AssignmentBatchRead,
+    AssignmentCreate,
+    AssignmentRead,
+    PersonProgress,
+    ProgressAssignment,
+    ProgressStatus,
+    SignalRead,
+    SignalReason,
+)
+from training.directory import Directory, DirectoryPerson
+from training.errors import AssignmentNotFound, ModuleNotFound, ModuleNotPublished, UnknownPeople
+from training.modules.models import Module, ModuleStatus
+from training.quizzes.models import Attempt, Quiz
+
+# -- progress -------------------------------------------------------------------------------
+
+
+def status_of(
+    *, due_at: dt.datetime, progress: ModuleProgress | None, now: dt.datetime
+) -> ProgressStatus:
+    """Completed beats overdue: a late completion still counts as done."""
+    if progress is not None and progress.completed_at is not None:
+        return ProgressStatus.COMPLETED
+    if due_at < now:
+        return ProgressStatus.OVERDUE
+    if progress is not None:
+        return ProgressStatus.IN_PROGRESS
+    return ProgressStatus.NOT_STARTED
+
+
+async def record_progress(
+    session: AsyncSession,
+    *,
+    person_id: uuid.UUID,
+    module_id: uuid.UUID,
+    read: bool = False,
+    completed: bool = False,
+) -> ModuleProgress:
+    """Note that the person started (and maybe read or completed) a module; first times
+    are kept, so repeating an action changes nothing."""
+    progress = await _progress_row(session, person_id=person_id, module_id=module_id)
+    if progress is None:
+        progress = ModuleProgress(person_id=person_id, module_id=module_id)
+        try:
+            async with session.begin_nested():
+                session.add(progress)
+                await session.flush()
+        except IntegrityError:
+            # The same person did something else in the module at the same moment.
+            progress = await _progress_row(session, person_id=person_id, module_id=module_id)
+            assert progress is not None
+    now = utcnow()
+    if read and progress.read_at is None:
+        progress.read_at = now
+    if completed and progress.completed_at is None:
+        progress.completed_at = now
+    session.add(progress)
+    await session.flush()
+    return progress
+
+
+async def _progress_row(
+    session: AsyncSession, *, person_id: uuid.UUID, module_id: uuid.UUID
+) -> ModuleProgress | None:
+    return await session.scalar(
+        select(ModuleProgress).where(
+            col(ModuleProgress.person_id) == person_id,
+            col(ModuleProgress.module_id) == module_id,
+        )
+    )
+
+
+def _progress_join() -> Any:
+    return and_(
+        col(ModuleProgress.person_id) == col(Assignment.person_id),
+        col(ModuleProgress.module_id) == col(Assignment.module_id),
+    )
+
+
+async def person_progress(session: AsyncSession, *, person_id: uuid.UUID) -> PersonProgress:
+    """Every assignment of the person with its status, and whether the core training
+    (any version of a core module) is passed."""
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(Assignment, Module, ModuleProgress)
+            .join(Module, col(Module.id) == col(Assignment.module_id))
+            .outerjoin(ModuleProgress, _progress_join())
+            .where(col(Assignment.person_id) == person_id)
+            .order_by(col(Assignment.due_at), col(Assignment.id))
+        )
+    ).all()
+    core_completed = await session.scalar(
+        select(func.count())
+        .select_from(ModuleProgress)
+        .join(Module, col(Module.id) == col(ModuleProgress.module_id))
+        .where(
+            col(ModuleProgress.person_id) == person_id,
+            col(Module.core).is_(True),
+            col(ModuleProgress.completed_at).is_not(None),
+        )
+    )
+    return PersonProgress(
+        person_id=person_id,
+        core_training_completed=bool(core_completed),
+        assignments=[
+            ProgressAssignment(
+                assignment_id=assignment.id,
+                module_id=module.id,
+                module_title=module.title,
+                due_at=assignment.due_at,
+                status=status_of(due_at=assignment.due_at, progress=progress, now=now),
+                completed_at=progress.completed_at if progress else None,
+            )
+            for assignment, module, progress in rows
+        ],
+    )
+
+
+# -- assignments ----------------------------------------------------------------------------
+
+
+async def create_assignments(
+    session: AsyncSession,
+    *,
+    data: AssignmentCreate,
+    directory: Directory,
+    assigned_by: uuid.UUID | None,
+) -> AssignmentBatchRead:
+    """Assign a published module to the people and departments given; people who already
+    have it keep their assignment."""
+    module = await session.get(Module, data.module_id)
+    if module is None:
+        raise ModuleNotFound(f"There is no module {data.module_id}.")
+    if module.status is not ModuleStatus.PUBLISHED:
+        raise ModuleNotPublished(
+            f"Module '{module.title}' is a {module.status.value} version; "
+            "only a published module can be assigned."
+        )
+    people = await _resolve_people(directory, data)
+    existing = set(
+        await session.scalars(
+            select(Assignment.person_id).where(
+                col(Assignment.module_id) == module.id,
+                col(Assignment.person_id).in_([person.id for person in people]),
+            )
+        )
+    )
+    created = [
+        Assignment(
+            module_id=module.id,
+            person_id=person.id,
+            department=person.department,
+            due_at=data.due_at,
+            assigned_by=assigned_by,
+        )
+        for person in people
+        if person.id not in existing
+    ]
+    session.add_all(created)
+    await session.flush()
+    now = utcnow()
+    return AssignmentBatchRead(
+        module_id=module.id,
+        due_at=data.due_at,
+        created=[_assignment_read(a, module, None, now) for a in created],
+        already_assigned=sorted(existing),
+    )
+
+
+async def _resolve_people(directory: Directory, data: AssignmentCreate) -> list[DirectoryPerson]:
+    people: dict[uuid.UUID, DirectoryPerson] = {}
+    if data.person_ids:
+        found = {person.id: person for person in await directory.people(ids=data.person_ids)}
+        missing = sorted(set(data.person_ids) - set(found))
+        if missing:
+            raise UnknownPeople(
+                "These people are not active in the directory: "
+                + ", ".join(str(person_id) for person_id in missing),
+                extensions={"person_ids": [str(person_id) for person_id in missing]},
+            )
+        people.update(found)
+    for department in data.departments:
+        members = await directory.people(department=department)
+        if not members:
+            raise UnknownPeople(f"No active people in the department '{department}'.")
+        people.update((person.id, person) for person in members)
+    return list(people.values())
+
+
+def _assignment_read(
+    assignment: Assignment, module: Module, progress: ModuleProgress | None, now: dt.datetime
+) -> AssignmentRead:
+    return AssignmentRead(
+        assignment_id=assignment.id,
+        person_id=assignment.person_id,
+        module_id=module.id,
+        module_title=module.title,
+        department=assignment.department,
+        due_at=assignment.due_at,
+        status=status_of(due_at=assignment.due_at, progress=progress, now=now),
+        completed_at=progress.completed_at if progress else None,
+    )
+
+
+async def list_assignments(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    person_id: uuid.UUID | None = None,
+    module_id: uuid.UUID | None = None,
+    department: str | None = None,
+    status: ProgressStatus | None = None,
+) -> tuple[list[AssignmentRead], str | None]:
+    """Assignments, oldest first, with their status; filters combine."""
+    statement = select(Assignment).outerjoin(ModuleProgress, _progress_join())
+    if person_id is not None:
+        statement = statement.where(col(Assignment.person_id) == person_id)
+    if module_id is not None:
+        statement = statement.where(col(Assignment.module_id) == module_id)
+    if department is not None:
+        statement = statement.where(col(Assignment.department) == department)
+    if status is not None:
+        statement = statement.where(_status_filter(status, utcnow()))
+    assignments, next_cursor = await paginate(
+        session, statement, order_by=[Assignment.created_at, Assignment.id], params=page
+    )
+    return await _reads(session, assignments), next_cursor
+
+
+def _status_filter(status: ProgressStatus, now: dt.datetime) -> Any:
+    completed = col(ModuleProgress.completed_at).is_not(None)
+    if status is ProgressStatus.COMPLETED:
+        return completed
+    not_completed = col(ModuleProgress.completed_at).is_(None)
+    if status is ProgressStatus.OVERDUE:
+        return and_(not_completed, col(Assignment.due_at) < now)
+    on_time = col(Assignment.due_at) >= now
+    if status is ProgressStatus.IN_PROGRESS:
+        return and_(col(ModuleProgress.id).is_not(None), not_completed, on_time)
+    return and_(col(ModuleProgress.id).is_(None), on_time)
+
+
+async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> list[AssignmentRead]:
+    """Module titles and progress for a page of assignments, in two queries."""
+    if not assignments:
+        return []
+    modules = {
+        module.id: module
+        for module in await session.scalars(
+            select(Module).where(col(Module.id).in_({a.module_id for a in assignments}))
+        )
+    }
+    progress = {
+        (row.person_id, row.module_id): row
+        for row in await session.scalars(
+            select(ModuleProgress).where(
+                tuple_(col(ModuleProgress.person_id), col(ModuleProgress.module_id)).in_(
+                    [(a.person_id, a.module_id) for a in assignments]
+                )
+            )
+        )
+    }
+    now = utcnow()
+    return [
+        _assignment_read(a, modules[a.module_id], progress.get((a.person_id, a.module_id)), now)
+        for a in assignments
+    ]
+
+
+async def get_assignment(session: AsyncSession, *, assignment_id: uuid.UUID) -> AssignmentRead:
+    assignment = await session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise AssignmentNotFound(f"There is no assignment {assignment_id}.")
+    [read] = await _reads(session, [assignment])
+    return read
+
+
+# -- signals --------------------------------------------------------------------------------
+
+
+def _exhausted_quizzes(now: dt.datetime) -> Any:
+    """People whose every allowed attempt at a quiz is used and failed (an attempt not
+    submitted by its deadline counts as failed)."""
+    open_attempt = and_(
+        col(Attempt.submitted_at).is_(None),
+        or_(col(Attempt.deadline_at).is_(None), col(Attempt.deadline_at) > now),
+    )
+    return (
+        core_select(
+            func.max(func.coalesce(col(Attempt.submitted_at), col(Attempt.deadline_at))).label(
+                "since"
+            ),
+            literal(SignalReason.QUIZ_ATTEMPTS_EXHAUSTED.value, type_=String).label("reason"),
+            col(Attempt.person_id).label("person_id"),
+            col(Attempt.module_id).label("module_id"),
+            func.count().label("attempts"),
+            func.max(col(Attempt.score_percent)).label("best_score"),
+            null().label("started_at"),
+        )
+        .join(Quiz, col(Quiz.id) == col(Attempt.quiz_id))
+        .group_by(col(Attempt.person_id), col(Attempt.module_id), col(Quiz.attempt_limit))
+        .having(
+            func.count() >= col(Quiz.attempt_limit),
+            func.sum(case((col(Attempt.passed).is_(True), 1), else_=0)) == 0,
+            func.sum(case((open_attempt, 1), else_=0)) == 0,
+        )
+    )
+
+
+def _overdue_assignments(now: dt.datetime) -> Any:
+    return (
+        core_select(
+            col(Assignment.due_at).label("since"),
+            literal(SignalReason.TRAINING_OVERDUE.value, type_=String).label("reason"),
+            col(Assignment.person_id).label("person_id"),
+            col(Assignment.module_id).label("module_id"),
+            null().cast(Integer).label("attempts"),
+            null().cast(Float).label("best_score"),
+            col(ModuleProgress.started_at).label("started_at"),
+        )
+        .outerjoin(ModuleProgress, _progress_join())
+        .where(col(Assignment.due_at) < now, col(ModuleProgress.completed_at).is_(None))
+    )
+
+
+async def list_signals(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    reason: SignalReason | None,
+    person_ids: Sequence[uuid.UUID] | None,
+) -> tuple[list[SignalRead], str | None]:
+    """People who need guidance, oldest signal first."""
+    now = utcnow()
+    sources = []
+    if reason in (None, SignalReason.QUIZ_ATTEMPTS_EXHAUSTED):
+        sources.append(_exhausted_quizzes(now))
+    if reason in (None, SignalReason.TRAINING_OVERDUE):
+        sources.append(_overdue_assignments(now))
+    signals = union_all(*sources).subquery("signals")
+    key = [signals.c.since, signals.c.reason, signals.c.person_id, signals.c.module_id]
+    # A union of two shapes of row: SQLAlchemy core, not an ORM entity.
+    statement = core_select(signals)
+    if person_ids is not None:
+        statement = statement.where(signals.c.person_id.in_(person_ids))
+    if page.cursor:
+        # The union is no mapped entity, so kit's paginate cannot run it; same keyset rule.
+        columns = cast("Sequence[InstrumentedAttribute[Any]]", key)
+        after = decode_cursor(page.cursor, columns)
+        bound = tuple_(*(literal(v, type_=c.type) for c, v in zip(key, after, strict=True)))
+        statement = statement.where(tuple_(*key) > bound)
+    rows = (await session.execute(statement.order_by(*key).limit(page.limit + 1))).all()
+    next_cursor = None
+    if len(rows) > page.limit:
+        rows = rows[: page.limit]
+        last = rows[-1]
+        next_cursor = encode_cursor([last.since, last.reason, last.person_id, last.module_id])
+    titles = await _module_titles(session, {row.module_id for row in rows})
+    return [_signal_read(row, titles[row.module_id]) for row in rows], next_cursor
+
+
+async def _module_titles(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    rows = await session.execute(select(Module.id, Module.title).where(col(Module.id).in_(ids)))
+    return {row.id: row.title for row in rows}
+
+
+def _signal_read(row: Any, module_title: str) -> SignalRead:
+    reason = SignalReason(row.reason)
+    since: dt.datetime = row.since
+    if since.tzinfo is None:  # a union column may come back without the UTC marker
+        since = since.replace(tzinfo=dt.UTC)
+    if reason is SignalReason.QUIZ_ATTEMPTS_EXHAUSTED:
+        best = row.best_score or 0
+        detail = (
+            f"Failed the quiz of '{module_title}' in all {row.attempts} allowed attempts "
+            f"(best score {best:.0f}%)."
+        )
+    else:
+        progress = "started but not completed" if row.started_at else "not started"
+        detail = f"'{module_title}' was due {since:%Y-%m-%d}; {progress}."
+    return SignalRead(
+        person_id=row.person_id,
+        reason=reason,
+        module_id=row.module_id,
+        detail=detail,
+        since=since,
+    )

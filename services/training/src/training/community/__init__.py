@@ -1,0 +1,1 @@
+"""Community threads and replies."""

@@ -1,0 +1,1 @@
+"""Training modules: examples and what-if scenarios."""

@@ -1,0 +1,156 @@
+"""Module API models. Readers see a scenario's options but not its feedback: that comes
+from the server once they answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from training.modules.models import Channel, ModuleStatus, Verdict
+from training.policy.schemas import ClauseNumber
+
+
+class ExampleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    post_text: str = Field(min_length=1, max_length=5000, description="The post as published.")
+    channel: Channel
+    verdict: Verdict = Field(description="`do`: a good post; `dont`: one to avoid.")
+    explanation: str = Field(min_length=1, max_length=5000)
+    clause_number: ClauseNumber | None = None
+
+
+class ExampleRead(ExampleIn):
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: uuid.UUID
+    position: int
+
+
+class ScenarioOptionIn(BaseModel):
+    key: str = Field(pattern=r"^[a-z0-9_-]{1,16}$", examples=["a"])
+    text: str = Field(min_length=1, max_length=2000)
+    feedback: str = Field(min_length=1, max_length=5000, description="Shown once chosen.")
+
+
+class ScenarioIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    situation: str = Field(min_length=1, max_length=5000)
+    options: list[ScenarioOptionIn] = Field(min_length=2, max_length=8)
+    recommended_key: str = Field(description="The key of the recommended option.")
+    recommended_why: str = Field(min_length=1, max_length=5000)
+    clause_number: ClauseNumber | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScenarioIn:
+        keys = [option.key for option in self.options]
+        if len(set(keys)) != len(keys):
+            raise ValueError("option keys must be unique within a scenario")
+        if self.recommended_key not in keys:
+            raise ValueError(f"recommended_key must be one of the option keys: {', '.join(keys)}")
+        return self
+
+
+class ScenarioRead(ScenarioIn):
+    """The author's view, feedback included."""
+
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+    id: uuid.UUID
+    position: int
+
+
+class ScenarioOptionPublic(BaseModel):
+    key: str
+    text: str
+
+
+class ScenarioPublicRead(BaseModel):
+    """The reader's view: no feedback and no recommendation until they answer."""
+
+    id: uuid.UUID
+    position: int
+    situation: str
+    options: list[ScenarioOptionPublic]
+    clause_number: str | None
+
+
+class ModuleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    summary: str = Field(min_length=1, max_length=2000)
+    body_markdown: str = Field(min_length=1, max_length=100_000)
+    core: bool = Field(
+        default=False, description="The social media core training (what ambassadors need)."
+    )
+    examples: list[ExampleIn] = Field(default_factory=list, max_length=100)
+    scenarios: list[ScenarioIn] = Field(default_factory=list, max_length=100)
+
+
+class ModuleUpdate(BaseModel):
+    """Only the fields given change; `examples` and `scenarios` replace their lists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = Field(default=None, min_length=1, max_length=2000)
+    body_markdown: str | None = Field(default=None, min_length=1, max_length=100_000)
+    core: bool | None = None
+    examples: list[ExampleIn] | None = Field(default=None, max_length=100)
+    scenarios: list[ScenarioIn] | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> ModuleUpdate:
+        nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
+        if nulls:
+            raise ValueError(f"these fields cannot be null: {', '.join(sorted(nulls))}")
+        return self
+
+
+class ModuleSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    lineage_id: uuid.UUID = Field(description="Shared by every version of the module.")
+    number: int = Field(description="The version number within the lineage.")
+    title: str
+    summary: str
+    core: bool
+    status: ModuleStatus
+    published_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class ModuleRead(ModuleSummary):
+    body_markdown: str
+    examples: list[ExampleRead]
+    scenarios: list[ScenarioRead] | list[ScenarioPublicRead]
+    has_quiz: bool
+
+
+class ScenarioAnswerCreate(BaseModel):
+    option_key: str = Field(max_length=16)
+
+
+class ScenarioFeedback(BaseModel):
+    scenario_id: uuid.UUID
+    option_key: str
+    feedback: str
+    recommended: bool = Field(description="Whether the chosen option is the recommended one.")
+    recommended_key: str
+    recommended_why: str
+    clause_number: str | None
+
+
+class ModuleProgressRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    module_id: uuid.UUID
+    person_id: uuid.UUID
+    started_at: dt.datetime
+    read_at: dt.datetime | None
+    completed_at: dt.datetime | None

@@ -1,0 +1,1 @@
+"""The social media policy: versions, clauses, acknowledgements."""

@@ -1,0 +1,261 @@
+"""Policy versions and acknowledgements. Routes call these; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from kit.db import utcnow
+from kit.errors import Conflict, Unprocessable
+from kit.pagination import PageParams, paginate
+from training.errors import (
+    NoPublishedPolicy,
+    NotCurrentVersion,
+    PolicyVersionNotFound,
+    VersionNotEditable,
+)
+from training.policy.models import Acknowledgement, Clause, Policy, PolicyVersion, VersionStatus
+from training.policy.schemas import (
+    ClauseIn,
+    ClauseRead,
+    MyAcknowledgement,
+    PolicyVersionCreate,
+    PolicyVersionRead,
+    PolicyVersionUpdate,
+)
+
+POLICY_TITLE = "Social media policy"
+
+
+async def current_version(session: AsyncSession) -> PolicyVersion:
+    version = await session.scalar(
+        select(PolicyVersion).where(col(PolicyVersion.status) == VersionStatus.PUBLISHED).limit(1)
+    )
+    if version is None:
+        raise NoPublishedPolicy("No version of the social media policy has been published yet.")
+    return version
+
+
+async def current_policy(session: AsyncSession) -> PolicyVersionRead:
+    """The published version of the policy, with its clauses in order."""
+    return await read_version(session, await current_version(session))
+
+
+async def clause_numbers_in_force(session: AsyncSession) -> set[str]:
+    """The clause numbers of the current version (what training content may cite)."""
+    numbers = await session.scalars(
+        select(Clause.number)
+        .join(PolicyVersion, col(PolicyVersion.id) == col(Clause.version_id))
+        .where(col(PolicyVersion.status) == VersionStatus.PUBLISHED)
+    )
+    return set(numbers)
+
+
+async def read_version(session: AsyncSession, version: PolicyVersion) -> PolicyVersionRead:
+    policy = await session.get(Policy, version.policy_id)
+    assert policy is not None
+    clauses = await session.scalars(
+        select(Clause).where(col(Clause.version_id) == version.id).order_by(col(Clause.position))
+    )
+    return PolicyVersionRead(
+        id=version.id,
+        policy_id=policy.id,
+        title=policy.title,
+        number=version.number,
+        status=version.status,
+        body_markdown=version.body_markdown,
+        requires_acknowledgement=version.requires_acknowledgement,
+        effective_at=version.effective_at,
+        published_at=version.published_at,
+        retired_at=version.retired_at,
+        clauses=[ClauseRead(number=c.number, title=c.title, body=c.body) for c in clauses],
+    )
+
+
+async def list_versions(
+    session: AsyncSession, *, page: PageParams, include_drafts: bool
+) -> tuple[list[PolicyVersion], str | None]:
+    """Versions, newest first; drafts only for authors."""
+    statement = select(PolicyVersion)
+    if not include_drafts:
+        statement = statement.where(col(PolicyVersion.status) != VersionStatus.DRAFT)
+    return await paginate(
+        session,
+        statement,
+        order_by=[PolicyVersion.created_at, PolicyVersion.id],
+        params=page,
+        descending=True,
+    )
+
+
+async def get_version(
+    session: AsyncSession, *, version_id: uuid.UUID, include_drafts: bool
+) -> PolicyVersion:
+    version = await session.get(PolicyVersion, version_id)
+    # A draft is invisible to readers: they get the same answer as for no such version.
+    if version is None or (version.status is VersionStatus.DRAFT and not include_drafts):
+        raise PolicyVersionNotFound(f"There is no policy version {version_id}.")
+    return version
+
+
+async def _the_policy(session: AsyncSession) -> Policy:
+    policy = await session.scalar(select(Policy).order_by(col(Policy.created_at)).limit(1))
+    if policy is None:
+        policy = Policy(title=POLICY_TITLE)
+        session.add(policy)
+        await session.flush()
+    return policy
+
+
+async def create_draft(session: AsyncSession, *, data: PolicyVersionCreate) -> PolicyVersion:
+    policy = await _the_policy(session)
+    last = await session.scalar(
+        select(func.max(PolicyVersion.number)).where(col(PolicyVersion.policy_id) == policy.id)
+    )
+    version = PolicyVersion.model_validate(
+        data.model_dump(exclude={"clauses"}),
+        update={"policy_id": policy.id, "number": (last or 0) + 1},
+    )
+    try:
+        async with session.begin_nested():
+            session.add(version)
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("Another draft was created at the same moment; try again.") from exc
+    _add_clauses(session, version, data.clauses)
+    await session.flush()
+    return version
+
+
+def _add_clauses(session: AsyncSession, version: PolicyVersion, clauses: list[ClauseIn]) -> None:
+    session.add_all(
+        Clause(version_id=version.id, position=position, **clause.model_dump())
+        for position, clause in enumerate(clauses)
+    )
+
+
+def _require_draft(version: PolicyVersion) -> None:
+    if version.status is not VersionStatus.DRAFT:
+        raise VersionNotEditable(
+            f"Version {version.number} is {version.status.value} and can no longer change; "
+            "create a new draft instead."
+        )
+
+
+async def update_draft(
+    session: AsyncSession, *, version: PolicyVersion, data: PolicyVersionUpdate
+) -> PolicyVersion:
+    _require_draft(version)
+    changes = data.model_dump(exclude_unset=True, exclude={"clauses"})
+    for field, value in changes.items():
+        if value is None and field in {"body_markdown", "requires_acknowledgement"}:
+            raise Unprocessable(f"{field} cannot be null.")
+        setattr(version, field, value)
+    if data.clauses is not None:
+        await session.execute(delete(Clause).where(col(Clause.version_id) == version.id))
+        _add_clauses(session, version, data.clauses)
+    # Touch the row so the version (ETag) moves even when only clauses changed.
+    version.updated_at = utcnow()
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def publish(session: AsyncSession, *, version: PolicyVersion) -> PolicyVersion:
+    """Make a draft the current version; the previous current version is retired."""
+    _require_draft(version)
+    clause_count = await session.scalar(
+        select(func.count()).select_from(Clause).where(col(Clause.version_id) == version.id)
+    )
+    if not clause_count:
+        raise Unprocessable("A policy version needs at least one clause before it is published.")
+    now = utcnow()
+    previous = await session.scalar(
+        select(PolicyVersion).where(
+            col(PolicyVersion.policy_id) == version.policy_id,
+            col(PolicyVersion.status) == VersionStatus.PUBLISHED,
+        )
+    )
+    if previous is not None:
+        previous.status = VersionStatus.RETIRED
+        previous.retired_at = now
+        session.add(previous)
+        # Retire first: the one-published-version index must never see two.
+        await session.flush()
+    version.status = VersionStatus.PUBLISHED
+    version.published_at = now
+    version.effective_at = version.effective_at or now
+    version.updated_at = now
+    session.add(version)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("Another version was published at the same moment; reload.") from exc
+    return version
+
+
+async def retire(session: AsyncSession, *, version: PolicyVersion) -> PolicyVersion:
+    if version.status is not VersionStatus.PUBLISHED:
+        raise VersionNotEditable(
+            f"Version {version.number} is {version.status.value}; only the published "
+            "version can be retired."
+        )
+    version.status = VersionStatus.RETIRED
+    version.retired_at = version.updated_at = utcnow()
+    session.add(version)
+    await session.flush()
+    return version
+
+
+async def acknowledge(
+    session: AsyncSession, *, person_id: uuid.UUID, version_id: uuid.UUID
+) -> tuple[Acknowledgement, bool]:
+    """Acknowledge the current version. Returns the acknowledgement and whether it is new;
+    acknowledging again returns the first one."""
+    current = await current_version(session)
+    if current.id != version_id:
+        raise NotCurrentVersion(
+            f"Version {version_id} is not the current policy (version {current.number}, "
+            f"id {current.id}); read the current version and acknowledge that one."
+        )
+    existing = await _acknowledgement(session, person_id=person_id, version_id=version_id)
+    if existing is not None:
+        return existing, False
+    acknowledgement = Acknowledgement(version_id=version_id, person_id=person_id)
+    try:
+        async with session.begin_nested():
+            session.add(acknowledgement)
+            await session.flush()
+    except IntegrityError:
+        # A double click: the other request recorded it.
+        existing = await _acknowledgement(session, person_id=person_id, version_id=version_id)
+        assert existing is not None
+        return existing, False
+    return acknowledgement, True
+
+
+async def _acknowledgement(
+    session: AsyncSession, *, person_id: uuid.UUID, version_id: uuid.UUID
+) -> Acknowledgement | None:
+    return await session.scalar(
+        select(Acknowledgement).where(
+            col(Acknowledgement.person_id) == person_id,
+            col(Acknowledgement.version_id) == version_id,
+        )
+    )
+
+
+async def my_acknowledgement(session: AsyncSession, *, person_id: uuid.UUID) -> MyAcknowledgement:
+    current = await current_version(session)
+    existing = await _acknowledgement(session, person_id=person_id, version_id=current.id)
+    return MyAcknowledgement(
+        version_id=current.id,
+        version_number=current.number,
+        requires_acknowledgement=current.requires_acknowledgement,
+        acknowledged_at=existing.acknowledged_at if existing else None,
+    )

@@ -1,0 +1,1 @@
+"""Quizzes per module: questions, attempts, server-side grading."""

@@ -1,0 +1,1 @@
+"""Reports for HR and policy owners."""
