@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
 import httpx
+import time_machine
 
 from gateway.models import Person
 from tests.support.stack import StackHandle
@@ -88,3 +90,54 @@ async def active_engagement(
     started = await act(coach_client, engagement, "start")
     assert started.status_code == 200, started.text
     return coach_person, started.json()
+
+
+# -- training, through its own HTTP API (the real training app is wired in the stack) ---------
+
+TRAINING = "/api/v1/training"
+
+
+async def publish_core_module(stack: StackHandle) -> str:
+    """A published social media core training module without a quiz (reading completes it)."""
+    owner = stack.as_user(await stack.person(roles=["policy_owner"]))
+    created = await owner.post(
+        f"{TRAINING}/modules",
+        json={
+            "title": "Social media essentials",
+            "summary": "What you may and may not post about work.",
+            "body_markdown": "# Be yourself, be careful\nNever share customer data.",
+            "core": True,
+        },
+    )
+    assert created.status_code == 201, created.text
+    module_id: str = created.json()["id"]
+    published = await owner.post(
+        f"{TRAINING}/modules/{module_id}/publish", headers={"If-Match": created.headers["etag"]}
+    )
+    assert published.status_code == 200, published.text
+    return module_id
+
+
+async def pass_core_training(stack: StackHandle, person: Person) -> None:
+    module_id = await publish_core_module(stack)
+    read = await stack.as_user(person).post(f"{TRAINING}/modules/{module_id}/read")
+    assert read.status_code == 200, read.text
+
+
+async def assign_core_module(stack: StackHandle, person: Person) -> str:
+    """Assign the core module to ``person``, due in a day: overdue once ``overdue_later()``."""
+    module_id = await publish_core_module(stack)
+    hr = stack.as_user(await stack.person(roles=["hr"]))
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    response = await hr.post(
+        f"{TRAINING}/assignments",
+        json={"module_id": module_id, "person_ids": [str(person.id)], "due_at": due.isoformat()},
+    )
+    assert response.status_code == 201, response.text
+    return module_id
+
+
+def overdue_later() -> time_machine.travel:
+    """Two days on: assignments from ``assign_core_module`` are overdue. Create clients
+    inside the block (their tokens must be fresh then)."""
+    return time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
