@@ -4,6 +4,8 @@ clients get SCIM's error body, everyone else problem+json)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -25,18 +27,20 @@ class RateLimitMiddleware:
     """Limits each authenticated person and API client. Service principals are not
     limited: their calls are part of a request that was already counted."""
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter | None) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: Callable[[], RateLimiter | None]) -> None:
         self.app = app
+        # Built in the lifespan: looked up per call.
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.limiter is not None and scope["type"] == "http":
+        limiter = self.limiter()
+        if limiter is not None and scope["type"] == "http":
             caller = scope.get("state", {}).get("caller")
             if isinstance(caller, Caller) and caller.kind is not PrincipalKind.SERVICE:
-                wait = self.limiter.acquire(caller.principal_key)
+                wait = limiter.acquire(caller.principal_key)
                 if wait is not None:
                     error = TooManyRequests(
-                        f"Rate limit of {self.limiter.rate:g} requests per second exceeded; "
+                        f"Rate limit of {limiter.rate:g} requests per second exceeded; "
                         f"retry after {retry_after_header(wait)} s.",
                         headers={"Retry-After": retry_after_header(wait)},
                     )

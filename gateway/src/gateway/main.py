@@ -120,11 +120,6 @@ def create_app(
     settings = settings or GatewaySettings()
     signer = InternalTokenSigner(settings.internal_token_secret.get_secret_value())
     scim_app = create_scim_app(public_url=settings.public_url)
-    limiter = (
-        RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
-        if settings.rate_limit_per_second > 0
-        else None
-    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -152,6 +147,11 @@ def create_app(
                 settings, database, build_oidc(settings, idp_client)
             )
             app.state.authenticator = authenticator
+            app.state.rate_limiter = (
+                RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
+                if settings.rate_limit_per_second > 0
+                else None
+            )
             scim_app.state.database = database
             scim_app.state.forget_person = authenticator.forget_person
             app.state.readiness_checks.update(upstream_checks(upstreams, app.state.breakers))
@@ -193,7 +193,7 @@ def create_app(
         middleware=[
             *cors,
             Middleware(AuthenticationMiddleware, authenticator=lambda: app.state.authenticator),
-            Middleware(RateLimitMiddleware, limiter=limiter),
+            Middleware(RateLimitMiddleware, limiter=lambda: app.state.rate_limiter),
             Middleware(OpenApiMiddleware, merged=lambda: app.state.openapi),
             Middleware(
                 ProxyMiddleware,

@@ -97,7 +97,7 @@ async def groups_of(
         .order_by(col(Group.display_name))
     )
     groups: dict[uuid.UUID, list[Group]] = defaultdict(list)
-    for person_id, group in rows.tuples():
+    for person_id, group in rows.all():
         groups[person_id].append(group)
     return groups
 
@@ -175,8 +175,8 @@ async def create_group(session: AsyncSession, *, data: ScimGroupIn) -> tuple[Gro
 async def replace_group(
     session: AsyncSession, *, group: Group, data: ScimGroupIn
 ) -> set[uuid.UUID]:
-    current = set((await members_of(session, [group.id]))[group.id])
-    return await _apply_group(session, group, data, current={p.id for p in current})
+    members = (await members_of(session, [group.id]))[group.id]
+    return await _apply_group(session, group, data, current={p.id for p in members})
 
 
 async def patch_group(
@@ -217,7 +217,7 @@ async def members_of(
         .order_by(col(Person.created_at), col(Person.id))
     )
     members: dict[uuid.UUID, list[Person]] = {group_id: [] for group_id in ids}
-    for group_id, person in rows.tuples():
+    for group_id, person in rows.all():
         members[group_id].append(person)
     return members
 

@@ -1,0 +1,441 @@
+"""SCIM 2.0 as Okta and Microsoft Entra use it: users, groups, filters, paging, PATCH
+quirks, discovery, and SCIM's error body everywhere under /scim/v2."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.gateway.conftest import ApiClientFactory
+from tests.support.stack import StackHandle
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def okta_user(user_name: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": user_name,
+        "externalId": f"00u{uuid.uuid4().hex[:12]}",
+        "name": {"givenName": "Ada", "familyName": "Lovelace"},
+        "emails": [{"primary": True, "value": user_name, "type": "work"}],
+        "active": True,
+        "title": "Analyst",
+        ENTERPRISE: {"department": "Finance", "employeeNumber": "E-1001"},
+        **extra,
+    }
+
+
+def patch(*operations: dict[str, Any]) -> dict[str, Any]:
+    return {"schemas": [PATCH_OP], "Operations": list(operations)}
+
+
+async def create_user(
+    scim: httpx.AsyncClient, user_name: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    response = await scim.post(
+        "/scim/v2/Users",
+        json=okta_user(user_name or f"{uuid.uuid4().hex[:8]}@northwind.example", **extra),
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def assert_scim_error(response: httpx.Response, status: int, scim_type: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/scim+json"
+    body = response.json()
+    assert body["schemas"] == [ERROR]
+    assert body["status"] == str(status)
+    if scim_type is not None:
+        assert body["scimType"] == scim_type
+
+
+class TestCreateUser:
+    async def test_creates_a_person_the_directory_serves(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        response = await scim.post("/scim/v2/Users", json=okta_user("ada@northwind.example"))
+
+        assert response.status_code == 201
+        assert response.headers["content-type"] == "application/scim+json"
+        user = response.json()
+        assert response.headers["location"].endswith(f"/scim/v2/Users/{user['id']}")
+        assert user[ENTERPRISE]["department"] == "Finance"
+        assert user["displayName"] == "Ada Lovelace"
+        person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        assert person.json()["department"] == "Finance"
+        assert person.json()["email"] == "ada@northwind.example"
+
+    async def test_a_taken_user_name_is_a_409_whatever_its_case(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        await create_user(scim, "Bob@Northwind.example")
+
+        response = await scim.post("/scim/v2/Users", json=okta_user("bob@northwind.example"))
+
+        assert_scim_error(response, 409, "uniqueness")
+
+    async def test_an_unknown_manager_is_refused_and_nothing_is_stored(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        body = okta_user("cyd@northwind.example")
+        body[ENTERPRISE]["manager"] = {"value": str(uuid.uuid4())}
+
+        response = await scim.post("/scim/v2/Users", json=body)
+        listed = await scim.get(
+            "/scim/v2/Users", params={"filter": 'userName eq "cyd@northwind.example"'}
+        )
+
+        assert_scim_error(response, 400, "invalidValue")
+        assert listed.json()["totalResults"] == 0
+
+    async def test_a_body_without_user_name_is_a_400(self, scim: httpx.AsyncClient) -> None:
+        response = await scim.post("/scim/v2/Users", json={"name": {"givenName": "X"}})
+
+        assert_scim_error(response, 400, "invalidValue")
+        assert "userName" in response.json()["detail"]
+
+    async def test_malformed_json_is_a_400_invalid_syntax(self, scim: httpx.AsyncClient) -> None:
+        response = await scim.post(
+            "/scim/v2/Users", content=b"{nope", headers={"Content-Type": "application/scim+json"}
+        )
+
+        assert_scim_error(response, 400, "invalidSyntax")
+
+
+class TestListUsers:
+    async def test_filters_by_user_name_and_external_id(self, scim: httpx.AsyncClient) -> None:
+        user = await create_user(scim)
+        await create_user(scim)
+
+        by_name = await scim.get(
+            "/scim/v2/Users", params={"filter": f'userName eq "{user["userName"].upper()}"'}
+        )
+        by_external = await scim.get(
+            "/scim/v2/Users", params={"filter": f'externalId eq "{user["externalId"]}"'}
+        )
+
+        assert [u["id"] for u in by_name.json()["Resources"]] == [user["id"]]
+        assert [u["id"] for u in by_external.json()["Resources"]] == [user["id"]]
+
+    async def test_an_unsupported_filter_is_a_400_invalid_filter(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        response = await scim.get("/scim/v2/Users", params={"filter": 'title co "Eng"'})
+
+        assert_scim_error(response, 400, "invalidFilter")
+
+    async def test_pages_by_start_index_and_count_with_integer_totals(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        before = (await scim.get("/scim/v2/Users", params={"count": 0})).json()["totalResults"]
+        created = [(await create_user(scim))["id"] for _ in range(3)]
+
+        first = await scim.get("/scim/v2/Users", params={"startIndex": before + 1, "count": 2})
+        rest = await scim.get("/scim/v2/Users", params={"startIndex": before + 3, "count": 2})
+
+        first, rest = first.json(), rest.json()
+        assert first["totalResults"] == before + 3
+        assert (first["startIndex"], first["itemsPerPage"]) == (before + 1, 2)
+        assert rest["itemsPerPage"] == 1
+        ids = [u["id"] for u in first["Resources"] + rest["Resources"]]
+        assert ids == created  # stable: oldest first, no repeats
+
+
+class TestReplaceUser:
+    async def test_put_replaces_every_attribute(self, scim: httpx.AsyncClient) -> None:
+        user = await create_user(scim)
+        replacement = okta_user(user["userName"], title="Lead analyst")
+        del replacement[ENTERPRISE]
+
+        response = await scim.put(f"/scim/v2/Users/{user['id']}", json=replacement)
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["title"] == "Lead analyst"
+        assert "department" not in body.get(ENTERPRISE, {})
+
+    async def test_an_unknown_user_is_a_404(self, scim: httpx.AsyncClient) -> None:
+        response = await scim.put(f"/scim/v2/Users/{uuid.uuid4()}", json=okta_user("x@y.z"))
+
+        assert_scim_error(response, 404)
+
+
+class TestPatchUser:
+    async def test_okta_deactivation_signs_the_person_out_but_keeps_them(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+        person_id = uuid.UUID(user["id"])
+        assert (await stack.as_user(person_id).get("/api/v1/me")).status_code == 200
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch({"op": "replace", "value": {"active": False}}),
+        )
+
+        assert response.status_code == 200
+        assert response.json()["active"] is False
+        refused = await stack.as_user(person_id).get("/api/v1/me")
+        assert refused.json()["type"] == "urn:smp:problem:account-deactivated"
+        kept = await stack.as_service("incidents").get(f"/api/v1/directory/people/{person_id}")
+        assert kept.json()["active"] is False
+
+    async def test_entra_capitalised_ops_and_string_booleans(self, scim: httpx.AsyncClient) -> None:
+        user = await create_user(scim)
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch(
+                {"op": "Replace", "path": "active", "value": "False"},
+                {"op": "Replace", "path": "title", "value": "Controller"},
+                {
+                    "op": "Add",
+                    "path": 'emails[type eq "work"].value',
+                    "value": "new@northwind.example",
+                },
+            ),
+        )
+
+        body = response.json()
+        assert body["active"] is False
+        assert body["title"] == "Controller"
+        assert body["emails"][0]["value"] == "new@northwind.example"
+
+    async def test_entra_sets_and_removes_the_manager_by_enterprise_path(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        manager = await create_user(scim)
+        user = await create_user(scim)
+        path = f"{ENTERPRISE}:manager"
+
+        added = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch({"op": "Add", "path": path, "value": manager["id"]}),
+        )
+        removed = await scim.patch(
+            f"/scim/v2/Users/{user['id']}", json=patch({"op": "Remove", "path": path})
+        )
+
+        assert added.json()[ENTERPRISE]["manager"]["value"] == manager["id"]
+        assert "manager" not in removed.json()[ENTERPRISE]
+
+    async def test_path_less_value_with_dotted_and_urn_keys(self, scim: httpx.AsyncClient) -> None:
+        user = await create_user(scim)
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch(
+                {
+                    "op": "replace",
+                    "value": {"name.givenName": "Augusta", f"{ENTERPRISE}:department": "Research"},
+                }
+            ),
+        )
+
+        body = response.json()
+        assert body["name"]["givenName"] == "Augusta"
+        assert body[ENTERPRISE]["department"] == "Research"
+
+    async def test_an_unknown_op_is_a_400_and_changes_nothing(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch(
+                {"op": "replace", "path": "title", "value": "Changed"},
+                {"op": "explode", "path": "title"},
+            ),
+        )
+        after = await scim.get(f"/scim/v2/Users/{user['id']}")
+
+        assert_scim_error(response, 400, "invalidSyntax")
+        assert after.json()["title"] == "Analyst"
+
+
+class TestDeleteUser:
+    async def test_delete_hides_the_user_from_scim_but_the_directory_keeps_them(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+
+        deleted = await scim.delete(f"/scim/v2/Users/{user['id']}")
+        gone = await scim.get(f"/scim/v2/Users/{user['id']}")
+        kept = await stack.as_service("incidents").get(f"/api/v1/directory/people/{user['id']}")
+
+        assert deleted.status_code == 204
+        assert_scim_error(gone, 404)
+        assert kept.json()["active"] is False
+
+    async def test_recreating_a_deleted_user_name_brings_the_same_person_back(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+        await scim.delete(f"/scim/v2/Users/{user['id']}")
+
+        again = await create_user(scim, user["userName"])
+
+        assert again["id"] == user["id"]
+        assert again["active"] is True
+
+
+class TestGroups:
+    async def test_membership_gives_the_mapped_role(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+
+        created = await scim.post(
+            "/scim/v2/Groups",
+            json={"displayName": "HR", "members": [{"value": user["id"]}]},
+        )
+        me = await stack.as_user(uuid.UUID(user["id"])).get("/api/v1/me")
+
+        assert created.status_code == 201
+        assert created.json()["members"][0]["value"] == user["id"]
+        assert me.json()["roles"] == ["employee", "hr"]
+
+    async def test_entra_adds_and_removes_members(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        first, second = await create_user(scim), await create_user(scim)
+        group = (await scim.post("/scim/v2/Groups", json={"displayName": "Legal"})).json()
+
+        await scim.patch(
+            f"/scim/v2/Groups/{group['id']}",
+            json=patch(
+                {
+                    "op": "Add",
+                    "path": "members",
+                    "value": [{"value": first["id"]}, {"value": second["id"]}],
+                }
+            ),
+        )
+        after = await scim.patch(
+            f"/scim/v2/Groups/{group['id']}",
+            json=patch({"op": "Remove", "path": f'members[value eq "{first["id"]}"]'}),
+        )
+        roles_first = (await stack.as_user(uuid.UUID(first["id"])).get("/api/v1/me")).json()[
+            "roles"
+        ]
+        roles_second = (await stack.as_user(uuid.UUID(second["id"])).get("/api/v1/me")).json()[
+            "roles"
+        ]
+
+        assert [m["value"] for m in after.json()["members"]] == [second["id"]]
+        assert roles_first == ["employee"]
+        assert roles_second == ["employee", "legal"]
+
+    async def test_okta_renames_with_a_path_less_replace(self, scim: httpx.AsyncClient) -> None:
+        group = (await scim.post("/scim/v2/Groups", json={"displayName": "Coaches"})).json()
+
+        response = await scim.patch(
+            f"/scim/v2/Groups/{group['id']}",
+            json=patch(
+                {"op": "replace", "value": {"id": group["id"], "displayName": "Coaching team"}}
+            ),
+        )
+
+        assert response.json()["displayName"] == "Coaching team"
+
+    async def test_a_taken_display_name_is_a_409(self, scim: httpx.AsyncClient) -> None:
+        first = await scim.post("/scim/v2/Groups", json={"displayName": "Communications"})
+
+        response = await scim.post("/scim/v2/Groups", json={"displayName": "communications"})
+
+        assert first.status_code == 201
+        assert_scim_error(response, 409, "uniqueness")
+
+    async def test_an_unknown_member_is_a_400(self, scim: httpx.AsyncClient) -> None:
+        response = await scim.post(
+            "/scim/v2/Groups", json={"displayName": "X", "members": [{"value": str(uuid.uuid4())}]}
+        )
+
+        assert_scim_error(response, 400, "invalidValue")
+
+    async def test_filter_put_and_delete(self, stack: StackHandle, scim: httpx.AsyncClient) -> None:
+        user = await create_user(scim)
+        group = (
+            await scim.post(
+                "/scim/v2/Groups",
+                json={"displayName": "Policy Owners", "members": [{"value": user["id"]}]},
+            )
+        ).json()
+
+        found = await scim.get(
+            "/scim/v2/Groups", params={"filter": 'displayName eq "policy owners"'}
+        )
+        replaced = await scim.put(
+            f"/scim/v2/Groups/{group['id']}", json={"displayName": "Policy Owners", "members": []}
+        )
+        roles = (await stack.as_user(uuid.UUID(user["id"])).get("/api/v1/me")).json()["roles"]
+        deleted = await scim.delete(f"/scim/v2/Groups/{group['id']}")
+
+        assert found.json()["totalResults"] == 1
+        assert replaced.json().get("members", []) == []
+        assert roles == ["employee"]
+        assert deleted.status_code == 204
+        assert_scim_error(await scim.get(f"/scim/v2/Groups/{group['id']}"), 404)
+
+
+class TestDiscovery:
+    async def test_service_provider_config_announces_patch_and_filter(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        body = (await scim.get("/scim/v2/ServiceProviderConfig")).json()
+
+        assert body["patch"]["supported"] is True
+        assert body["filter"] == {"supported": True, "maxResults": 200}
+        assert body["bulk"]["supported"] is False
+
+    async def test_resource_types_and_schemas(self, scim: httpx.AsyncClient) -> None:
+        types = (await scim.get("/scim/v2/ResourceTypes")).json()
+        schemas = (await scim.get("/scim/v2/Schemas")).json()
+        enterprise = await scim.get(f"/scim/v2/Schemas/{ENTERPRISE}")
+
+        user_type = next(t for t in types["Resources"] if t["id"] == "User")
+        assert user_type["schemaExtensions"][0]["schema"] == ENTERPRISE
+        assert schemas["totalResults"] == 3
+        names = {a["name"] for a in enterprise.json()["attributes"]}
+        assert names == {"employeeNumber", "department", "manager"}
+
+
+class TestScimErrors:
+    async def test_an_unknown_path_is_a_scim_404(self, scim: httpx.AsyncClient) -> None:
+        assert_scim_error(await scim.get("/scim/v2/Nothing"), 404)
+
+    async def test_a_wrong_method_is_a_scim_405_with_allow(self, scim: httpx.AsyncClient) -> None:
+        response = await scim.delete("/scim/v2/Users")
+
+        assert_scim_error(response, 405)
+        assert response.headers["allow"] == "GET, POST"
+
+    async def test_no_credentials_is_a_scim_401(self, stack: StackHandle) -> None:
+        response = await stack.client().get("/scim/v2/Users")
+
+        assert_scim_error(response, 401)
+
+    async def test_a_bad_secret_is_a_scim_401(self, stack: StackHandle) -> None:
+        client = stack.client(headers={"Authorization": f"Bearer smp_{uuid.uuid4().hex}_nope"})
+
+        assert_scim_error(await client.get("/scim/v2/Users"), 401)
+
+    async def test_a_person_is_refused_with_a_scim_403(self, stack: StackHandle) -> None:
+        admin = await stack.person(roles=["admin"])
+
+        assert_scim_error(await stack.as_user(admin).get("/scim/v2/Users"), 403)
+
+    async def test_an_api_client_without_the_scim_scope_is_refused(
+        self, api_client: ApiClientFactory
+    ) -> None:
+        reader = await api_client("directory:read")
+
+        assert_scim_error(await reader.get("/scim/v2/Users"), 403)
