@@ -94,7 +94,13 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             database_url=urls["coaching"], gateway_url="http://gateway", **COMMON
         ),
         "incidents": IncidentsSettings(
-            database_url=urls["incidents"], gateway_url="http://gateway", **COMMON
+            database_url=urls["incidents"],
+            gateway_url="http://gateway",
+            # Tests drive the retry worker by hand (app.state.worker.run_due()): a loop of
+            # its own would share the rolled-back test connection with the test.
+            background_worker=False,
+            retry_base_seconds=0,
+            **COMMON,
         ),
     }
 

@@ -1,5 +1,6 @@
 """Incidents settings, read from ``INCIDENTS_*`` environment variables (see ``.env.example``)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import AppSettings
@@ -12,3 +13,9 @@ class IncidentsSettings(AppSettings):
     port: int = 8003
     # Coaching and the directory are reached through the gateway, never directly.
     gateway_url: str = "http://127.0.0.1:8000"
+    # The worker retries decisions waiting for coaching history and remedial-coaching
+    # requests. Off only where something else drives it (the in-process test stack).
+    background_worker: bool = True
+    retry_base_seconds: float = Field(default=5.0, ge=0)
+    retry_max_seconds: float = Field(default=600.0, gt=0)
+    worker_poll_seconds: float = Field(default=30.0, gt=0)

@@ -2,19 +2,27 @@
 
 from typing import Annotated
 
-import httpx
 from fastapi import Depends, Request
 
+from incidents.decision.service import Outside
+from incidents.decision.worker import Worker
 from kit.db import SessionDep
-from kit.identity import CallerDep
+from kit.identity import Caller, CallerDep, Role, require_roles
 
 
-def gateway_of(request: Request) -> httpx.AsyncClient:
-    """The pooled client for calls to other services through the gateway."""
-    client: httpx.AsyncClient = request.app.state.gateway
-    return client
+def worker_of(request: Request) -> Worker:
+    worker: Worker = request.app.state.worker
+    return worker
 
 
-GatewayDep = Annotated[httpx.AsyncClient, Depends(gateway_of)]
+def outside_of(request: Request) -> Outside:
+    """The gateway client (calls to coaching and the directory) and the retry schedule."""
+    return worker_of(request).outside
 
-__all__ = ["CallerDep", "GatewayDep", "SessionDep"]
+
+WorkerDep = Annotated[Worker, Depends(worker_of)]
+OutsideDep = Annotated[Outside, Depends(outside_of)]
+HrDep = Annotated[Caller, Depends(require_roles(Role.HR))]
+PolicyReaderDep = Annotated[Caller, Depends(require_roles(Role.HR, Role.LEGAL, Role.POLICY_OWNER))]
+
+__all__ = ["CallerDep", "HrDep", "OutsideDep", "PolicyReaderDep", "SessionDep", "WorkerDep"]

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 
 from incidents.config import IncidentsSettings
 from incidents.db import idempotency_keys
+from incidents.decision.jobs import Backoff
+from incidents.decision.worker import Worker
 from incidents.router import router
 from kit.runtime import create_service_app, database_runtime, gateway_runtime, tune_gc
 
@@ -30,17 +32,25 @@ def create_app(
         async with (
             database_runtime(
                 app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
-            ),
+            ) as database,
             gateway_runtime(
                 app,
                 settings,
                 gateway_url=settings.gateway_url,
                 service_name="incidents",
                 transport=gateway_transport,
-            ),
+            ) as gateway,
         ):
-            tune_gc(settings.tune_gc)
-            yield
+            worker = Worker(
+                database,
+                gateway,
+                backoff=Backoff(settings.retry_base_seconds, settings.retry_max_seconds),
+                poll_seconds=settings.worker_poll_seconds,
+            )
+            app.state.worker = worker
+            async with worker.running(enabled=settings.background_worker):
+                tune_gc(settings.tune_gc)
+                yield
 
     app = create_service_app(
         name="incidents",

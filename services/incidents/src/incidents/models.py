@@ -1,63 +1,30 @@
-"""Incidents tables. API shapes live in ``schemas.py``."""
+"""Every incidents table, in one place for migrations and seeds. API shapes live in each
+sub-package's ``schemas.py``."""
 
-from __future__ import annotations
+from incidents.decision.models import (
+    Assignment,
+    AssignmentKind,
+    Decision,
+    DecisionKind,
+    JobKind,
+    PendingJob,
+    Trigger,
+)
+from incidents.incident.models import Incident, TimelineEntry, TimelineKind
+from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
 
-import datetime as dt
-import uuid
-from enum import StrEnum
-
-from sqlalchemy import JSON, Index, UniqueConstraint, text
-from sqlmodel import Field
-
-from incidents.db import Base
-from kit.concurrency import Versioned
-from kit.db import UtcDateTime, str_enum, utcnow
-
-
-class PolicyStatus(StrEnum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    RETIRED = "retired"
-
-
-class EscalationPolicy(Versioned, Base, table=True):
-    """The scheme agreed beforehand with HR, legal and other stakeholders: an ordered list
-    of rules, versioned. Published versions never change."""
-
-    __tablename__ = "escalation_policies"
-    __table_args__ = (
-        UniqueConstraint("number"),
-        Index(
-            "uq_escalation_policies_one_published",
-            "status",
-            unique=True,
-            sqlite_where=text("status = 'published'"),
-            postgresql_where=text("status = 'published'"),
-        ),
-    )
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    number: int
-    status: PolicyStatus = Field(default=PolicyStatus.DRAFT, sa_type=str_enum(PolicyStatus))
-    notes: str | None = None
-    published_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class EscalationRule(Base, table=True):
-    __tablename__ = "escalation_rules"
-    __table_args__ = (UniqueConstraint("policy_id", "position"),)
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    policy_id: uuid.UUID = Field(foreign_key="escalation_policies.id", index=True)
-    position: int
-    name: str = Field(max_length=200)
-    severities: list[str] = Field(default_factory=list, sa_type=JSON)
-    categories: list[str] = Field(default_factory=list, sa_type=JSON)
-    min_prior_incidents: int | None = None
-    min_completed_remedial: int | None = None
-    window_days: int = 365
-    action: str = Field(max_length=32)
-    contacts: list[str] = Field(default_factory=list, sa_type=JSON)
-    owner_role: str = Field(max_length=32)
-    deadline_hours: int
+__all__ = [
+    "Assignment",
+    "AssignmentKind",
+    "Decision",
+    "DecisionKind",
+    "EscalationPolicy",
+    "EscalationRule",
+    "Incident",
+    "JobKind",
+    "PendingJob",
+    "PolicyStatus",
+    "TimelineEntry",
+    "TimelineKind",
+    "Trigger",
+]

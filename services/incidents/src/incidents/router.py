@@ -1,15 +1,11 @@
-"""Incidents HTTP routes: parse, authorise, call the service, return."""
+"""Incidents HTTP routes, one router per sub-domain."""
 
 from fastapi import APIRouter
 
-from incidents import service
-from incidents.deps import CallerDep, SessionDep
-from incidents.schemas import EscalationPolicyRead
+from incidents.incident.router import router as incident_router
+from incidents.policy.router import router as policy_router
 
-router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
-
-
-@router.get("/escalation-policy", response_model=EscalationPolicyRead)
-async def get_escalation_policy(session: SessionDep, caller: CallerDep) -> EscalationPolicyRead:
-    """The published escalation policy: the rules that decide what happens to an incident."""
-    return await service.current_escalation_policy(session)
+router = APIRouter()
+# The policy's fixed paths first, so /escalation-policy is not taken for an incident id.
+router.include_router(policy_router)
+router.include_router(incident_router)

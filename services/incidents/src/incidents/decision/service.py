@@ -1,0 +1,572 @@
+"""Deciding an incident: the facts (prior incidents from our own data, remedial coaching
+from coaching), the policy's verdict, the people to contact, the owner and the deadline;
+overrides by HR; and opening the remedial engagement.
+
+Coaching is asked only when the evaluation reaches a rule that needs its history, so an
+incident that an earlier rule decides (a critical one) never waits for coaching. When
+coaching cannot answer, the incident waits in ``awaiting_history`` with a pending job the
+worker retries with backoff; it is never decided as if the person had no history.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import case, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, delete, select
+
+from incidents.decision import jobs, upstream
+from incidents.decision.jobs import Backoff
+from incidents.decision.models import (
+    Assignment,
+    AssignmentKind,
+    Decision,
+    DecisionKind,
+    JobKind,
+    Trigger,
+)
+from incidents.decision.upstream import DirectoryPerson, UpstreamUnavailable
+from incidents.domain import (
+    ACTIONABLE_STATUSES,
+    GROUP_CONTACT_PREFIX,
+    Action,
+    ContactKind,
+    IncidentStatus,
+    Outcome,
+    OwnerRole,
+)
+from incidents.errors import DecisionNotPossible, NoPublishedEscalationPolicy
+from incidents.incident import timeline
+from incidents.incident.models import Incident, TimelineKind
+from incidents.metrics import DECISIONS_TOTAL
+from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
+from incidents.policy.models import EscalationPolicy, EscalationRule
+from incidents.policy.service import published_policy, rules_of
+from kit.db import utcnow
+from kit.errors import ServiceUnavailable
+from kit.identity import Caller
+
+logger = logging.getLogger("incidents.decision")
+
+UNDECIDED = frozenset({IncidentStatus.REPORTED, IncidentStatus.AWAITING_HISTORY})
+# When no rule matches (a policy published before completeness was checked): HR decides.
+FALLBACK_OWNER = OwnerRole.HR
+FALLBACK_DEADLINE = dt.timedelta(hours=72)
+ROLE_NAMES = {ContactKind.HR.value: "HR", ContactKind.LEGAL.value: "Legal"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outside:
+    """What deciding needs beyond the database: the gateway and the retry schedule."""
+
+    gateway: httpx.AsyncClient
+    backoff: Backoff
+
+
+@dataclass(frozen=True, slots=True)
+class Assignees:
+    contacts: list[dict[str, Any]]
+    owner_role: OwnerRole
+    owner_id: uuid.UUID | None
+
+
+async def lock_incident(session: AsyncSession, *, incident_id: uuid.UUID) -> Incident | None:
+    """The incident, row-locked until the transaction ends (PostgreSQL; a SQLite write
+    transaction holds the whole database), so decisions on it happen one at a time."""
+    return await session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    outside: Outside,
+    trigger: Trigger,
+    actor: Caller | None = None,
+    person: DirectoryPerson | None = None,
+) -> Decision | None:
+    """Evaluate the published policy for the (locked) incident and record the decision.
+    Returns ``None`` when the decision has to wait for another service."""
+    try:
+        policy = await published_policy(session)
+    except NoPublishedEscalationPolicy as error:
+        await _retry_decision(session, incident=incident, reason=error.detail, outside=outside)
+        return None
+    rules = await rules_of(session, policy=policy)
+    facts = Facts(
+        severity=incident.severity,
+        category=incident.category,
+        prior_incidents=await count_prior_incidents(
+            session, incident=incident, windows={rule.window_days for rule in rules}
+        ),
+        completed_remedial=None,
+    )
+    evaluation = evaluate(rules, facts)
+    history: dict[str, Any] = {"asked": False}
+    if evaluation.result is Result.AWAITING_HISTORY:
+        try:
+            facts, history = await _with_history(
+                outside.gateway, incident=incident, rules=rules, facts=facts
+            )
+        except UpstreamUnavailable as error:
+            await _wait_for_history(
+                session, incident=incident, evaluation=evaluation, error=error, outside=outside
+            )
+            return None
+        evaluation = evaluate(rules, facts)
+    rule = _rule_at(rules, evaluation.rule_position)
+    try:
+        assignees = await resolve_assignees(
+            outside.gateway,
+            person_id=incident.person_id,
+            contacts=rule.contacts if rule else ["hr"],
+            owner_role=OwnerRole(rule.owner_role) if rule else FALLBACK_OWNER,
+            person=person,
+        )
+    except UpstreamUnavailable as error:
+        await _retry_decision(session, incident=incident, reason=str(error), outside=outside)
+        return None
+    decision = _policy_decision(
+        incident=incident,
+        policy=policy,
+        rule=rule,
+        facts=facts,
+        history=history,
+        evaluation=evaluation,
+        assignees=assignees,
+        trigger=trigger,
+        actor=actor,
+    )
+    await _apply(session, incident=incident, decision=decision, actor=actor)
+    DECISIONS_TOTAL.labels(action=decision.action.value, trigger=trigger.value).inc()
+    return decision
+
+
+async def decide_again(
+    session: AsyncSession, *, incident: Incident, outside: Outside, actor: Caller
+) -> Decision:
+    """HR asks for a fresh decision (new facts, the policy published now)."""
+    if incident.status not in UNDECIDED | {IncidentStatus.DECIDED}:
+        raise DecisionNotPossible(
+            f"The incident is {incident.status}; only an incident not yet in progress is "
+            "decided again. Override the decision instead."
+        )
+    already_decided = incident.status is IncidentStatus.DECIDED
+    decision = await decide(
+        session, incident=incident, outside=outside, trigger=Trigger.REQUESTED, actor=actor
+    )
+    if decision is None and already_decided:
+        # The decision in force stands; nothing was written (the incident was not put
+        # back to waiting).
+        raise ServiceUnavailable(
+            "Coaching or the directory cannot be reached, so the incident cannot be decided "
+            "again now; the decision in force stands. Try again later."
+        )
+    if decision is None:
+        raise ServiceUnavailable(
+            "Coaching history is unavailable; the incident waits in awaiting_history and is "
+            "decided automatically as soon as coaching answers."
+        )
+    return decision
+
+
+async def override(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    outside: Outside,
+    actor: Caller,
+    action: Action,
+    reason: str,
+    owner_role: OwnerRole | None,
+    contacts: Sequence[str] | None,
+    deadline_hours: int | None,
+) -> Decision:
+    """HR replaces the decision in force with its own; both stay on the incident."""
+    if incident.status not in ACTIONABLE_STATUSES | UNDECIDED:
+        raise DecisionNotPossible(f"The incident is {incident.status}; it cannot be overridden.")
+    current = await session.get(Decision, incident.decision_id) if incident.decision_id else None
+    owner_role, contacts, deadline = _override_terms(
+        current, owner_role=owner_role, contacts=contacts, deadline_hours=deadline_hours
+    )
+    try:
+        assignees = await resolve_assignees(
+            outside.gateway, person_id=incident.person_id, contacts=contacts, owner_role=owner_role
+        )
+    except UpstreamUnavailable as error:
+        raise ServiceUnavailable(
+            f"The directory cannot be reached to resolve the contacts: {error}. Try again."
+        ) from error
+    decision = Decision(
+        incident_id=incident.id,
+        kind=DecisionKind.OVERRIDE,
+        trigger=Trigger.OVERRIDE,
+        action=action,
+        explanation=f"Overridden by HR: {reason}",
+        contacts=assignees.contacts,
+        owner_role=assignees.owner_role,
+        owner_id=assignees.owner_id,
+        deadline_at=deadline,
+        reason=reason,
+        decided_by=actor.person_id,
+    )
+    await _apply(session, incident=incident, decision=decision, actor=actor)
+    return decision
+
+
+def _override_terms(
+    current: Decision | None,
+    *,
+    owner_role: OwnerRole | None,
+    contacts: Sequence[str] | None,
+    deadline_hours: int | None,
+) -> tuple[OwnerRole, list[str], dt.datetime]:
+    """The override's owner, contacts and deadline: as given, else the current decision's."""
+    deadline = utcnow() + dt.timedelta(hours=deadline_hours) if deadline_hours else None
+    if current is None:
+        if owner_role is None or contacts is None or deadline is None:
+            raise DecisionNotPossible(
+                "The incident has no decision yet: give owner_role, contacts and deadline_hours."
+            )
+        return owner_role, list(contacts), deadline
+    return (
+        owner_role or current.owner_role,
+        list(contacts) if contacts is not None else [c["spec"] for c in current.contacts],
+        deadline or current.deadline_at,
+    )
+
+
+async def count_prior_incidents(
+    session: AsyncSession, *, incident: Incident, windows: set[int]
+) -> dict[int, int]:
+    """Earlier incidents about the same person, per look-back window, in one query.
+    Dismissed reports and those resolved as no violation do not count."""
+    if not windows:
+        return {}
+    counted = select(
+        *(
+            func.coalesce(
+                func.sum(
+                    case(
+                        (
+                            col(Incident.occurred_at)
+                            >= incident.occurred_at - dt.timedelta(days=window),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ),
+                0,
+            )
+            for window in sorted(windows)
+        )
+    ).where(
+        col(Incident.person_id) == incident.person_id,
+        col(Incident.id) != incident.id,
+        col(Incident.occurred_at) < incident.occurred_at,
+        col(Incident.status) != IncidentStatus.DISMISSED,
+        col(Incident.outcome).is_distinct_from(Outcome.NO_VIOLATION),
+    )
+    row = (await session.execute(counted)).one()
+    return {window: int(count) for window, count in zip(sorted(windows), row, strict=True)}
+
+
+async def resolve_assignees(
+    gateway: httpx.AsyncClient,
+    *,
+    person_id: uuid.UUID,
+    contacts: Sequence[str],
+    owner_role: OwnerRole,
+    person: DirectoryPerson | None = None,
+) -> Assignees:
+    """Turn the rule's contacts and owner role into people through the directory. HR and
+    legal are contacted as roles (everyone holding it sees the incident); a named group is
+    recorded by name."""
+    manager: DirectoryPerson | None = None
+    if "manager" in contacts or owner_role is OwnerRole.MANAGER:
+        person = person or await upstream.find_person(gateway, person_id)
+        if person is not None and person.manager_id is not None:
+            manager = await upstream.find_person(gateway, person.manager_id)
+    resolved = [_contact(spec, manager=manager) for spec in contacts]
+    if owner_role is OwnerRole.MANAGER and manager is None:
+        return Assignees(contacts=resolved, owner_role=OwnerRole.HR, owner_id=None)
+    owner_id = manager.id if owner_role is OwnerRole.MANAGER and manager else None
+    return Assignees(contacts=resolved, owner_role=owner_role, owner_id=owner_id)
+
+
+async def open_remedial(
+    session: AsyncSession, *, incident: Incident, engagement_id: uuid.UUID
+) -> None:
+    """Record the engagement coaching opened for the incident."""
+    if incident.remedial_engagement_id is None:
+        incident.remedial_engagement_id = engagement_id
+        incident.updated_at = utcnow()
+        session.add(incident)
+        timeline.append(
+            session,
+            incident_id=incident.id,
+            kind=TimelineKind.REMEDIAL_OPENED,
+            summary="Coaching opened the remedial engagement.",
+            data={"engagement_id": str(engagement_id)},
+        )
+    await jobs.finish(session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL)
+    await session.flush()
+
+
+def remedial_goals(incident: Incident) -> str:
+    clauses = ", ".join(incident.clauses) or "none named"
+    category = incident.category.value.replace("_", " ")
+    return (
+        f"Remedial coaching after a {incident.severity} incident ({category}, on "
+        f"{incident.channel}; clauses breached: {clauses}). Go through the clauses with "
+        "concrete examples and agree how to post from now on."
+    )
+
+
+async def _with_history(
+    gateway: httpx.AsyncClient,
+    *,
+    incident: Incident,
+    rules: Sequence[EscalationRule],
+    facts: Facts,
+) -> tuple[Facts, dict[str, Any]]:
+    """``facts`` completed with coaching's count of completed remedial coaching."""
+    windows = sorted({r.window_days for r in rules if r.min_completed_remedial is not None})
+    histories = [
+        await upstream.coaching_history(gateway, incident.person_id, window_days=window)
+        for window in windows
+    ]
+    completed = {h.window_days: h.remedial_completed_in_window for h in histories}
+    active = max((h.remedial_active for h in histories), default=0)
+    return dataclasses.replace(facts, completed_remedial=completed), {
+        "asked": True,
+        "remedial_active": active,
+    }
+
+
+async def _wait_for_history(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    evaluation: Evaluation,
+    error: UpstreamUnavailable,
+    outside: Outside,
+) -> None:
+    job = await jobs.retry_later(
+        session,
+        incident_id=incident.id,
+        kind=JobKind.DECIDE,
+        error=str(error),
+        backoff=outside.backoff,
+    )
+    if incident.status is IncidentStatus.AWAITING_HISTORY:
+        return
+    incident.status = IncidentStatus.AWAITING_HISTORY
+    incident.updated_at = utcnow()
+    session.add(incident)
+    timeline.append(
+        session,
+        incident_id=incident.id,
+        kind=TimelineKind.AWAITING_HISTORY,
+        summary=f"Waiting for coaching history. {evaluation.explain()} "
+        "It is decided as soon as coaching answers.",
+        data={"error": str(error), "next_attempt_at": job.next_attempt_at.isoformat()},
+    )
+    await session.flush()
+
+
+async def _retry_decision(
+    session: AsyncSession, *, incident: Incident, reason: str, outside: Outside
+) -> None:
+    """Something besides coaching history is missing (the directory to resolve contacts, a
+    published policy): the incident keeps its status and the decision is retried later."""
+    if incident.status not in UNDECIDED:
+        raise ServiceUnavailable(f"The incident cannot be decided again now: {reason}")
+    await jobs.retry_later(
+        session, incident_id=incident.id, kind=JobKind.DECIDE, error=reason, backoff=outside.backoff
+    )
+
+
+def _policy_decision(
+    *,
+    incident: Incident,
+    policy: EscalationPolicy,
+    rule: EscalationRule | None,
+    facts: Facts,
+    history: dict[str, Any],
+    evaluation: Evaluation,
+    assignees: Assignees,
+    trigger: Trigger,
+    actor: Caller | None,
+) -> Decision:
+    now = utcnow()
+    deadline = dt.timedelta(hours=rule.deadline_hours) if rule else FALLBACK_DEADLINE
+    explanation = evaluation.explain()
+    if rule is None:
+        explanation += " HR decides."
+    return Decision(
+        incident_id=incident.id,
+        kind=DecisionKind.POLICY,
+        trigger=trigger,
+        action=Action(rule.action) if rule else Action.HR_REVIEW,
+        policy_id=policy.id,
+        policy_number=policy.number,
+        rule_position=rule.position if rule else None,
+        rule_name=rule.name if rule else None,
+        facts=_facts_record(facts, history),
+        checks=[dataclasses.asdict(check) for check in evaluation.checks],
+        explanation=explanation,
+        contacts=assignees.contacts,
+        owner_role=assignees.owner_role,
+        owner_id=assignees.owner_id,
+        deadline_at=now + deadline,
+        decided_by=actor.person_id if actor else None,
+        created_at=now,
+    )
+
+
+def _facts_record(facts: Facts, history: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "severity": facts.severity.value,
+        "category": facts.category.value,
+        "prior_incidents": {str(w): n for w, n in sorted(facts.prior_incidents.items())},
+        "completed_remedial": None
+        if facts.completed_remedial is None
+        else {str(w): n for w, n in sorted(facts.completed_remedial.items())},
+        "coaching_history": "asked" if history.get("asked") else "not needed",
+        "remedial_active": history.get("remedial_active"),
+    }
+
+
+async def _apply(
+    session: AsyncSession, *, incident: Incident, decision: Decision, actor: Caller | None
+) -> None:
+    """Make ``decision`` the one in force: on the incident, its assignments, its timeline,
+    and the remedial engagement to open if the action is coaching."""
+    session.add(decision)
+    await session.flush()
+    incident.decision_id = decision.id
+    incident.action = decision.action
+    incident.owner_role = decision.owner_role
+    incident.owner_id = decision.owner_id
+    incident.deadline_at = decision.deadline_at
+    if incident.status in UNDECIDED:
+        incident.status = IncidentStatus.DECIDED
+    incident.updated_at = utcnow()
+    session.add(incident)
+    await jobs.finish(session, incident_id=incident.id, kind=JobKind.DECIDE)
+    await _replace_assignments(session, decision=decision)
+    _record_on_timeline(session, decision=decision, actor=actor)
+    wants_coaching = decision.action is Action.COACHING and incident.remedial_engagement_id is None
+    if wants_coaching and await jobs.enqueue(
+        session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL
+    ):
+        timeline.append(
+            session,
+            incident_id=incident.id,
+            kind=TimelineKind.REMEDIAL_REQUESTED,
+            summary="Remedial coaching requested from coaching.",
+        )
+    await session.flush()
+
+
+async def _replace_assignments(session: AsyncSession, *, decision: Decision) -> None:
+    await session.execute(
+        delete(Assignment).where(col(Assignment.incident_id) == decision.incident_id)
+    )
+    rows = [
+        Assignment(
+            incident_id=decision.incident_id,
+            kind=AssignmentKind.CONTACT,
+            person_id=uuid.UUID(contact["person_id"]) if contact["person_id"] else None,
+            role=contact["role"],
+        )
+        for contact in decision.contacts
+        if contact["person_id"] or contact["role"]
+    ]
+    rows.append(
+        Assignment(
+            incident_id=decision.incident_id,
+            kind=AssignmentKind.OWNER,
+            person_id=decision.owner_id,
+            role=None if decision.owner_id else decision.owner_role.value,
+        )
+    )
+    session.add_all(rows)
+
+
+def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Caller | None) -> None:
+    deadline = f"{decision.deadline_at:%Y-%m-%d %H:%M} UTC"
+    if decision.kind is DecisionKind.OVERRIDE:
+        kind, summary = TimelineKind.OVERRIDDEN, f"Decision overridden: {decision.action}."
+    else:
+        kind = TimelineKind.DECIDED
+        version = f"escalation policy v{decision.policy_number}"
+        summary = f"Decided: {decision.action} ({version}). {decision.explanation}"
+    timeline.append(
+        session,
+        incident_id=decision.incident_id,
+        kind=kind,
+        actor=actor,
+        summary=f"{summary} Owner: {decision.owner_role}; deadline {deadline}.",
+        data={
+            "decision_id": str(decision.id),
+            "action": decision.action.value,
+            "reason": decision.reason,
+        },
+    )
+    for contact in decision.contacts:
+        timeline.append(
+            session,
+            incident_id=decision.incident_id,
+            kind=TimelineKind.CONTACTED,
+            actor=actor,
+            summary=f"{_describe(contact)} contacted.",
+            data={"decision_id": str(decision.id), "contact": contact},
+        )
+
+
+def _contact(spec: str, *, manager: DirectoryPerson | None) -> dict[str, Any]:
+    contact: dict[str, Any] = {
+        "spec": spec,
+        "person_id": None,
+        "display_name": None,
+        "role": None,
+        "group": None,
+        "note": None,
+    }
+    if spec == ContactKind.MANAGER:
+        contact["kind"] = ContactKind.MANAGER.value
+        if manager is None:
+            contact["note"] = "The person has no manager in the directory."
+        else:
+            contact["person_id"] = str(manager.id)
+            contact["display_name"] = manager.display_name
+    elif spec.startswith(GROUP_CONTACT_PREFIX):
+        contact["kind"] = ContactKind.GROUP.value
+        contact["group"] = spec.removeprefix(GROUP_CONTACT_PREFIX)
+        contact["note"] = "Group members are not resolved; the group is told by name."
+    else:
+        contact["kind"] = ContactKind(spec).value
+        contact["role"] = spec
+    return contact
+
+
+def _describe(contact: dict[str, Any]) -> str:
+    if contact["kind"] == ContactKind.MANAGER:
+        return f"Manager {contact['display_name']}" if contact["person_id"] else "Manager (none)"
+    if contact["kind"] == ContactKind.GROUP:
+        return f"Group {contact['group']}"
+    return ROLE_NAMES[contact["kind"]]
+
+
+def _rule_at(rules: Sequence[EscalationRule], position: int | None) -> EscalationRule | None:
+    return next((rule for rule in rules if rule.position == position), None)

@@ -1,0 +1,188 @@
+"""The background worker: retries what needed another service, with backoff.
+
+It runs in every incidents process (started and stopped by the app's lifespan). Pending
+work lives in the ``pending_jobs`` table, so it survives a restart and any replica can do
+it; a lease keeps two replicas off the same job. The worker sleeps until the next job is
+due, until it is woken (a request just queued work), or at most ``poll_seconds`` (work
+queued by another replica).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+from sqlalchemy import case, func
+from sqlmodel import col, select
+
+from incidents.decision import jobs, upstream
+from incidents.decision.jobs import Backoff
+from incidents.decision.models import JobKind, PendingJob, Trigger
+from incidents.decision.service import (
+    UNDECIDED,
+    Outside,
+    decide,
+    lock_incident,
+    open_remedial,
+    remedial_goals,
+)
+from incidents.decision.upstream import UpstreamUnavailable
+from incidents.domain import OPEN_STATUSES, IncidentStatus
+from incidents.incident.models import Incident
+from incidents.metrics import PENDING_DECISIONS
+from kit.db import Database, utcnow
+
+logger = logging.getLogger("incidents.worker")
+
+BATCH_SIZE = 20
+MIN_SLEEP_SECONDS = 0.05
+
+
+class Worker:
+    def __init__(
+        self,
+        database: Database,
+        gateway: httpx.AsyncClient,
+        *,
+        backoff: Backoff,
+        poll_seconds: float,
+    ) -> None:
+        self.database = database
+        self.outside = Outside(gateway=gateway, backoff=backoff)
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Work was just queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    async def run_due(self) -> int:
+        """Do every job that is due now (one batch); returns how many were tried."""
+        async with self.database.transaction() as session:
+            claimed = await jobs.claim_due(session, limit=BATCH_SIZE)
+        for job in claimed:
+            await self._run(job)
+        await self._refresh_gauge()
+        return len(claimed)
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, enabled: bool) -> AsyncIterator[None]:
+        """Run the loop for the duration of the block (the app's lifespan)."""
+        if not enabled:
+            yield
+            return
+        task = asyncio.create_task(self._loop(), name="incidents-worker")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            delay = self.poll_seconds
+            try:
+                await self.run_due()
+                delay = await self._seconds_until_next_job()
+            except Exception:  # the database may be briefly away; the loop must go on
+                logger.exception("the incidents worker failed a round; retrying")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+
+    async def _run(self, job: PendingJob) -> None:
+        try:
+            if job.kind is JobKind.DECIDE:
+                await self._decide(job)
+            else:
+                await self._open_remedial(job)
+        except Exception as error:  # a bug must not block the other jobs: back off
+            logger.exception("job %s (%s) failed", job.id, job.kind)
+            async with self.database.transaction() as session:
+                await jobs.retry_later(
+                    session,
+                    incident_id=job.incident_id,
+                    kind=job.kind,
+                    error=f"{type(error).__name__}: {error}",
+                    backoff=self.outside.backoff,
+                )
+
+    async def _decide(self, job: PendingJob) -> None:
+        async with self.database.transaction() as session:
+            incident = await lock_incident(session, incident_id=job.incident_id)
+            if incident is None or incident.status not in UNDECIDED:
+                await jobs.finish(session, incident_id=job.incident_id, kind=job.kind)
+                return
+            decision = await decide(
+                session, incident=incident, outside=self.outside, trigger=Trigger.RETRIED
+            )
+        if decision is not None:
+            logger.info("incident %s decided on retry: %s", incident.id, decision.action)
+
+    async def _open_remedial(self, job: PendingJob) -> None:
+        async with self.database.transaction(write=False) as session:
+            incident = await session.get(Incident, job.incident_id)
+        if (
+            incident is None
+            or incident.status not in OPEN_STATUSES
+            or incident.remedial_engagement_id is not None
+        ):
+            async with self.database.transaction() as session:
+                await jobs.finish(session, incident_id=job.incident_id, kind=job.kind)
+            return
+        # Outside any transaction: coaching may be slow, and the write lock is not held
+        # meanwhile. A crash after coaching answered is harmless: the retry gets the same
+        # engagement back (coaching keeps one per incident).
+        try:
+            engagement_id = await upstream.open_remedial_engagement(
+                self.outside.gateway,
+                incident_id=incident.id,
+                coachee_id=incident.person_id,
+                goals=remedial_goals(incident),
+            )
+        except UpstreamUnavailable as error:
+            async with self.database.transaction() as session:
+                await jobs.retry_later(
+                    session,
+                    incident_id=incident.id,
+                    kind=job.kind,
+                    error=str(error),
+                    backoff=self.outside.backoff,
+                )
+            return
+        async with self.database.transaction() as session:
+            locked = await lock_incident(session, incident_id=incident.id)
+            if locked is not None:
+                await open_remedial(session, incident=locked, engagement_id=engagement_id)
+
+    async def _seconds_until_next_job(self) -> float:
+        # A job leased by another replica is not ours before its lease ends.
+        ready_at = case(
+            (
+                col(PendingJob.leased_until) > col(PendingJob.next_attempt_at),
+                col(PendingJob.leased_until),
+            ),
+            else_=col(PendingJob.next_attempt_at),
+        )
+        async with self.database.transaction(write=False) as session:
+            next_at: dt.datetime | None = await session.scalar(select(func.min(ready_at)))
+        if next_at is None:
+            return self.poll_seconds
+        if next_at.tzinfo is None:  # SQLite hands back a naive value from an expression
+            next_at = next_at.replace(tzinfo=dt.UTC)
+        seconds = (next_at - utcnow()).total_seconds()
+        return min(max(seconds, MIN_SLEEP_SECONDS), self.poll_seconds)
+
+    async def _refresh_gauge(self) -> None:
+        async with self.database.transaction(write=False) as session:
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(Incident)
+                .where(col(Incident.status) == IncidentStatus.AWAITING_HISTORY)
+            )
+        PENDING_DECISIONS.set(waiting or 0)

@@ -1,0 +1,1 @@
+"""Incidents: reporting, access, lifecycle, timeline and queries."""

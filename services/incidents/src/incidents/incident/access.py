@@ -1,0 +1,131 @@
+"""Who sees what of an incident, and who may act on it (DESIGN §3 "Access").
+
+* HR sees everything.
+* Legal sees, like HR, what was escalated to legal (legal is a contact or the owner).
+* Contacts and owners (the person's manager, a role such as coaches) see the incident,
+  its decisions and timeline, but not who reported it.
+* The person concerned sees the incident and its decision, not who reported it.
+* The reporter sees what they reported and its status, not the decision.
+* Everyone else gets a 404: they may not even know the incident exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from sqlalchemy import ColumnElement, exists, or_
+from sqlmodel import col
+
+from incidents.decision.models import Assignment
+from incidents.domain import OwnerRole
+from incidents.errors import IncidentNotFound, NotAllowedOnIncident
+from incidents.incident.models import Incident
+from kit.identity import Caller, Role
+
+# Roles an incident can be assigned to as a whole (the manager is always a person).
+ASSIGNABLE_ROLES = frozenset({OwnerRole.HR, OwnerRole.LEGAL, OwnerRole.COACH})
+
+
+class View(StrEnum):
+    FULL = "full"
+    ASSIGNEE = "assignee"
+    SUBJECT = "subject"
+    REPORTER = "reporter"
+
+
+def view_of(
+    caller: Caller, *, incident: Incident, assignments: Iterable[Assignment]
+) -> View | None:
+    """The widest view the caller has of the incident, or ``None`` if it is none of
+    their business."""
+    if caller.has_role(Role.HR):
+        return View.FULL
+    assigned = [a for a in assignments if _is_for(caller, a)]
+    if caller.has_role(Role.LEGAL) and any(a.role == OwnerRole.LEGAL for a in assigned):
+        return View.FULL
+    if assigned:
+        return View.ASSIGNEE
+    if caller.is_person(incident.person_id):
+        return View.SUBJECT
+    if caller.is_person(incident.reporter_id):
+        return View.REPORTER
+    return None
+
+
+def require_view(caller: Caller, *, incident: Incident, assignments: Iterable[Assignment]) -> View:
+    view = view_of(caller, incident=incident, assignments=assignments)
+    if view is None:
+        raise IncidentNotFound(f"No incident {incident.id}, or it is not yours to see.")
+    return view
+
+
+def sees_reporter(caller: Caller, *, incident: Incident, view: View) -> bool:
+    return view is View.FULL or caller.is_person(incident.reporter_id)
+
+
+def sees_decision(view: View) -> bool:
+    return view is not View.REPORTER
+
+
+def sees_timeline(view: View) -> bool:
+    return view in (View.FULL, View.ASSIGNEE)
+
+
+def is_owner(caller: Caller, *, incident: Incident) -> bool:
+    if incident.owner_id is not None:
+        return caller.is_person(incident.owner_id)
+    return incident.owner_role is not None and caller.has_role(incident.owner_role)
+
+
+def may_act(caller: Caller, *, incident: Incident, view: View) -> bool:
+    """Move the incident along its lifecycle: HR, legal when escalated, the owner."""
+    return view is View.FULL or is_owner(caller, incident=incident)
+
+
+def check_may_act(caller: Caller, *, incident: Incident, view: View) -> None:
+    if not may_act(caller, incident=incident, view=view):
+        raise NotAllowedOnIncident(
+            "Only the owner of this incident, HR (or legal, when it was escalated to legal) "
+            "can change its status."
+        )
+
+
+def check_may_note(view: View) -> None:
+    if not sees_timeline(view):
+        raise NotAllowedOnIncident(
+            "Notes are added by HR, legal and the people the incident was assigned to."
+        )
+
+
+def check_sees_timeline(view: View) -> None:
+    if not sees_timeline(view):
+        raise NotAllowedOnIncident(
+            "The timeline is for HR, legal and the people the incident was assigned to."
+        )
+
+
+def visible_to(caller: Caller) -> ColumnElement[bool] | None:
+    """The SQL condition for the incidents the caller may see; ``None`` means all (HR)."""
+    if caller.has_role(Role.HR):
+        return None
+    return or_(
+        col(Incident.person_id) == caller.person_id,
+        col(Incident.reporter_id) == caller.person_id,
+        assigned_to(caller),
+    )
+
+
+def assigned_to(caller: Caller) -> ColumnElement[bool]:
+    """The SQL condition for incidents assigned to the caller, in person or by role."""
+    roles = sorted(role.value for role in ASSIGNABLE_ROLES if caller.has_role(role))
+    return exists().where(
+        col(Assignment.incident_id) == col(Incident.id),
+        or_(col(Assignment.person_id) == caller.person_id, col(Assignment.role).in_(roles)),
+    )
+
+
+def _is_for(caller: Caller, assignment: Assignment) -> bool:
+    if assignment.person_id is not None:
+        return caller.is_person(assignment.person_id)
+    return assignment.role is not None and caller.has_role(assignment.role)

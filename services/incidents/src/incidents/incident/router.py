@@ -1,0 +1,218 @@
+"""Incident routes: parse, authorise, call the service, return."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
+
+from incidents.decision import service as decisions
+from incidents.deps import HrDep, OutsideDep, SessionDep, WorkerDep
+from incidents.domain import Category, IncidentStatus, OwnerRole, Severity
+from incidents.incident import present, service
+from incidents.incident.schemas import (
+    IncidentCreate,
+    IncidentRead,
+    IncidentSummary,
+    IncidentUpdate,
+    NoteCreate,
+    OverrideCreate,
+    TimelineEntryRead,
+)
+from incidents.incident.service import IncidentFilters, Seen
+from kit.concurrency import IfMatchHeader, check_if_match, set_etag
+from kit.identity import Caller, UserDep
+from kit.pagination import Page, PageParamsDep
+
+router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
+
+
+async def _detail(
+    session: SessionDep, caller: Caller, seen: Seen, response: Response
+) -> IncidentRead:
+    set_etag(response, seen.incident.version)
+    return present.detail(caller, seen, await service.decisions_of(session, incident=seen.incident))
+
+
+@router.post(
+    "",
+    response_model=IncidentRead,
+    status_code=status.HTTP_201_CREATED,
+    responses={503: {"description": "The directory cannot be reached; nothing was recorded."}},
+)
+async def report_incident(
+    data: IncidentCreate,
+    session: SessionDep,
+    caller: UserDep,
+    outside: OutsideDep,
+    worker: WorkerDep,
+    background: BackgroundTasks,
+    response: Response,
+) -> IncidentRead:
+    """Report an incident about a person; it is decided at once (or as soon as coaching
+    history is available). Honours `Idempotency-Key`."""
+    incident = await service.report(session, caller=caller, data=data, outside=outside)
+    background.add_task(worker.wake)
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident.id)
+    response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
+    return await _detail(session, caller, seen, response)
+
+
+@router.get("", response_model=Page[IncidentSummary])
+async def list_incidents(
+    session: SessionDep,
+    caller: UserDep,
+    page: PageParamsDep,
+    status_: Annotated[list[IncidentStatus], Query(alias="status")] = [],  # noqa: B006
+    severity: Severity | None = None,
+    category: Category | None = None,
+    person_id: uuid.UUID | None = None,
+    owner_id: uuid.UUID | None = None,
+    owner_role: OwnerRole | None = None,
+    overdue: Annotated[
+        bool | None, Query(description="Past the decision's deadline and not closed.")
+    ] = None,
+) -> Page[IncidentSummary]:
+    """Incidents the caller may see (HR: all), newest first. Repeat `status` for several."""
+    filters = IncidentFilters(
+        statuses=status_,
+        severity=severity,
+        category=category,
+        person_id=person_id,
+        owner_id=owner_id,
+        owner_role=owner_role,
+        overdue=overdue,
+    )
+    rows, next_cursor = await service.list_incidents(
+        session, caller=caller, filters=filters, page=page
+    )
+    return Page(items=[present.summary(caller, seen) for seen in rows], next_cursor=next_cursor)
+
+
+@router.get("/my-actions", response_model=Page[IncidentSummary])
+async def my_actions(
+    session: SessionDep, caller: UserDep, page: PageParamsDep
+) -> Page[IncidentSummary]:
+    """Decided or in-progress incidents the caller must act on (as a contact or owner, in
+    person or through a role), the nearest deadline first."""
+    rows, next_cursor = await service.my_actions(session, caller=caller, page=page)
+    return Page(items=[present.summary(caller, seen) for seen in rows], next_cursor=next_cursor)
+
+
+@router.get("/{incident_id}", response_model=IncidentRead)
+async def get_incident(
+    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, response: Response
+) -> IncidentRead:
+    """One incident as the caller may see it (`view` says how)."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+    return await _detail(session, caller, seen, response)
+
+
+@router.patch(
+    "/{incident_id}",
+    response_model=IncidentRead,
+    responses={409: {"description": "Not a legal transition from the current status."}},
+)
+async def update_incident_status(
+    incident_id: uuid.UUID,
+    data: IncidentUpdate,
+    session: SessionDep,
+    caller: UserDep,
+    if_match: IfMatchHeader,
+    response: Response,
+) -> IncidentRead:
+    """Move the incident along its lifecycle (`If-Match` required): the owner starts and
+    resolves it; HR (or legal, when escalated) may also dismiss it."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id, lock=True)
+    await service.change_status(session, caller=caller, seen=seen, data=data, if_match=if_match)
+    return await _detail(session, caller, seen, response)
+
+
+@router.post(
+    "/{incident_id}/decision",
+    response_model=IncidentRead,
+    responses={
+        409: {"description": "The incident is past deciding."},
+        503: {"description": "Coaching or the directory cannot be reached now."},
+    },
+)
+async def decide_incident_again(
+    incident_id: uuid.UUID,
+    session: SessionDep,
+    caller: HrDep,
+    outside: OutsideDep,
+    worker: WorkerDep,
+    background: BackgroundTasks,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> IncidentRead:
+    """Decide again with fresh facts and the policy published now (HR)."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id, lock=True)
+    check_if_match(if_match, current_version=seen.incident.version, required=False)
+    await decisions.decide_again(session, incident=seen.incident, outside=outside, actor=caller)
+    background.add_task(worker.wake)
+    return await _detail(session, caller, seen, response)
+
+
+@router.post(
+    "/{incident_id}/override",
+    response_model=IncidentRead,
+    responses={409: {"description": "The incident is closed."}},
+)
+async def override_decision(
+    incident_id: uuid.UUID,
+    data: OverrideCreate,
+    session: SessionDep,
+    caller: HrDep,
+    outside: OutsideDep,
+    worker: WorkerDep,
+    background: BackgroundTasks,
+    if_match: IfMatchHeader,
+    response: Response,
+) -> IncidentRead:
+    """Override the decision in force with a reason (HR; `If-Match` required). The
+    policy's decision stays visible next to the override."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id, lock=True)
+    check_if_match(if_match, current_version=seen.incident.version)
+    await decisions.override(
+        session,
+        incident=seen.incident,
+        outside=outside,
+        actor=caller,
+        action=data.action,
+        reason=data.reason,
+        owner_role=data.owner_role,
+        contacts=data.contacts,
+        deadline_hours=data.deadline_hours,
+    )
+    background.add_task(worker.wake)
+    return await _detail(session, caller, seen, response)
+
+
+@router.get("/{incident_id}/timeline", response_model=Page[TimelineEntryRead])
+async def get_timeline(
+    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, page: PageParamsDep
+) -> Page[TimelineEntryRead]:
+    """Everything that happened to the incident, in order. Append-only: entries are never
+    changed or deleted."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+    entries, next_cursor = await service.timeline_of(session, seen=seen, page=page)
+    return Page(
+        items=[present.timeline_entry(caller, seen, entry) for entry in entries],
+        next_cursor=next_cursor,
+    )
+
+
+@router.post(
+    "/{incident_id}/timeline",
+    response_model=TimelineEntryRead,
+    status_code=status.HTTP_201_CREATED,
+)
+async def add_note(
+    incident_id: uuid.UUID, data: NoteCreate, session: SessionDep, caller: UserDep
+) -> TimelineEntryRead:
+    """Add a note to the timeline (HR, legal when escalated, contacts and owners)."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+    entry = await service.add_note(session, caller=caller, seen=seen, text=data.text)
+    return present.timeline_entry(caller, seen, entry)

@@ -1,0 +1,197 @@
+"""Incident API models: reports, views, decisions, lifecycle, timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from incidents.domain import (
+    Action,
+    Category,
+    Channel,
+    ContactKind,
+    IncidentStatus,
+    Outcome,
+    OwnerRole,
+    Severity,
+)
+from incidents.incident.access import View
+from incidents.incident.models import TimelineKind
+from incidents.policy.schemas import MAX_DEADLINE_HOURS, ContactSpec, RuleCheckRead
+from kit.db import utcnow
+
+# Reports may come from a device whose clock is a little ahead.
+CLOCK_SKEW = dt.timedelta(minutes=5)
+
+ClauseNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^\d{1,3}(\.\d{1,3}){0,3}$"),
+    Field(description="A clause of the social media policy, e.g. `4.2`.", examples=["4.2"]),
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=10, max_length=4000),
+    Field(description="Why; at least 10 characters, kept on the timeline."),
+]
+
+
+class IncidentCreate(BaseModel):
+    """A report about a person's post(s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    person_id: uuid.UUID = Field(description="The person concerned (directory id).")
+    channel: Channel
+    links: list[HttpUrl] = Field(min_length=1, max_length=20, description="Links to the posts.")
+    occurred_at: AwareDatetime = Field(description="When it was posted (with a timezone).")
+    category: Category
+    clauses: list[ClauseNumber] = Field(default_factory=list, max_length=20)
+    description: Text
+    severity: Severity
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_the_future(cls, value: dt.datetime) -> dt.datetime:
+        if value > utcnow() + CLOCK_SKEW:
+            raise ValueError("cannot be in the future")
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _distinct_links(cls, links: list[HttpUrl]) -> list[HttpUrl]:
+        if len({str(link) for link in links}) != len(links):
+            raise ValueError("list each link once")
+        return links
+
+
+class ContactRead(BaseModel):
+    kind: ContactKind
+    spec: str = Field(description="The rule's contact: manager, hr, legal or group:<name>.")
+    person_id: uuid.UUID | None = Field(description="Resolved through the directory.")
+    display_name: str | None
+    role: str | None = Field(description="Everyone holding this role (HR, legal).")
+    group: str | None
+    note: str | None = None
+
+
+class DecisionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(description="policy | override")
+    trigger: str = Field(description="reported | requested | retried | override")
+    action: Action
+    policy_id: uuid.UUID | None
+    policy_number: int | None = Field(description="The policy version the decision used.")
+    rule_position: int | None
+    rule_name: str | None
+    facts: dict[str, Any] | None = Field(description="The facts the policy was evaluated on.")
+    explanation: str
+    checks: list[RuleCheckRead] = Field(
+        description="Each rule, in order, and why it (not) matched."
+    )
+    contacts: list[ContactRead]
+    owner_role: OwnerRole
+    owner_id: uuid.UUID | None
+    deadline_at: dt.datetime
+    reason: str | None = Field(description="An override's reason.")
+    decided_by: uuid.UUID | None = Field(description="HR person who overrode or asked.")
+    created_at: dt.datetime
+
+
+class IncidentSummary(BaseModel):
+    """An incident as the caller may see it: `view` says which fields they get. Fields a
+    view does not include are `null`."""
+
+    id: uuid.UUID
+    view: View
+    person_id: uuid.UUID
+    reporter_id: uuid.UUID | None = Field(
+        description="Only for HR, legal (when escalated) and the reporter."
+    )
+    channel: Channel
+    occurred_at: dt.datetime
+    category: Category
+    severity: Severity
+    status: IncidentStatus
+    outcome: Outcome | None
+    action: Action | None
+    owner_role: OwnerRole | None
+    owner_id: uuid.UUID | None
+    deadline_at: dt.datetime | None
+    overdue: bool
+    remedial_engagement_id: uuid.UUID | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    closed_at: dt.datetime | None
+
+
+class IncidentRead(IncidentSummary):
+    links: list[str]
+    clauses: list[str]
+    description: str
+    decision: DecisionRead | None = Field(description="The decision in force.")
+    decisions: list[DecisionRead] = Field(
+        description="Every decision, oldest first: the policy's and any override."
+    )
+
+
+class IncidentUpdate(BaseModel):
+    """A lifecycle step: decided → in_progress → resolved; any open incident → dismissed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal[IncidentStatus.IN_PROGRESS, IncidentStatus.RESOLVED, IncidentStatus.DISMISSED]
+    outcome: Outcome | None = Field(default=None, description="Required to resolve.")
+    reason: Reason | None = Field(default=None, description="Required to dismiss.")
+
+    @model_validator(mode="after")
+    def _outcome_and_reason(self) -> IncidentUpdate:
+        if self.status is IncidentStatus.RESOLVED and self.outcome is None:
+            raise ValueError("resolving needs an outcome: violation_confirmed or no_violation")
+        if self.status is not IncidentStatus.RESOLVED and self.outcome is not None:
+            raise ValueError("an outcome is given only when resolving")
+        if self.status is IncidentStatus.DISMISSED and self.reason is None:
+            raise ValueError("dismissing needs a reason")
+        return self
+
+
+class OverrideCreate(BaseModel):
+    """HR overrides the decision in force. Omitted fields keep the current decision's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    reason: Reason
+    owner_role: OwnerRole | None = None
+    contacts: list[ContactSpec] | None = Field(default=None, max_length=10)
+    deadline_hours: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_HOURS)
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Text
+
+
+class TimelineEntryRead(BaseModel):
+    seq: int
+    kind: TimelineKind
+    at: dt.datetime
+    actor: str | None = Field(description="person:<id> or service:incidents; null if hidden.")
+    actor_id: uuid.UUID | None
+    summary: str
+    data: dict[str, Any]

@@ -1,0 +1,1 @@
+"""The escalation policy: versioned, ordered rules; drafts, publishing and the dry run."""

@@ -1,0 +1,159 @@
+"""Escalation policy API models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from incidents.domain import Action, Category, OwnerRole, Severity
+from incidents.policy.models import PolicyStatus
+
+MAX_RULES = 50
+MAX_WINDOW_DAYS = 3650
+MAX_DEADLINE_HOURS = 24 * 365
+
+ContactSpec = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^(manager|hr|legal|group:\S.{0,99})$"),
+    Field(
+        description="`manager` (the person's manager), `hr`, `legal`, or `group:<name>` "
+        "(a named group of the directory).",
+        examples=["manager", "hr", "group:Communications"],
+    ),
+]
+
+
+class EscalationRuleIn(BaseModel):
+    """A rule of a draft. Conditions left empty (or null) match anything."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    severities: list[Severity] = Field(default_factory=list, max_length=len(Severity))
+    categories: list[Category] = Field(default_factory=list, max_length=len(Category))
+    min_prior_incidents: int | None = Field(
+        default=None, ge=1, le=1000, description="At least this many earlier incidents."
+    )
+    min_completed_remedial: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description="At least this many completed remedial coaching engagements (asked of "
+        "coaching).",
+    )
+    window_days: int = Field(
+        default=365, ge=1, le=MAX_WINDOW_DAYS, description="Look-back window of both counts."
+    )
+    action: Action
+    contacts: list[ContactSpec] = Field(default_factory=list, max_length=10)
+    owner_role: OwnerRole
+    deadline_hours: int = Field(ge=1, le=MAX_DEADLINE_HOURS)
+
+    @field_validator("severities", "categories", "contacts")
+    @classmethod
+    def _no_duplicates(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("list each value once")
+        return values
+
+
+class EscalationRuleRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    position: int
+    name: str
+    severities: list[str]
+    categories: list[str]
+    min_prior_incidents: int | None
+    min_completed_remedial: int | None
+    window_days: int
+    action: str
+    contacts: list[str]
+    owner_role: str
+    deadline_hours: int
+
+
+class EscalationPolicyRead(BaseModel):
+    id: uuid.UUID
+    number: int
+    status: PolicyStatus
+    notes: str | None
+    published_at: dt.datetime | None
+    created_at: dt.datetime
+    rules: list[EscalationRuleRead] = Field(description="In evaluation order.")
+
+
+class EscalationPolicySummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    number: int
+    status: PolicyStatus
+    notes: str | None
+    published_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class EscalationPolicyDraft(BaseModel):
+    """A new draft. Without `rules` it starts as a copy of the published policy."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str | None = Field(default=None, max_length=2000)
+    rules: list[EscalationRuleIn] | None = Field(default=None, min_length=1, max_length=MAX_RULES)
+
+
+class EscalationPolicyUpdate(BaseModel):
+    """Replaces the draft's notes and rules (in evaluation order)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notes: str | None = Field(default=None, max_length=2000)
+    rules: list[EscalationRuleIn] = Field(min_length=1, max_length=MAX_RULES)
+
+
+class DryRunFacts(BaseModel):
+    """The facts a decision would use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    severity: Severity
+    category: Category
+    prior_incidents: int = Field(default=0, ge=0, le=10_000)
+    completed_remedial: int | None = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Completed remedial coaching; `null` means coaching history is "
+        "unavailable (shows what happens while coaching is down).",
+    )
+    policy_id: uuid.UUID | None = Field(
+        default=None, description="A draft or older version to try; the published one if omitted."
+    )
+
+
+class ConditionRead(BaseModel):
+    name: str
+    met: bool | None = Field(description="`null`: it depends on history that is unavailable.")
+    detail: str
+
+
+class RuleCheckRead(BaseModel):
+    position: int
+    name: str
+    verdict: str = Field(description="matched | not_matched | needs_history | not_evaluated")
+    conditions: list[ConditionRead]
+
+
+class DryRunResult(BaseModel):
+    policy_id: uuid.UUID
+    policy_number: int
+    result: str = Field(description="decided | awaiting_history | no_match")
+    explanation: str
+    rule: EscalationRuleRead | None = Field(
+        description="The rule that decides, or the one waiting for history."
+    )
+    checks: list[RuleCheckRead]

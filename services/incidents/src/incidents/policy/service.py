@@ -1,0 +1,228 @@
+"""Escalation policy queries and rules: drafts, publishing, the dry run."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from itertools import product
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, delete, select
+
+from incidents.domain import Category, Severity
+from incidents.errors import (
+    DraftAlreadyExists,
+    EscalationPolicyNotFound,
+    NoPublishedEscalationPolicy,
+    PolicyIncomplete,
+    PolicyNotEditable,
+)
+from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
+from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
+from incidents.policy.schemas import (
+    DryRunFacts,
+    EscalationPolicyDraft,
+    EscalationPolicyRead,
+    EscalationPolicyUpdate,
+    EscalationRuleIn,
+    EscalationRuleRead,
+)
+from kit.concurrency import check_if_match
+from kit.db import utcnow
+from kit.pagination import PageParams, paginate
+
+
+async def published_policy(session: AsyncSession) -> EscalationPolicy:
+    policy = await session.scalar(
+        select(EscalationPolicy).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
+    )
+    if policy is None:
+        raise NoPublishedEscalationPolicy("No escalation policy has been published yet.")
+    return policy
+
+
+async def get_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> EscalationPolicy:
+    policy = await session.get(EscalationPolicy, policy_id)
+    if policy is None:
+        raise EscalationPolicyNotFound(f"No escalation policy version with id {policy_id}.")
+    return policy
+
+
+async def rules_of(session: AsyncSession, *, policy: EscalationPolicy) -> list[EscalationRule]:
+    """The policy's rules in evaluation order."""
+    rules = await session.scalars(
+        select(EscalationRule)
+        .where(col(EscalationRule.policy_id) == policy.id)
+        .order_by(col(EscalationRule.position))
+    )
+    return list(rules)
+
+
+async def read_policy(session: AsyncSession, *, policy: EscalationPolicy) -> EscalationPolicyRead:
+    rules = await rules_of(session, policy=policy)
+    return EscalationPolicyRead(
+        id=policy.id,
+        number=policy.number,
+        status=policy.status,
+        notes=policy.notes,
+        published_at=policy.published_at,
+        created_at=policy.created_at,
+        rules=[EscalationRuleRead.model_validate(rule) for rule in rules],
+    )
+
+
+async def list_policies(
+    session: AsyncSession, *, page: PageParams
+) -> tuple[list[EscalationPolicy], str | None]:
+    """Every version, newest first."""
+    return await paginate(
+        session,
+        select(EscalationPolicy),
+        order_by=[EscalationPolicy.number],
+        params=page,
+        descending=True,
+    )
+
+
+async def create_draft(
+    session: AsyncSession, *, data: EscalationPolicyDraft, author_id: uuid.UUID | None
+) -> EscalationPolicy:
+    """A new draft version, from the rules given or as a copy of the published policy."""
+    existing = await session.scalar(
+        select(EscalationPolicy.id).where(col(EscalationPolicy.status) == PolicyStatus.DRAFT)
+    )
+    if existing is not None:
+        raise DraftAlreadyExists(
+            f"Draft {existing} is already being edited; change or publish it instead.",
+            extensions={"draft_id": str(existing)},
+        )
+    rules = data.rules
+    if rules is None:
+        published = await published_policy(session)
+        rules = [
+            EscalationRuleIn.model_validate(rule, from_attributes=True)
+            for rule in await rules_of(session, policy=published)
+        ]
+    number = (await session.scalar(select(func.max(EscalationPolicy.number)))) or 0
+    draft = EscalationPolicy(number=number + 1, notes=data.notes, created_by=author_id)
+    session.add(draft)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        # Another draft was created at the same moment (the unique indexes decide).
+        raise DraftAlreadyExists("Another draft was just created; edit that one.") from exc
+    _add_rules(session, policy=draft, rules=rules)
+    await session.flush()
+    return draft
+
+
+async def update_draft(
+    session: AsyncSession,
+    *,
+    policy_id: uuid.UUID,
+    data: EscalationPolicyUpdate,
+    if_match: str | None,
+) -> EscalationPolicy:
+    policy = await get_policy(session, policy_id=policy_id)
+    check_if_match(if_match, current_version=policy.version)
+    _ensure_draft(policy)
+    await session.execute(delete(EscalationRule).where(col(EscalationRule.policy_id) == policy.id))
+    _add_rules(session, policy=policy, rules=data.rules)
+    policy.notes = data.notes
+    # The rules live in their own table: mark the version row changed so its ETag moves.
+    flag_modified(policy, "notes")
+    session.add(policy)
+    await session.flush()
+    return policy
+
+
+async def publish(
+    session: AsyncSession,
+    *,
+    policy_id: uuid.UUID,
+    if_match: str | None,
+    publisher_id: uuid.UUID | None,
+) -> EscalationPolicy:
+    """The draft becomes the policy every new decision uses; the one before is retired."""
+    policy = await get_policy(session, policy_id=policy_id)
+    check_if_match(if_match, current_version=policy.version)
+    _ensure_draft(policy)
+    _ensure_complete(await rules_of(session, policy=policy))
+    current = await session.scalar(
+        select(EscalationPolicy).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
+    )
+    if current is not None:
+        current.status = PolicyStatus.RETIRED
+        session.add(current)
+        # Retire first: at most one version may be published at any moment.
+        await session.flush()
+    policy.status = PolicyStatus.PUBLISHED
+    policy.published_at = utcnow()
+    policy.published_by = publisher_id
+    session.add(policy)
+    await session.flush()
+    return policy
+
+
+async def dry_run(
+    session: AsyncSession, *, facts: DryRunFacts
+) -> tuple[EscalationPolicy, list[EscalationRule], Evaluation]:
+    """Which rule would decide these facts, and why (nothing is stored)."""
+    if facts.policy_id is None:
+        policy = await published_policy(session)
+    else:
+        policy = await get_policy(session, policy_id=facts.policy_id)
+    rules = await rules_of(session, policy=policy)
+    windows = {rule.window_days for rule in rules}
+    evaluation = evaluate(
+        rules,
+        Facts(
+            severity=facts.severity,
+            category=facts.category,
+            prior_incidents=dict.fromkeys(windows, facts.prior_incidents),
+            completed_remedial=None
+            if facts.completed_remedial is None
+            else dict.fromkeys(windows, facts.completed_remedial),
+        ),
+    )
+    return policy, rules, evaluation
+
+
+def _ensure_draft(policy: EscalationPolicy) -> None:
+    if policy.status is not PolicyStatus.DRAFT:
+        raise PolicyNotEditable(
+            f"Version {policy.number} is {policy.status}; published versions never change. "
+            "Create a draft (a copy of the published policy) and edit that."
+        )
+
+
+def _ensure_complete(rules: Sequence[EscalationRule]) -> None:
+    """Every incident must be decided: a first incident of any severity and category,
+    with no history, must match some rule (a later incident then matches one too)."""
+    for severity, category in product(Severity, Category):
+        facts = Facts(
+            severity=severity,
+            category=category,
+            prior_incidents=dict.fromkeys((rule.window_days for rule in rules), 0),
+            completed_remedial=dict.fromkeys((rule.window_days for rule in rules), 0),
+        )
+        if evaluate(rules, facts).result is not Result.DECIDED:
+            raise PolicyIncomplete(
+                f"No rule decides a first {severity}-severity incident of category "
+                f"{category}. Add a rule for it (for example a last rule for every "
+                f"{severity} incident) before publishing."
+            )
+
+
+def _add_rules(
+    session: AsyncSession, *, policy: EscalationPolicy, rules: Sequence[EscalationRuleIn]
+) -> None:
+    session.add_all(
+        EscalationRule.model_validate(
+            {**rule.model_dump(mode="json"), "policy_id": policy.id, "position": position}
+        )
+        for position, rule in enumerate(rules, start=1)
+    )
