@@ -18,7 +18,9 @@ def run_seed(_: argparse.Namespace) -> int:
         finally:
             await database.dispose()
 
-    print("coaching: demo coaches loaded" if asyncio.run(go()) else "coaching: already seeded")
+    print(
+        "coaching: demo coaching data loaded" if asyncio.run(go()) else "coaching: already seeded"
+    )
     return 0
 
 
