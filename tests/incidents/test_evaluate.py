@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import pytest
 
 from incidents.domain import Category, Severity
-from incidents.models import EscalationRule
 from incidents.policy.evaluation import Evaluation, Facts, Result, Verdict, evaluate
 from incidents.seed import DEFAULT_RULES
 
-RULES = [
-    EscalationRule(position=position, **rule)
-    for position, rule in enumerate(DEFAULT_RULES, start=1)
-]
+
+@dataclass(frozen=True)
+class Rule:
+    position: int
+    name: str
+    action: str
+    owner_role: str
+    deadline_hours: int
+    severities: Sequence[str] = ()
+    categories: Sequence[str] = ()
+    min_prior_incidents: int | None = None
+    min_completed_remedial: int | None = None
+    window_days: int = 365
+    contacts: Sequence[str] = ()
+
+
+RULES = [Rule(position=position, **rule) for position, rule in enumerate(DEFAULT_RULES, start=1)]
 WINDOW = 365
 UNKNOWN = None
 
@@ -127,7 +142,7 @@ class TestHistoryUnavailable:
 
 class TestRuleConditions:
     def test_an_empty_condition_matches_anything(self) -> None:
-        catch_all = EscalationRule(
+        catch_all = Rule(
             position=1, name="All", action="hr_review", owner_role="hr", deadline_hours=24
         )
 
@@ -144,7 +159,7 @@ class TestRuleConditions:
         self, category: Category, expected: int
     ) -> None:
         rules = [
-            EscalationRule(
+            Rule(
                 position=1,
                 name="Harassment",
                 categories=["harassment_or_hate"],
@@ -152,9 +167,7 @@ class TestRuleConditions:
                 owner_role="hr",
                 deadline_hours=24,
             ),
-            EscalationRule(
-                position=2, name="Rest", action="coaching", owner_role="coach", deadline_hours=24
-            ),
+            Rule(position=2, name="Rest", action="coaching", owner_role="coach", deadline_hours=24),
         ]
 
         evaluation = evaluate(rules, facts(Severity.LOW, category=category))
