@@ -5,8 +5,10 @@ so that every route's path is its full template, which metrics and logs label by
 """
 
 from training.assignments.router import router as assignments
+from training.community.router import router as community
 from training.modules.router import router as modules
 from training.policy.router import router as policy
 from training.quizzes.router import router as quizzes
+from training.reports.router import router as reports
 
-routers = (policy, modules, quizzes, assignments)
+routers = (policy, modules, quizzes, assignments, community, reports)

@@ -102,7 +102,7 @@ async def _progress_row(
     )
 
 
-def _progress_join() -> Any:
+def progress_join() -> Any:
     return and_(
         col(ModuleProgress.person_id) == col(Assignment.person_id),
         col(ModuleProgress.module_id) == col(Assignment.module_id),
@@ -117,7 +117,7 @@ async def person_progress(session: AsyncSession, *, person_id: uuid.UUID) -> Per
         await session.execute(
             select(Assignment, Module, ModuleProgress)
             .join(Module, col(Module.id) == col(Assignment.module_id))
-            .outerjoin(ModuleProgress, _progress_join())
+            .outerjoin(ModuleProgress, progress_join())
             .where(col(Assignment.person_id) == person_id)
             .order_by(col(Assignment.due_at), col(Assignment.id))
         )
@@ -245,7 +245,7 @@ async def list_assignments(
     status: ProgressStatus | None = None,
 ) -> tuple[list[AssignmentRead], str | None]:
     """Assignments, oldest first, with their status; filters combine."""
-    statement = select(Assignment).outerjoin(ModuleProgress, _progress_join())
+    statement = select(Assignment).outerjoin(ModuleProgress, progress_join())
     if person_id is not None:
         statement = statement.where(col(Assignment.person_id) == person_id)
     if module_id is not None:
@@ -253,14 +253,14 @@ async def list_assignments(
     if department is not None:
         statement = statement.where(col(Assignment.department) == department)
     if status is not None:
-        statement = statement.where(_status_filter(status, utcnow()))
+        statement = statement.where(status_condition(status, utcnow()))
     assignments, next_cursor = await paginate(
         session, statement, order_by=[Assignment.created_at, Assignment.id], params=page
     )
     return await _reads(session, assignments), next_cursor
 
 
-def _status_filter(status: ProgressStatus, now: dt.datetime) -> Any:
+def status_condition(status: ProgressStatus, now: dt.datetime) -> Any:
     completed = col(ModuleProgress.completed_at).is_not(None)
     if status is ProgressStatus.COMPLETED:
         return completed
@@ -351,7 +351,7 @@ def _overdue_assignments(now: dt.datetime) -> Any:
             null().cast(Float).label("best_score"),
             col(ModuleProgress.started_at).label("started_at"),
         )
-        .outerjoin(ModuleProgress, _progress_join())
+        .outerjoin(ModuleProgress, progress_join())
         .where(col(Assignment.due_at) < now, col(ModuleProgress.completed_at).is_(None))
     )
 

@@ -1,0 +1,173 @@
+"""Reports for HR and policy owners. Routes call these; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import select as core_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from kit.db import utcnow
+from training.assignments.models import Assignment, ModuleProgress
+from training.assignments.schemas import ProgressStatus
+from training.assignments.service import progress_join, status_condition
+from training.directory import DirectoryPerson
+from training.modules.models import Module
+from training.policy.models import Acknowledgement, PolicyVersion
+from training.quizzes.models import Attempt, Question, QuestionResult
+from training.quizzes.service import quiz_of
+from training.reports.schemas import (
+    AcknowledgementReport,
+    CompletionReport,
+    DepartmentAcknowledgements,
+    DepartmentCompletion,
+    PersonAcknowledgement,
+    QuestionReport,
+    QuestionStatistics,
+)
+
+
+async def acknowledged_at(
+    session: AsyncSession, *, version: PolicyVersion, people: Sequence[DirectoryPerson]
+) -> dict[uuid.UUID, Acknowledgement]:
+    if not people:
+        return {}
+    rows = await session.scalars(
+        select(Acknowledgement).where(
+            col(Acknowledgement.version_id) == version.id,
+            col(Acknowledgement.person_id).in_([person.id for person in people]),
+        )
+    )
+    return {row.person_id: row for row in rows}
+
+
+async def acknowledgement_report(
+    session: AsyncSession, *, version: PolicyVersion, people: Sequence[DirectoryPerson]
+) -> AcknowledgementReport:
+    """Counts per department of the active people given (from the directory)."""
+    acknowledged = await acknowledged_at(session, version=version, people=people)
+    totals: Counter[str | None] = Counter(person.department for person in people)
+    done: Counter[str | None] = Counter(p.department for p in people if p.id in acknowledged)
+    departments = [
+        DepartmentAcknowledgements(
+            department=department,
+            people=total,
+            acknowledged=done[department],
+            pending=total - done[department],
+        )
+        for department, total in sorted(totals.items(), key=lambda item: item[0] or "")
+    ]
+    return AcknowledgementReport(
+        version_id=version.id,
+        version_number=version.number,
+        acknowledged=len(acknowledged),
+        pending=len(people) - len(acknowledged),
+        departments=departments,
+    )
+
+
+async def people_acknowledgements(
+    session: AsyncSession, *, version: PolicyVersion, people: Sequence[DirectoryPerson]
+) -> list[PersonAcknowledgement]:
+    acknowledged = await acknowledged_at(session, version=version, people=people)
+    return [
+        PersonAcknowledgement(
+            person_id=person.id,
+            display_name=person.display_name,
+            department=person.department,
+            acknowledged_at=acknowledged[person.id].acknowledged_at
+            if person.id in acknowledged
+            else None,
+        )
+        for person in people
+    ]
+
+
+async def completion_report(
+    session: AsyncSession, *, module_id: uuid.UUID | None
+) -> CompletionReport:
+    """Assignments by department (at the time of assignment) and status, in one query."""
+    now = utcnow()
+
+    def count(status: ProgressStatus) -> ColumnElement[int]:
+        return func.sum(case((status_condition(status, now), 1), else_=0))
+
+    # Five columns: more than SQLModel's typed select takes, so SQLAlchemy's.
+    statement = (
+        core_select(
+            col(Assignment.department),
+            func.count(),
+            count(ProgressStatus.COMPLETED),
+            count(ProgressStatus.IN_PROGRESS),
+            count(ProgressStatus.NOT_STARTED),
+        )
+        .outerjoin(ModuleProgress, progress_join())
+        .group_by(col(Assignment.department))
+        .order_by(col(Assignment.department))
+    )
+    if module_id is not None:
+        statement = statement.where(col(Assignment.module_id) == module_id)
+    rows = (await session.execute(statement)).all()
+    return CompletionReport(
+        module_id=module_id,
+        departments=[
+            DepartmentCompletion(
+                department=department,
+                assigned=assigned,
+                completed=completed or 0,
+                in_progress=in_progress or 0,
+                not_started=not_started or 0,
+                overdue=assigned - (completed or 0) - (in_progress or 0) - (not_started or 0),
+            )
+            for department, assigned, completed, in_progress, not_started in rows
+        ],
+    )
+
+
+async def question_report(session: AsyncSession, *, module: Module) -> QuestionReport:
+    """How often each question of the module's quiz is missed, most missed first."""
+    quiz = await quiz_of(session, module=module)
+    questions = list(
+        await session.scalars(select(Question).where(col(Question.quiz_id) == quiz.id))
+    )
+    tallies = {
+        question_id: (answered, missed)
+        for question_id, answered, missed in (
+            await session.execute(
+                select(
+                    col(QuestionResult.question_id),
+                    func.count(),
+                    func.sum(case((col(QuestionResult.correct).is_(False), 1), else_=0)),
+                )
+                .where(col(QuestionResult.question_id).in_([q.id for q in questions]))
+                .group_by(col(QuestionResult.question_id))
+            )
+        ).all()
+    }
+    submitted = await session.scalar(
+        select(func.count())
+        .select_from(Attempt)
+        .where(col(Attempt.quiz_id) == quiz.id, col(Attempt.submitted_at).is_not(None))
+    )
+    statistics = []
+    for question in questions:
+        answered, missed = tallies.get(question.id, (0, 0))
+        statistics.append(
+            QuestionStatistics(
+                question_id=question.id,
+                position=question.position,
+                prompt=question.prompt,
+                clause_numbers=question.clause_numbers,
+                answered=answered,
+                missed=missed or 0,
+                miss_rate=round((missed or 0) / answered, 4) if answered else 0.0,
+            )
+        )
+    statistics.sort(key=lambda s: (-s.miss_rate, s.position))
+    return QuestionReport(
+        module_id=module.id, submitted_attempts=submitted or 0, questions=statistics
+    )
