@@ -1,0 +1,89 @@
+"""Fixtures for the incidents tests: a small organisation, the default policy, and helpers
+to report incidents and to run the retry worker the way its background loop would."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.models import Person
+from incidents.decision.worker import Worker
+from incidents.seed import seed
+from kit.db import utcnow
+from tests.support.stack import StackHandle
+
+
+@dataclass
+class Org:
+    hr: Person
+    legal: Person
+    coach: Person
+    manager: Person
+    employee: Person
+    reporter: Person
+    outsider: Person
+
+
+@pytest.fixture
+async def org(stack: StackHandle) -> Org:
+    await seed(stack.stack.database("incidents"))
+    return await make_org(stack)
+
+
+async def make_org(stack: StackHandle) -> Org:
+    manager = await stack.person(display_name="Marc Manager")
+    return Org(
+        hr=await stack.person(department="People", roles=["hr"]),
+        legal=await stack.person(department="Legal", roles=["legal"]),
+        coach=await stack.person(department="People", roles=["coach"]),
+        manager=manager,
+        employee=await stack.person(display_name="Emma Employee", manager=manager),
+        reporter=await stack.person(),
+        outsider=await stack.person(),
+    )
+
+
+def incident_body(person: Person, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "person_id": str(person.id),
+        "channel": "linkedin",
+        "links": ["https://www.linkedin.com/posts/emma-q3-numbers"],
+        "occurred_at": (utcnow() - dt.timedelta(days=1)).isoformat(),
+        "category": "confidential_information",
+        "clauses": ["4.2"],
+        "description": "Posted the unreleased Q3 revenue figures with a photo of the slide.",
+        "severity": "medium",
+    }
+    body.update(overrides)
+    return body
+
+
+async def report(
+    stack: StackHandle, reporter: Person, person: Person, **overrides: Any
+) -> dict[str, Any]:
+    response = await stack.as_user(reporter).post(
+        "/api/v1/incidents", json=incident_body(person, **overrides)
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def days_ago(days: float) -> str:
+    return (utcnow() - dt.timedelta(days=days)).isoformat()
+
+
+def worker(stack: StackHandle) -> Worker:
+    """The incidents app's retry worker; tests run it by hand (``run_due``)."""
+    found: Worker = stack.stack.apps["incidents"].state.worker
+    return found
+
+
+async def etag_of(client: httpx.AsyncClient, incident_id: str) -> str:
+    response = await client.get(f"/api/v1/incidents/{incident_id}")
+    assert response.status_code == 200, response.text
+    return response.headers["ETag"]
