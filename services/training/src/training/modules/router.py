@@ -78,8 +78,8 @@ async def update_module(
     data: ModuleUpdate,
     session: SessionDep,
     caller: AuthorDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> ModuleRead:
     """Edit a draft module (policy owners; `If-Match` required)."""
     module = await service.get_module(session, module_id=module_id, include_drafts=True)
@@ -98,8 +98,8 @@ async def publish_module(
     module_id: uuid.UUID,
     session: SessionDep,
     caller: AuthorDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> ModuleRead:
     """Publish a draft (policy owners; `If-Match` required): it is frozen from now on and
     replaces the module's previous published version."""

@@ -80,8 +80,8 @@ async def update_policy_draft(
     data: PolicyVersionUpdate,
     session: SessionDep,
     caller: AuthorDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> PolicyVersionRead:
     """Edit a draft (policy owners; `If-Match` required). `clauses` replaces the list."""
     version = await service.get_version(session, version_id=version_id, include_drafts=True)
@@ -100,8 +100,8 @@ async def publish_policy_version(
     version_id: uuid.UUID,
     session: SessionDep,
     caller: AuthorDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> PolicyVersionRead:
     """Publish a draft (policy owners; `If-Match` required): it becomes the current
     version, the previous one is retired, and it never changes again."""
@@ -121,8 +121,8 @@ async def retire_policy_version(
     version_id: uuid.UUID,
     session: SessionDep,
     caller: AuthorDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> PolicyVersionRead:
     """Withdraw the published version without a successor (policy owners; `If-Match`)."""
     version = await service.get_version(session, version_id=version_id, include_drafts=True)
