@@ -66,7 +66,7 @@ def merge_documents(own: Document, services: Mapping[str, Document]) -> Document
         }
         document = _rewrite_refs(document, renames)
         for name, schema in document.get("components", {}).get("schemas", {}).items():
-            schemas.setdefault(name, schema)
+            schemas.setdefault(renames.get(name, name), schema)
         for path, operations in document.get("paths", {}).items():
             if path.startswith(f"/api/v1/{service}/"):
                 merged["paths"][path] = _with_gateway_errors(operations)

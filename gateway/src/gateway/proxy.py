@@ -23,7 +23,7 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.metrics import UPSTREAM_REQUEST_SECONDS
-from gateway.resilience import BreakerOpen, CircuitBreaker, retry_after_header
+from gateway.resilience import BreakerOpen, BreakerState, CircuitBreaker, retry_after_header
 from kit.errors import (
     BadGateway,
     DomainError,
@@ -383,7 +383,8 @@ class ProxyMiddleware:
                 )
                 return
             except UpstreamUnreachable as exc:
-                if attempt < retries:
+                # A retry the breaker would refuse is not made: the answer stays a 502.
+                if attempt < retries and breaker.state is BreakerState.CLOSED:
                     continue
                 raise BadGateway(
                     f"The {upstream.name} service could not be reached. Try again shortly."

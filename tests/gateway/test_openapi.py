@@ -1,0 +1,138 @@
+"""One OpenAPI document for the whole API, and the docs page over it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+import gateway.main
+from gateway.config import GatewaySettings
+from gateway.openapi import merge_documents
+from tests.support.stack import COMMON, StackHandle
+
+METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def refs(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
+        for value in node.values():
+            found |= refs(value)
+        return found
+    if isinstance(node, list):
+        return set().union(*(refs(item) for item in node)) if node else set()
+    return set()
+
+
+class TestMergedDocument:
+    async def test_each_service_appears_with_the_same_paths(self, stack: StackHandle) -> None:
+        merged = (await stack.client().get("/openapi.json")).json()
+
+        for service in ("training", "coaching", "incidents"):
+            own = (await stack.direct(service, subject="x").get("/openapi.json")).json()
+            api_paths = {p for p in own["paths"] if p.startswith(f"/api/v1/{service}/")}
+            assert api_paths, service
+            assert api_paths <= set(merged["paths"]), service
+        assert "/api/v1/directory/people" in merged["paths"]
+        assert "/api/v1/admin/api-clients" in merged["paths"]
+
+    async def test_every_operation_has_security_and_problem_errors(
+        self, stack: StackHandle
+    ) -> None:
+        merged = (await stack.client().get("/openapi.json")).json()
+
+        for path, operations in merged["paths"].items():
+            if not path.startswith("/api/"):
+                continue
+            for method, operation in operations.items():
+                if method not in METHODS:
+                    continue
+                where = f"{method.upper()} {path}"
+                assert operation["security"] == [{"bearerAuth": []}], where
+                for status in ("401", "422", "500"):
+                    content = operation["responses"][status]["content"]
+                    assert "application/problem+json" in content, where
+                if path.startswith(("/api/v1/training", "/api/v1/coaching", "/api/v1/incidents")):
+                    assert {"502", "503", "504"} <= set(operation["responses"]), where
+
+    async def test_every_reference_resolves(self, stack: StackHandle) -> None:
+        merged = (await stack.client().get("/openapi.json")).json()
+
+        schemas = merged["components"]["schemas"]
+        for ref in refs(merged["paths"]) | refs(schemas):
+            assert ref.removeprefix("#/components/schemas/") in schemas, ref
+
+    async def test_the_docs_page_reads_the_merged_document(self, stack: StackHandle) -> None:
+        page = await stack.client().get("/docs")
+
+        assert page.status_code == 200
+        assert "/openapi.json" in page.text
+        assert "swagger-ui" in page.text
+
+
+class TestComponentClashes:
+    def test_clashing_schemas_are_renamed_per_service_and_refs_follow(self) -> None:
+        own = {
+            "paths": {},
+            "components": {"schemas": {"PersonRead": {"type": "object", "title": "gateway"}}},
+        }
+        training = {
+            "paths": {
+                "/api/v1/training/people/{id}": {
+                    "get": {
+                        "responses": {
+                            "200": {
+                                "content": {
+                                    "application/json": {
+                                        "schema": {"$ref": "#/components/schemas/PersonRead"}
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+            "components": {"schemas": {"PersonRead": {"type": "object", "title": "training"}}},
+        }
+
+        merged = merge_documents(own, {"training": training})
+
+        schemas = merged["components"]["schemas"]
+        assert schemas["PersonRead"]["title"] == "gateway"
+        assert schemas["TrainingPersonRead"]["title"] == "training"
+        operation = merged["paths"]["/api/v1/training/people/{id}"]["get"]
+        schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/TrainingPersonRead"}
+
+
+@pytest.fixture
+async def gateway_started_while_training_is_down(
+    stack: StackHandle,
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = GatewaySettings(database_url=stack.stack.settings["gateway"].database_url, **COMMON)
+    app: FastAPI = gateway.main.create_app(settings, upstream_transports=stack.stack.upstreams)
+    async with contextlib.AsyncExitStack() as running:
+        with stack.upstream_down("training"):
+            await running.enter_async_context(app.router.lifespan_context(app))
+        yield await running.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw")
+        )
+
+
+class TestRefresh:
+    async def test_a_service_that_comes_back_appears_in_the_document(
+        self, stack: StackHandle, gateway_started_while_training_is_down: httpx.AsyncClient
+    ) -> None:
+        client = gateway_started_while_training_is_down
+        with stack.upstream_down("training"):
+            while_down = (await client.get("/openapi.json")).json()
+        back = (await client.get("/openapi.json")).json()
+
+        assert not any(p.startswith("/api/v1/training/") for p in while_down["paths"])
+        assert any(p.startswith("/api/v1/coaching/") for p in while_down["paths"])
+        assert any(p.startswith("/api/v1/training/") for p in back["paths"])
