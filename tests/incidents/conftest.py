@@ -87,3 +87,36 @@ async def etag_of(client: httpx.AsyncClient, incident_id: str) -> str:
     response = await client.get(f"/api/v1/incidents/{incident_id}")
     assert response.status_code == 200, response.text
     return response.headers["ETag"]
+
+
+async def complete_in_coaching(stack: StackHandle, org: Org, engagement_id: str) -> None:
+    """The remedial engagement runs its course in coaching: HR assigns the coach, who
+    starts and completes it."""
+    hr = stack.as_user(org.hr)
+    coach = await hr.post(
+        "/api/v1/coaching/coaches",
+        json={"person_id": str(org.coach.id), "display_name": "Carla Coach", "capacity": 5},
+    )
+    if coach.status_code == 409:  # already a coach from an earlier engagement
+        listed = await hr.get("/api/v1/coaching/coaches")
+        coach_id = next(
+            c["id"] for c in listed.json()["items"] if c["person_id"] == str(org.coach.id)
+        )
+    else:
+        assert coach.status_code == 201, coach.text
+        coach_id = coach.json()["id"]
+    base = f"/api/v1/coaching/engagements/{engagement_id}"
+    etag = (await hr.get(base)).headers["ETag"]
+    assigned = await hr.put(
+        f"{base}/coach", json={"coach_id": coach_id}, headers={"If-Match": etag}
+    )
+    assert assigned.status_code == 200, assigned.text
+    as_coach = stack.as_user(org.coach)
+    started = await as_coach.post(f"{base}/start", headers={"If-Match": assigned.headers["ETag"]})
+    assert started.status_code == 200, started.text
+    completed = await as_coach.post(
+        f"{base}/complete",
+        json={"outcome": "goals_met"},
+        headers={"If-Match": started.headers["ETag"]},
+    )
+    assert completed.status_code == 200, completed.text

@@ -25,9 +25,7 @@ class TestReport:
     ) -> None:
         created = await report(stack, org.reporter, org.employee, severity="medium")
 
-        incident = (
-            await stack.as_user(org.hr).get(f"/api/v1/incidents/{created['id']}")
-        ).json()
+        incident = (await stack.as_user(org.hr).get(f"/api/v1/incidents/{created['id']}")).json()
 
         decision = incident["decision"]
         assert decision["action"] == "coaching"

@@ -119,8 +119,8 @@ async def update_incident_status(
     data: IncidentUpdate,
     session: SessionDep,
     caller: UserDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> IncidentRead:
     """Move the incident along its lifecycle (`If-Match` required): the owner starts and
     resolves it; HR (or legal, when escalated) may also dismiss it."""
@@ -168,8 +168,8 @@ async def override_decision(
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> IncidentRead:
     """Override the decision in force with a reason (HR; `If-Match` required). The
     policy's decision stays visible next to the override."""

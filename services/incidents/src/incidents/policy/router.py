@@ -82,8 +82,8 @@ async def update_escalation_policy_draft(
     session: SessionDep,
     caller: HrDep,
     data: EscalationPolicyUpdate,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> EscalationPolicyRead:
     """Replace a draft's rules and notes (HR; `If-Match` required)."""
     policy = await service.update_draft(session, policy_id=policy_id, data=data, if_match=if_match)
@@ -100,8 +100,8 @@ async def publish_escalation_policy(
     policy_id: uuid.UUID,
     session: SessionDep,
     caller: HrDep,
-    if_match: IfMatchHeader,
     response: Response,
+    if_match: IfMatchHeader = None,
 ) -> EscalationPolicyRead:
     """Publish a draft (HR; `If-Match` required): new decisions use it from now on."""
     policy = await service.publish(

@@ -31,6 +31,11 @@ class EscalationRuleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    position: int | None = Field(
+        default=None,
+        description="Optional: the list order is the evaluation order; a position given must "
+        "match it (so a rule list read from the API can be sent back as it is).",
+    )
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     severities: list[Severity] = Field(default_factory=list, max_length=len(Severity))
     categories: list[Category] = Field(default_factory=list, max_length=len(Category))
@@ -97,6 +102,16 @@ class EscalationPolicySummary(BaseModel):
     created_at: dt.datetime
 
 
+def _check_positions(rules: list[EscalationRuleIn] | None) -> list[EscalationRuleIn] | None:
+    for number, rule in enumerate(rules or [], start=1):
+        if rule.position is not None and rule.position != number:
+            raise ValueError(
+                f"rule {number} in the list says position {rule.position}; the list order is "
+                "the evaluation order (omit position or make it match)"
+            )
+    return rules
+
+
 class EscalationPolicyDraft(BaseModel):
     """A new draft. Without `rules` it starts as a copy of the published policy."""
 
@@ -104,6 +119,8 @@ class EscalationPolicyDraft(BaseModel):
 
     notes: str | None = Field(default=None, max_length=2000)
     rules: list[EscalationRuleIn] | None = Field(default=None, min_length=1, max_length=MAX_RULES)
+
+    _positions = field_validator("rules")(_check_positions)
 
 
 class EscalationPolicyUpdate(BaseModel):
@@ -113,6 +130,8 @@ class EscalationPolicyUpdate(BaseModel):
 
     notes: str | None = Field(default=None, max_length=2000)
     rules: list[EscalationRuleIn] = Field(min_length=1, max_length=MAX_RULES)
+
+    _positions = field_validator("rules")(_check_positions)
 
 
 class DryRunFacts(BaseModel):

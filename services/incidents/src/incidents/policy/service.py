@@ -222,7 +222,11 @@ def _add_rules(
 ) -> None:
     session.add_all(
         EscalationRule.model_validate(
-            {**rule.model_dump(mode="json"), "policy_id": policy.id, "position": position}
+            {
+                **rule.model_dump(mode="json", exclude={"position"}),
+                "policy_id": policy.id,
+                "position": position,
+            }
         )
         for position, rule in enumerate(rules, start=1)
     )
