@@ -1,13 +1,30 @@
-"""Demo content for ``make run``: loaded once, on the first start."""
+"""Demo content for ``make run``: loaded once, on the first start.
+
+People are the gateway's demo organisation (Northwind, ``gateway.seed``), referred to by
+``kit.demo.demo_person_id``. The story: the policy is published and most people have
+acknowledged it; everyone has the core training assigned. Emma and Nina passed it (they are
+ambassadors or applying); Tom failed the quiz at its attempt limit and Sam's training is
+overdue, so both show up as training signals for coaching.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import Database, utcnow
-from training.models import Clause, Policy, PolicyVersion, VersionStatus
+from kit.demo import demo_person_id
+from training.assignments.models import Assignment
+from training.modules import service as modules
+from training.modules.models import Module
+from training.modules.schemas import ExampleIn, ModuleCreate, ScenarioIn, ScenarioOptionIn
+from training.policy.models import Acknowledgement, Clause, Policy, PolicyVersion, VersionStatus
+from training.quizzes import service as quizzes
+from training.quizzes.models import QuestionKind, ReviewRule
+from training.quizzes.schemas import AnswerIn, OptionIn, QuestionIn, QuizIn
 
 POLICY_BODY = """\
 # Social media policy
@@ -70,28 +87,421 @@ CLAUSES: list[tuple[str, str, str]] = [
 ]
 
 
+ESSENTIALS = ModuleCreate(
+    title="Social media essentials",
+    summary="The eight rules of our social media policy, with real posts that follow "
+    "them and posts that break them.",
+    body_markdown="""\
+## Why this matters
+
+Millions of people read what Northwind employees post. Most of it makes us proud. This
+module walks through the policy clause by clause with examples from LinkedIn, X, Instagram
+and TikTok, then asks you what you would do in two situations that happen every week.
+
+You are accountable online as you are offline: a post in your own name is still read as
+coming from someone who works here.
+""",
+    core=True,
+    examples=[
+        ExampleIn(
+            post_text="Three years at Northwind today. Proud of the support team that helped "
+            "40 schools go paperless this year! (Views are my own.) #northwind",
+            channel="linkedin",
+            verdict="do",
+            explanation="Public achievements, no confidential figures, and it is clear whose "
+            "views these are.",
+            clause_number="3.1",
+        ),
+        ExampleIn(
+            post_text="Can't say much but our Q3 numbers are going to blow everyone away 🚀 "
+            "Buy now!",
+            channel="x",
+            verdict="dont",
+            explanation="Hints at unannounced results: that is confidential information, and "
+            "it may be insider information too.",
+            clause_number="2.1",
+        ),
+        ExampleIn(
+            post_text="Late night at the office fixing the Contoso outage [screenshot of the "
+            "internal incident dashboard]",
+            channel="instagram",
+            verdict="dont",
+            explanation="Names a customer and shows an internal tool. Take pictures of the "
+            "view, not the screen.",
+            clause_number="5.1",
+        ),
+        ExampleIn(
+            post_text="Loving the new Northwind Planner release. Disclosure: I work on the "
+            "team that built it.",
+            channel="tiktok",
+            verdict="do",
+            explanation="Talking about our products is welcome when you say that you work here.",
+            clause_number="6.1",
+        ),
+    ],
+    scenarios=[
+        ScenarioIn(
+            situation="A customer tweets that Northwind 'lost all their data' and tags you. "
+            "You know the outage was fixed an hour ago.",
+            options=[
+                ScenarioOptionIn(
+                    key="a",
+                    text="Reply that it's fixed and it was a storage bug in the Frankfurt "
+                    "data centre.",
+                    feedback="Well meant, but you would be speaking for the company and "
+                    "sharing internal details.",
+                ),
+                ScenarioOptionIn(
+                    key="b",
+                    text="Reply that you're sorry, and point them to @NorthwindHelp, who "
+                    "can look into their account.",
+                    feedback="Kind, quick and correct: the support team has the facts and "
+                    "the mandate.",
+                ),
+                ScenarioOptionIn(
+                    key="c",
+                    text="Ignore it; it is not your job.",
+                    feedback="Not wrong, but a short pointer to the right channel helps "
+                    "the customer and the company.",
+                ),
+            ],
+            recommended_key="b",
+            recommended_why="Only the support and communications teams speak for Northwind "
+            "about incidents; you can still be helpful by showing the way.",
+            clause_number="3.1",
+        ),
+        ScenarioIn(
+            situation="A colleague posts a team photo from the summer party. You are in it "
+            "and you would rather not be online.",
+            options=[
+                ScenarioOptionIn(
+                    key="a",
+                    text="Comment under the post asking them to take it down.",
+                    feedback="That draws more attention to the photo. A private word works better.",
+                ),
+                ScenarioOptionIn(
+                    key="b",
+                    text="Message your colleague privately and ask them to remove or crop it.",
+                    feedback="Right: people need consent before posting colleagues, and most "
+                    "are happy to fix it.",
+                ),
+            ],
+            recommended_key="b",
+            recommended_why="Colleagues' privacy needs their consent; resolve it privately "
+            "first and report a concern only if that does not work.",
+            clause_number="5.1",
+        ),
+    ],
+)
+
+ESSENTIALS_QUIZ = QuizIn(
+    pass_mark_percent=75,
+    attempt_limit=3,
+    time_limit_seconds=20 * 60,
+    partial_credit=True,
+    review_rule=ReviewRule.AFTER_SUBMIT,
+    questions=[
+        QuestionIn(
+            kind=QuestionKind.SINGLE_CHOICE,
+            prompt="A friend asks on Facebook when the new Planner ships. It has not been "
+            "announced. What do you post?",
+            options=[
+                OptionIn(text="The date you heard in the all-hands meeting."),
+                OptionIn(text="'Soon!' with a wink emoji."),
+                OptionIn(
+                    text="That you can't share plans, and a link to the product news page.",
+                    correct=True,
+                ),
+            ],
+            explanation="Unannounced plans are confidential, and hints count too.",
+            clause_numbers=["2.1", "7.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.TRUE_FALSE,
+            prompt="Deleting a post within a few minutes undoes any harm it did.",
+            answer=False,
+            explanation="Screenshots last forever; think before you post.",
+            clause_numbers=["1.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.MULTIPLE_CHOICE,
+            prompt="Which of these are confidential?",
+            options=[
+                OptionIn(text="Next quarter's prices", correct=True),
+                OptionIn(text="A customer's name from a support ticket", correct=True),
+                OptionIn(text="A screenshot of the internal wiki", correct=True),
+                OptionIn(text="The press release published this morning"),
+            ],
+            explanation="Anything not yet public, customer details and internal tools are "
+            "confidential; published news is not.",
+            clause_numbers=["2.1", "5.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.SINGLE_CHOICE,
+            prompt="A journalist DMs you on LinkedIn asking for a comment on a rumoured "
+            "acquisition. You:",
+            options=[
+                OptionIn(
+                    text="Say you can't comment and refer them to the press office.", correct=True
+                ),
+                OptionIn(text="Say it's only a rumour."),
+                OptionIn(text="Ignore them and delete the message."),
+            ],
+            explanation="Only spokespeople speak for Northwind; pointing to the press office "
+            "is both polite and safe.",
+            clause_numbers=["3.1", "7.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.TRUE_FALSE,
+            prompt="When you review a Northwind product online you should say that you work here.",
+            answer=True,
+            explanation="Undisclosed endorsements mislead readers and can be unlawful.",
+            clause_numbers=["6.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.MULTIPLE_CHOICE,
+            prompt="Someone insults a colleague in the comments under a Northwind post. "
+            "What is right?",
+            options=[
+                OptionIn(text="Report it through the incident form", correct=True),
+                OptionIn(text="Tell your manager", correct=True),
+                OptionIn(text="Reply with an insult of your own"),
+            ],
+            explanation="Report concerns instead of replying; never answer harassment in kind.",
+            clause_numbers=["4.1", "8.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.SINGLE_CHOICE,
+            prompt="Your private account says nothing about Northwind. Does the policy "
+            "apply to it?",
+            options=[
+                OptionIn(text="No, it is private."),
+                OptionIn(
+                    text="Yes, whenever what you post can be linked to you as an employee.",
+                    correct=True,
+                ),
+                OptionIn(text="Only during working hours."),
+            ],
+            explanation="You are accountable online as offline, on any account and device.",
+            clause_numbers=["1.1"],
+        ),
+        QuestionIn(
+            kind=QuestionKind.TRUE_FALSE,
+            prompt="A funny photo of a colleague asleep on the train may be posted if you "
+            "blur the company logo.",
+            answer=False,
+            explanation="Colleagues' photos need their consent, logo or not.",
+            clause_numbers=["5.1"],
+        ),
+    ],
+)
+
+QUESTIONS = """\
+## Asked a question you cannot answer?
+
+It happens to everyone: a friend, a customer or a journalist asks about Northwind and you
+do not know, or may not say. Do not guess. Thank them, say you are not the right person,
+and point them to the official channel (press@northwind.example for journalists,
+@NorthwindHelp for customers).
+"""
+
+QUESTIONS_MODULE = ModuleCreate(
+    title="When someone asks you about Northwind",
+    summary="What to say when you cannot or may not answer, and who can.",
+    body_markdown=QUESTIONS,
+    examples=[
+        ExampleIn(
+            post_text="Good question! I'm not the right person to answer, but the team at "
+            "@NorthwindHelp will know.",
+            channel="x",
+            verdict="do",
+            explanation="Friendly, no guessing, points to the official channel.",
+            clause_number="7.1",
+        ),
+        ExampleIn(
+            post_text="No idea, probably layoffs like everyone else lol",
+            channel="facebook",
+            verdict="dont",
+            explanation="Guessing about the company spreads rumours that read as insider "
+            "knowledge.",
+            clause_number="7.1",
+        ),
+        ExampleIn(
+            post_text="Speaking for myself, not Northwind: I think remote work is here to stay.",
+            channel="linkedin",
+            verdict="do",
+            explanation="Your opinion is yours to share when you make clear it is yours.",
+            clause_number="3.1",
+        ),
+    ],
+    scenarios=[
+        ScenarioIn(
+            situation="At a conference a stranger asks whether Northwind is 'in trouble' "
+            "after a critical news article.",
+            options=[
+                ScenarioOptionIn(
+                    key="a",
+                    text="Explain what you know from internal meetings.",
+                    feedback="Internal information stays internal, even in conversation.",
+                ),
+                ScenarioOptionIn(
+                    key="b",
+                    text="Say you can't speak for the company and suggest the press office.",
+                    feedback="Exactly: honest, polite, and nothing to regret later.",
+                ),
+            ],
+            recommended_key="b",
+            recommended_why="You are not a spokesperson; the press office has the facts.",
+            clause_number="7.1",
+        ),
+        ScenarioIn(
+            situation="A recruiter's post claims Northwind pays 'double the market'. A "
+            "friend asks you if that's true.",
+            options=[
+                ScenarioOptionIn(
+                    key="a",
+                    text="Share your own salary to set the record straight.",
+                    feedback="Your pay is your business, but it says nothing for everyone, "
+                    "and invites more questions.",
+                ),
+                ScenarioOptionIn(
+                    key="b",
+                    text="Say you don't know the figures and point to the careers page.",
+                    feedback="Right: no guessing, and the official source answers.",
+                ),
+                ScenarioOptionIn(
+                    key="c",
+                    text="Report the recruiter's post as misleading.",
+                    feedback="Only if it really is ours and misleading; first answer your friend.",
+                ),
+            ],
+            recommended_key="b",
+            recommended_why="When you cannot answer, point to the official channel.",
+            clause_number="7.1",
+        ),
+    ],
+)
+
+# user name -> department (as in the gateway's demo directory)
+DEMO_DEPARTMENTS = {
+    "olivia.owner": "Communications",
+    "paul.comms": "Communications",
+    "hannah.hr": "People",
+    "carla.coach": "People",
+    "leo.legal": "Legal",
+    "marc.manager": "Sales",
+    "emma.employee": "Sales",
+    "sam.sales": "Sales",
+    "ethan.lead": "Engineering",
+    "nina.engineer": "Engineering",
+    "tom.support": "Customer Support",
+    "grace.admin": "IT",
+}
+ACKNOWLEDGED = ("olivia.owner", "paul.comms", "hannah.hr", "marc.manager", "emma.employee")
+PASSED_CORE = ("emma.employee", "nina.engineer")
+FAILED_CORE = ("tom.support",)
+
+
 async def seed(database: Database) -> bool:
     """Load the demo content unless the policy already exists. Returns whether it loaded."""
     async with database.transaction() as session:
         if await session.scalar(select(func.count()).select_from(Policy)):
             return False
-        policy = Policy(title="Social media policy")
-        session.add(policy)
-        await session.flush()
-        now = utcnow()
-        version = PolicyVersion(
-            policy_id=policy.id,
-            number=1,
-            status=VersionStatus.PUBLISHED,
-            body_markdown=POLICY_BODY,
-            requires_acknowledgement=True,
-            effective_at=now - dt.timedelta(days=30),
-            published_at=now - dt.timedelta(days=30),
-        )
-        session.add(version)
-        await session.flush()
+        version = await _policy(session)
         session.add_all(
-            Clause(version_id=version.id, number=number, title=title, body=body, position=i)
-            for i, (number, title, body) in enumerate(CLAUSES)
+            Acknowledgement(version_id=version.id, person_id=demo_person_id(user))
+            for user in ACKNOWLEDGED
         )
+        essentials = await _module(session, ESSENTIALS, ESSENTIALS_QUIZ)
+        questions = await _module(session, QUESTIONS_MODULE, None)
+        _assignments(session, essentials, questions)
+        await session.flush()
+        for user in PASSED_CORE:
+            await _take_quiz(session, essentials, demo_person_id(user), passing=[True])
+        for user in FAILED_CORE:
+            await _take_quiz(session, essentials, demo_person_id(user), passing=[False] * 3)
     return True
+
+
+async def _policy(session: AsyncSession) -> PolicyVersion:
+    policy = Policy(title="Social media policy")
+    session.add(policy)
+    await session.flush()
+    now = utcnow()
+    version = PolicyVersion(
+        policy_id=policy.id,
+        number=1,
+        status=VersionStatus.PUBLISHED,
+        body_markdown=POLICY_BODY,
+        requires_acknowledgement=True,
+        effective_at=now - dt.timedelta(days=30),
+        published_at=now - dt.timedelta(days=30),
+    )
+    session.add(version)
+    await session.flush()
+    session.add_all(
+        Clause(version_id=version.id, number=number, title=title, body=body, position=i)
+        for i, (number, title, body) in enumerate(CLAUSES)
+    )
+    await session.flush()
+    return version
+
+
+async def _module(session: AsyncSession, data: ModuleCreate, quiz: QuizIn | None) -> Module:
+    module = await modules.create_module(
+        session, data=data, author_id=demo_person_id("olivia.owner")
+    )
+    if quiz is not None:
+        await quizzes.put_quiz(session, module=module, data=quiz)
+    return await modules.publish_module(session, module=module)
+
+
+def _assignments(session: AsyncSession, essentials: Module, questions: Module) -> None:
+    now = utcnow()
+    owner = demo_person_id("olivia.owner")
+    for user, department in DEMO_DEPARTMENTS.items():
+        # Sam's was due last week: an overdue signal for coaching.
+        due = now - dt.timedelta(days=5) if user == "sam.sales" else now + dt.timedelta(days=21)
+        session.add(
+            Assignment(
+                module_id=essentials.id,
+                person_id=demo_person_id(user),
+                department=department,
+                due_at=due,
+                assigned_by=owner,
+            )
+        )
+    for user in ("emma.employee", "sam.sales", "tom.support"):
+        session.add(
+            Assignment(
+                module_id=questions.id,
+                person_id=demo_person_id(user),
+                department=DEMO_DEPARTMENTS[user],
+                due_at=now + dt.timedelta(days=30),
+                assigned_by=owner,
+            )
+        )
+
+
+async def _take_quiz(
+    session: AsyncSession, module: Module, person_id: uuid.UUID, *, passing: list[bool]
+) -> None:
+    """Attempts through the same rules as the API, answered right or wrong."""
+    quiz = await quizzes.quiz_of(session, module=module)
+    key = await quizzes.author_view(session, quiz=quiz)
+    for right in passing:
+        attempt = await quizzes.start_attempt(session, module=module, person_id=person_id)
+        answers = [
+            AnswerIn(
+                question_id=question.id,
+                option_ids=question.correct_option_ids
+                if right
+                else [
+                    next(o.id for o in question.options if o.id not in question.correct_option_ids)
+                ],
+            )
+            for question in key.questions
+        ]
+        await quizzes.submit_attempt(
+            session, attempt=attempt, answers=answers, grace=dt.timedelta(seconds=10)
+        )
