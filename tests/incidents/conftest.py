@@ -3,7 +3,9 @@ to report incidents and to run the retry worker the way its background loop woul
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +13,7 @@ import httpx
 import pytest
 
 from gateway.models import Person
+from gateway.resilience import CircuitBreaker
 from incidents.decision.worker import Worker
 from incidents.seed import seed
 from kit.db import utcnow
@@ -28,10 +31,48 @@ class Org:
     outsider: Person
 
 
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextlib.contextmanager
+def fresh_coaching_breaker(stack: StackHandle) -> Iterator[None]:
+    """The gateway's breaker for coaching, closed, on a clock the test moves: state left
+    by another test does not leak in, and ``coaching_down`` can wait out its cool-down."""
+    breakers = stack.stack.apps["gateway"].state.breakers
+    original: CircuitBreaker = breakers["coaching"]
+    breakers["coaching"] = CircuitBreaker(
+        "coaching",
+        failure_threshold=original.failure_threshold,
+        reset_seconds=original.reset_seconds,
+        clock=ManualClock(),
+    )
+    try:
+        yield
+    finally:
+        breakers["coaching"] = original
+
+
+@contextlib.contextmanager
+def coaching_down(stack: StackHandle) -> Iterator[None]:
+    """Coaching is stopped within the block; afterwards it is back and the gateway's
+    breaker has cooled down (as it would a few seconds later)."""
+    with stack.upstream_down("coaching"):
+        yield
+    breaker: CircuitBreaker = stack.stack.apps["gateway"].state.breakers["coaching"]
+    assert isinstance(breaker.clock, ManualClock), "use fresh_coaching_breaker (the org fixture)"
+    breaker.clock.now += breaker.reset_seconds
+
+
 @pytest.fixture
-async def org(stack: StackHandle) -> Org:
+async def org(stack: StackHandle) -> AsyncIterator[Org]:
     await seed(stack.stack.database("incidents"))
-    return await make_org(stack)
+    with fresh_coaching_breaker(stack):
+        yield await make_org(stack)
 
 
 async def make_org(stack: StackHandle) -> Org:
