@@ -1,0 +1,137 @@
+"""What the real processes write on stdout: one JSON object per line, an access line per
+request with its request id, route template, status and duration, and nothing personal or
+secret (no tokens, no query strings, no bodies)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import RunningStack
+from tests.ops.processes import log_lines, poll, running_apps
+from tests.support.databases import APPS, create_databases, drop_databases
+
+pytestmark = pytest.mark.e2e
+
+PRIVATE_EMAIL = "private.person@northwind.example"
+ACCESS_FIELDS = {"time", "level", "app", "request_id", "route", "status", "duration_ms", "method"}
+
+
+@pytest.fixture(scope="module")
+async def processes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
+    databases = create_databases(
+        f"smp_ops_logs_{uuid.uuid4().hex[:8]}", tmp_path_factory.mktemp("db")
+    )
+    try:
+        async with running_apps(databases, tmp_path_factory.mktemp("logs")) as stack:
+            yield stack
+    finally:
+        drop_databases(databases)
+
+
+@pytest.fixture(scope="module")
+def token(processes: RunningStack) -> str:
+    return processes.command("gateway", "token", "--user", "emma.employee")
+
+
+async def access_line(stack: RunningStack, app: str, request_id: str) -> dict[str, Any]:
+    """The access line ``app`` wrote for ``request_id`` (written once the response is sent)."""
+
+    def found() -> list[dict[str, Any]]:
+        return [
+            line
+            for line in log_lines(stack, app)
+            if line.get("logger") == "kit.access" and line.get("request_id") == request_id
+        ]
+
+    await poll(lambda: bool(found()), what=f"{app}'s access line for {request_id}")
+    [line] = found()
+    return line
+
+
+class TestAccessLines:
+    async def test_a_request_is_logged_once_as_json_with_its_route_template(
+        self, processes: RunningStack, token: str
+    ) -> None:
+        request_id = f"ops-{uuid.uuid4().hex}"
+        async with httpx.AsyncClient(base_url=processes.url("gateway")) as client:
+            response = await client.get(
+                "/api/v1/me",
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id},
+            )
+            person_id = response.json()["id"]
+            await client.get(
+                f"/api/v1/directory/people/{person_id}",
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id + "-2"},
+            )
+
+        line = await access_line(processes, "gateway", request_id)
+        by_id = await access_line(processes, "gateway", request_id + "-2")
+        assert line.keys() >= ACCESS_FIELDS
+        assert (line["app"], line["level"], line["method"]) == ("gateway", "INFO", "GET")
+        assert (line["route"], line["status"]) == ("/api/v1/me", 200)
+        assert line["duration_ms"] >= 0
+        assert datetime.fromisoformat(line["time"]).tzinfo is not None
+        assert by_id["route"] == "/api/v1/directory/people/{person_id}"
+
+    async def test_the_service_logs_the_request_id_the_gateway_was_given(
+        self, processes: RunningStack, token: str
+    ) -> None:
+        request_id = f"ops-{uuid.uuid4().hex}"
+        async with httpx.AsyncClient(base_url=processes.url("gateway")) as client:
+            response = await client.get(
+                "/api/v1/training/policy",
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_id},
+            )
+
+        line = await access_line(processes, "training", request_id)
+        assert line["app"] == "training"
+        assert (line["route"], line["status"]) == ("/api/v1/training/policy", response.status_code)
+
+
+class TestNothingPersonalOrSecret:
+    async def test_tokens_query_strings_bodies_and_raw_paths_stay_out_of_the_logs(
+        self, processes: RunningStack, token: str
+    ) -> None:
+        secret_words = f"confidential-{uuid.uuid4().hex}"
+        forged_token = f"forged-{uuid.uuid4().hex}"
+        request_ids = [f"ops-{uuid.uuid4().hex}" for _ in range(4)]
+        async with httpx.AsyncClient(base_url=processes.url("gateway")) as client:
+            await client.get(
+                "/api/v1/directory/people",
+                params={"email": PRIVATE_EMAIL, "q": secret_words},
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_ids[0]},
+            )
+            await client.post(
+                "/api/v1/incidents/incidents",
+                json={"description": f"{secret_words} posted by {PRIVATE_EMAIL}"},
+                headers={"Authorization": f"Bearer {token}", "X-Request-ID": request_ids[1]},
+            )
+            await client.get(
+                "/api/v1/me",
+                headers={"Authorization": f"Bearer {forged_token}", "X-Request-ID": request_ids[2]},
+            )
+            await client.get(f"/api/v1/{PRIVATE_EMAIL}", headers={"X-Request-ID": request_ids[3]})
+
+        for request_id in request_ids:
+            await access_line(processes, "gateway", request_id)
+        await access_line(processes, "incidents", request_ids[1])
+        for app in APPS:
+            text = (processes.logs / f"{app}.log").read_text()
+            for leaked in (token, forged_token, PRIVATE_EMAIL, secret_words):
+                assert leaked not in text, f"{app} logged {leaked!r}"
+
+    @pytest.mark.parametrize("app", APPS)
+    async def test_every_line_is_json_naming_the_app(
+        self, processes: RunningStack, app: str
+    ) -> None:
+        lines = log_lines(processes, app)
+
+        assert lines
+        assert all({"time", "level", "app", "logger", "message"} <= line.keys() for line in lines)
+        assert {line["app"] for line in lines} == {app}
