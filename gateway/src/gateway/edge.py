@@ -33,8 +33,8 @@ class RateLimitMiddleware:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = self.limiter()
-        if limiter is not None and scope["type"] == "http":
+        limiter = self.limiter() if scope["type"] == "http" else None
+        if limiter is not None:
             caller = scope.get("state", {}).get("caller")
             if isinstance(caller, Caller) and caller.kind is not PrincipalKind.SERVICE:
                 wait = limiter.acquire(caller.principal_key)
