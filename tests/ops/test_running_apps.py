@@ -1,6 +1,9 @@
-"""What the real processes write on stdout: one JSON object per line, an access line per
-request with its request id, route template, status and duration, and nothing personal or
-secret (no tokens, no query strings, no bodies)."""
+"""The four apps as real processes (`python -m <app> serve`, as in the images).
+
+Their logs: one JSON object per line, an access line per request with its request id, route
+template, status and duration, and nothing personal or secret (no tokens, no query strings,
+no bodies). Their `/metrics`: each process its own series, including the app-specific ones
+the gateway and incidents declare."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import RunningStack
+from tests.ops.metrics_scrape import families, samples, value
 from tests.ops.processes import log_lines, poll, running_apps
 from tests.support.databases import APPS, create_databases, drop_databases
 
@@ -135,3 +139,48 @@ class TestNothingPersonalOrSecret:
         assert lines
         assert all({"time", "level", "app", "logger", "message"} <= line.keys() for line in lines)
         assert {line["app"] for line in lines} == {app}
+
+
+async def scrape(stack: RunningStack, app: str) -> str:
+    async with httpx.AsyncClient(base_url=stack.url(app)) as client:
+        response = await client.get("/metrics")
+    assert response.status_code == 200
+    return response.text
+
+
+class TestMetricsOfAProcess:
+    @pytest.mark.parametrize("app", APPS)
+    async def test_a_process_reports_only_its_own_requests(
+        self, processes: RunningStack, app: str
+    ) -> None:
+        text = await scrape(processes, app)
+
+        apps = {
+            dict(labels)["app"]
+            for name, labels in samples(text)
+            if name.startswith("smp_http_request")
+        }
+        assert apps == {app}  # the readiness probes, at least
+
+    async def test_the_gateway_reports_upstream_latency_and_breaker_state(
+        self, processes: RunningStack, token: str
+    ) -> None:
+        labels = {"upstream": "training", "outcome": "ok"}
+        name = "smp_gateway_upstream_request_seconds_count"
+        before = value(await scrape(processes, "gateway"), name, **labels)
+        async with httpx.AsyncClient(base_url=processes.url("gateway")) as client:
+            await client.get(
+                "/api/v1/training/policy", headers={"Authorization": f"Bearer {token}"}
+            )
+
+        text = await scrape(processes, "gateway")
+
+        assert value(text, name, **labels) == before + 1
+        assert "smp_gateway_upstream_breaker_state" in families(text)
+
+    async def test_incidents_reports_decisions_and_pending_decisions(
+        self, processes: RunningStack
+    ) -> None:
+        text = await scrape(processes, "incidents")
+
+        assert {"smp_incidents_decisions", "smp_incidents_pending_decisions"} <= families(text)
