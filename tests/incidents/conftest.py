@@ -15,7 +15,7 @@ import pytest
 from gateway.models import Person
 from gateway.resilience import CircuitBreaker
 from incidents.decision.worker import Worker
-from incidents.seed import seed
+from incidents.seed import publish_default_policy
 from kit.db import utcnow
 from tests.support.stack import StackHandle
 
@@ -70,9 +70,15 @@ def coaching_down(stack: StackHandle) -> Iterator[None]:
 
 @pytest.fixture
 async def org(stack: StackHandle) -> AsyncIterator[Org]:
-    await seed(stack.stack.database("incidents"))
+    await seed_policy(stack)
     with fresh_coaching_breaker(stack):
         yield await make_org(stack)
+
+
+async def seed_policy(stack: StackHandle) -> None:
+    """The default escalation policy, published (without the demo reports)."""
+    async with stack.stack.database("incidents").transaction() as session:
+        await publish_default_policy(session)
 
 
 async def make_org(stack: StackHandle) -> Org:

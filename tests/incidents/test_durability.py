@@ -13,7 +13,6 @@ import pytest
 
 import incidents.main
 from incidents.config import IncidentsSettings
-from incidents.seed import seed
 from tests.incidents.conftest import (
     Org,
     coaching_down,
@@ -21,6 +20,7 @@ from tests.incidents.conftest import (
     fresh_coaching_breaker,
     make_org,
     report,
+    seed_policy,
     worker,
 )
 from tests.support.stack import StackHandle
@@ -30,7 +30,7 @@ DEADLINE_SECONDS = 15.0
 
 @pytest.fixture
 async def org(committed_stack: StackHandle) -> AsyncIterator[Org]:
-    await seed(committed_stack.stack.database("incidents"))
+    await seed_policy(committed_stack)
     with fresh_coaching_breaker(committed_stack):
         yield await make_org(committed_stack)
 

@@ -1,13 +1,27 @@
-"""The default escalation policy of DESIGN §3, published on first start."""
+"""The default escalation policy of DESIGN §3, published on first start, and a few demo
+reports about Northwind people. The reports are queued for a decision: the app's worker
+decides them once coaching and the directory answer (``make run`` starts everything)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents.models import EscalationPolicy, EscalationRule, PolicyStatus
+from incidents.decision.models import JobKind, PendingJob
+from incidents.domain import Category, Channel, Severity
+from incidents.models import (
+    EscalationPolicy,
+    EscalationRule,
+    Incident,
+    PolicyStatus,
+    TimelineEntry,
+    TimelineKind,
+)
 from kit.db import Database, utcnow
+from kit.demo import demo_person_id
 
 # In evaluation order: the first rule that matches decides.
 DEFAULT_RULES: list[dict[str, Any]] = [
@@ -66,21 +80,109 @@ DEFAULT_RULES: list[dict[str, Any]] = [
 ]
 
 
+# (person, reporter, days ago, channel, link, category, clauses, severity, description)
+DEMO_REPORTS: list[tuple[str, str, int, Channel, str, Category, list[str], Severity, str]] = [
+    (
+        "sam.sales",
+        "marc.manager",
+        9,
+        Channel.LINKEDIN,
+        "https://www.linkedin.com/posts/sam-patel-northwind-pricing",
+        Category.SPEAKING_WITHOUT_MANDATE,
+        ["3.1"],
+        Severity.LOW,
+        "Answered a prospect's public question about next year's pricing as if it were "
+        "Northwind's official position.",
+    ),
+    (
+        "emma.employee",
+        "paul.comms",
+        4,
+        Channel.X,
+        "https://x.com/emmawilson/status/1861234567890",
+        Category.CONFIDENTIAL_INFORMATION,
+        ["2.1"],
+        Severity.MEDIUM,
+        "Posted a photo from the sales kick-off with the unreleased Q3 pipeline slide "
+        "readable in the background.",
+    ),
+    (
+        "tom.support",
+        "hannah.hr",
+        1,
+        Channel.FACEBOOK,
+        "https://www.facebook.com/tom.garcia/posts/4412",
+        Category.PRIVACY_OF_OTHERS,
+        ["5.1"],
+        Severity.HIGH,
+        "Shared a screenshot of a customer's support ticket with the customer's name and "
+        "email visible, mocking the request.",
+    ),
+]
+
+
 async def seed(database: Database) -> bool:
-    """Publish the default policy unless one exists. Returns whether it loaded."""
+    """Publish the default policy and queue the demo reports, unless a policy exists.
+    Returns whether it loaded."""
     async with database.transaction() as session:
         if await session.scalar(select(func.count()).select_from(EscalationPolicy)):
             return False
-        policy = EscalationPolicy(
-            number=1,
-            status=PolicyStatus.PUBLISHED,
-            notes="Default scheme agreed with HR and legal.",
-            published_at=utcnow(),
-        )
-        session.add(policy)
-        await session.flush()
-        session.add_all(
-            EscalationRule(policy_id=policy.id, position=position, **rule)
-            for position, rule in enumerate(DEFAULT_RULES, start=1)
-        )
+        await publish_default_policy(session)
+        for report in DEMO_REPORTS:
+            await _queue_demo_report(session, *report)
     return True
+
+
+async def publish_default_policy(session: AsyncSession) -> EscalationPolicy:
+    """Version 1 of the policy: the default scheme, published."""
+    policy = EscalationPolicy(
+        number=1,
+        status=PolicyStatus.PUBLISHED,
+        notes="Default scheme agreed with HR and legal.",
+        published_at=utcnow(),
+    )
+    session.add(policy)
+    await session.flush()
+    session.add_all(
+        EscalationRule(policy_id=policy.id, position=position, **rule)
+        for position, rule in enumerate(DEFAULT_RULES, start=1)
+    )
+    await session.flush()
+    return policy
+
+
+async def _queue_demo_report(
+    session: AsyncSession,
+    person: str,
+    reporter: str,
+    days_ago: int,
+    channel: Channel,
+    link: str,
+    category: Category,
+    clauses: list[str],
+    severity: Severity,
+    description: str,
+) -> None:
+    incident = Incident(
+        person_id=demo_person_id(person),
+        reporter_id=demo_person_id(reporter),
+        channel=channel,
+        links=[link],
+        occurred_at=utcnow() - dt.timedelta(days=days_ago, hours=3),
+        category=category,
+        clauses=clauses,
+        description=description,
+        severity=severity,
+    )
+    session.add(incident)
+    await session.flush()
+    session.add(
+        TimelineEntry(
+            incident_id=incident.id,
+            kind=TimelineKind.REPORTED,
+            actor=f"user:{incident.reporter_id}",
+            actor_id=incident.reporter_id,
+            summary=f"Reported: {severity} severity, {category} on {channel}.",
+        )
+    )
+    session.add(PendingJob(incident_id=incident.id, kind=JobKind.DECIDE))
