@@ -87,8 +87,9 @@ class OidcVerifier:
         self.person_claim = person_claim
         self.jwks = jwks
 
-    async def verify(self, token: str) -> str:
-        """The value of the claim that names the person (``sub`` by default)."""
+    async def verify(self, token: str) -> tuple[str, float]:
+        """The value of the claim that names the person (``sub`` by default), and the
+        token's expiry (Unix time)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -109,4 +110,4 @@ class OidcVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"The bearer token is not valid: {exc}.") from exc
-        return str(claims[self.person_claim])
+        return str(claims[self.person_claim]), float(claims["exp"])
