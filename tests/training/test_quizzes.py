@@ -416,3 +416,12 @@ class TestAuthoring:
         )
 
         assert response.status_code == 403
+
+    async def test_a_service_principal_gets_a_403_not_the_questions(
+        self, stack: StackHandle
+    ) -> None:
+        module = await quiz_module(stack)
+
+        response = await stack.as_service("coaching").get(f"{API}/modules/{module['id']}/quiz")
+
+        assert response.status_code == 403
