@@ -1,0 +1,263 @@
+"""What the gateway adds to a request: the same GET, straight to a service and through the
+gateway, measured with ``wrk`` at concurrency 1 and 16.
+
+    .venv/bin/python -m bench.proxy_overhead [--seconds 10]
+
+Starts the coaching service and the gateway as real processes (``python -m <app> serve``,
+as ``make run`` does) on free loopback ports, each on its own fresh SQLite database that
+is migrated and seeded, then asks both for one demo coach (``GET
+/api/v1/coaching/coaches/{id}``: a primary-key read plus the coach's open load, from
+coaching's database on every request). Prints requests per second and p50/p99
+latency for each, the overhead at the median, and whether the targets are met:
+
+* concurrency 1: the gateway adds at most 0.3 ms to the median;
+* concurrency 16: the gateway keeps at least 60 % of the direct throughput, p99 < 10 ms.
+
+Exits 1 when a target is missed. Needs ``wrk`` (Debian package ``wrk``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.auth import sign_dev_token
+from gateway.config import GatewaySettings
+from kit.demo import demo_person_id
+from kit.identity import InternalTokenSigner, PrincipalKind
+from kit.settings import DEV_INTERNAL_TOKEN_SECRET
+
+SERVICE = "coaching"
+DEMO_USER = "emma.employee"
+MEDIAN_OVERHEAD_TARGET_MS = 0.3
+THROUGHPUT_TARGET = 0.60
+P99_TARGET_MS = 10.0
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass(frozen=True)
+class Result:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    # CPU time the measured process (service or gateway) spent per request.
+    cpu_ms_per_request: float = 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), load-independent unlike latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def loopback_opener() -> urllib.request.OpenerDirector:
+    # Loopback only: ignore any HTTP proxy configured in the environment.
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def run_app(app: str, command: str, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", app, command], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+
+
+@contextlib.contextmanager
+def serving(app: str, env: dict[str, str], port: int) -> Iterator[int]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", app, "serve"], env=env, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_healthy(port, process)
+        yield process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    opener = loopback_opener()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the process on port {port} exited with {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            opener.open(f"http://127.0.0.1:{port}/healthz", timeout=1),
+        ):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing healthy on port {port} after {timeout} s")
+
+
+def wrk(url: str, token: str, *, connections: int, seconds: int) -> Result:
+    output = subprocess.run(
+        [
+            "wrk",
+            "--latency",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if "Non-2xx" in output:
+        raise RuntimeError(f"wrk saw error responses from {url}:\n{output}")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    count = re.search(r"(\d+) requests in", output)
+    if rps is None or count is None:
+        raise RuntimeError(f"no request counts in wrk's output:\n{output}")
+    return Result(
+        float(rps.group(1)), _percentile(output, "50"), _percentile(output, "99"), int(count[1])
+    )
+
+
+def _percentile(output: str, which: str) -> float:
+    match = re.search(rf"^\s+{which}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no {which}th percentile in wrk's output:\n{output}")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def internal_token(person: uuid.UUID) -> str:
+    """What the gateway would send: internal tokens live at most 60 s, so one per run."""
+    return InternalTokenSigner(DEV_INTERNAL_TOKEN_SECRET, lifetime_seconds=60).sign(
+        audience=SERVICE,
+        subject=str(person),
+        kind=PrincipalKind.USER,
+        roles=["employee"],
+        request_id=uuid.uuid4().hex,
+    )
+
+
+def first_coach_path(port: int, person: uuid.UUID) -> str:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/{SERVICE}/coaches?limit=1",
+        headers={"Authorization": f"Bearer {internal_token(person)}"},
+    )
+    with loopback_opener().open(request, timeout=5) as response:
+        coach_id = json.load(response)["items"][0]["id"]
+    return f"/api/v1/{SERVICE}/coaches/{coach_id}"
+
+
+def environment(directory: Path, service_port: int, gateway_port: int) -> dict[str, str]:
+    env = dict(os.environ)
+    prefix = SERVICE.upper()
+    env.update(
+        {
+            f"{prefix}_DATABASE_URL": f"sqlite+aiosqlite:///{directory / f'{SERVICE}.db'}",
+            f"{prefix}_PORT": str(service_port),
+            f"{prefix}_ACCESS_LOG": "false",
+            f"{prefix}_LOG_LEVEL": "WARNING",
+            f"{prefix}_GATEWAY_URL": f"http://127.0.0.1:{gateway_port}",
+            "GATEWAY_DATABASE_URL": f"sqlite+aiosqlite:///{directory / 'gateway.db'}",
+            "GATEWAY_PORT": str(gateway_port),
+            f"GATEWAY_{prefix}_URL": f"http://127.0.0.1:{service_port}",
+            "GATEWAY_ACCESS_LOG": "false",
+            "GATEWAY_LOG_LEVEL": "WARNING",
+            # The limiter stays in the path (its cost is measured), but never refuses here.
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "1000000",
+            "GATEWAY_RATE_LIMIT_BURST": "1000000",
+        }
+    )
+    return env
+
+
+def measure(seconds: int) -> tuple[str, dict[tuple[str, int], Result]]:
+    service_port, gateway_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory(prefix="smp-bench-") as tmp:
+        env = environment(Path(tmp), service_port, gateway_port)
+        for app in (SERVICE, "gateway"):
+            run_app(app, "migrate", env)
+            run_app(app, "seed", env)
+        person = demo_person_id(DEMO_USER)
+        user_token = sign_dev_token(GatewaySettings(), person_id=person)
+        results: dict[tuple[str, int], Result] = {}
+        with (
+            serving(SERVICE, env, service_port) as service_pid,
+            serving("gateway", env, gateway_port) as gateway_pid,
+        ):
+            path = first_coach_path(service_port, person)
+            for connections in (1, 16):
+                for route, port, pid in (
+                    ("direct", service_port, service_pid),
+                    ("gateway", gateway_port, gateway_pid),
+                ):
+                    token = internal_token(person) if route == "direct" else user_token
+                    url = f"http://127.0.0.1:{port}{path}"
+                    wrk(url, token, connections=connections, seconds=2)  # warm-up
+                    cpu_before = cpu_seconds(pid)
+                    result = wrk(url, token, connections=connections, seconds=seconds)
+                    cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(result.requests, 1)
+                    results[(route, connections)] = dataclasses.replace(
+                        result, cpu_ms_per_request=cpu_ms
+                    )
+        return path, results
+
+
+def report(path: str, results: dict[tuple[str, int], Result]) -> bool:
+    print(f"GET {path}  (one coach, read from coaching's database)")
+    print("cpu ms/req: CPU of the process answering the port (the service, or the gateway)")
+    print(f"{'route':<8} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>11}")
+    for (route, connections), result in sorted(results.items(), key=lambda i: (i[0][1], i[0][0])):
+        print(
+            f"{route:<8} {connections:>4} {result.requests_per_second:>9.0f} "
+            f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.cpu_ms_per_request:>11.3f}"
+        )
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f}")
+    overhead = results[("gateway", 1)].p50_ms - results[("direct", 1)].p50_ms
+    kept = (
+        results[("gateway", 16)].requests_per_second / results[("direct", 16)].requests_per_second
+    )
+    p99 = results[("gateway", 16)].p99_ms
+    checks = [
+        (f"median overhead at c=1: {overhead:+.2f} ms (target <= {MEDIAN_OVERHEAD_TARGET_MS})",
+         overhead <= MEDIAN_OVERHEAD_TARGET_MS),
+        (f"throughput kept at c=16: {kept:.0%} (target >= {THROUGHPUT_TARGET:.0%})",
+         kept >= THROUGHPUT_TARGET),
+        (f"gateway p99 at c=16: {p99:.2f} ms (target < {P99_TARGET_MS})", p99 < P99_TARGET_MS),
+    ]  # fmt: skip
+    for text, ok in checks:
+        print(f"{'ok    ' if ok else 'MISSED'} {text}")
+    return all(ok for _, ok in checks)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    print(f"{os.cpu_count()} CPUs; {args.seconds} s per run after a 2 s warm-up")
+    return 0 if report(*measure(args.seconds)) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
