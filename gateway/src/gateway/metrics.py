@@ -4,7 +4,7 @@ from prometheus_client import Gauge, Histogram
 
 UPSTREAM_REQUEST_SECONDS = Histogram(
     "smp_gateway_upstream_request_seconds",
-    "Time from sending a request to an upstream service to its response headers.",
+    "Time from sending a request to an upstream service until its response was relayed.",
     ["upstream", "outcome"],  # outcome: ok | refused | timeout | breaker_open
 )
 

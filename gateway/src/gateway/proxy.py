@@ -76,6 +76,17 @@ _SMALL_BODY_BYTES = 256 * 1024
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# labels() takes a lock and builds a key on every call: keep the children per series.
+_UPSTREAM_SERIES: dict[tuple[str, str], Any] = {}
+
+
+def _observe(upstream: str, outcome: str, seconds: float) -> None:
+    series = _UPSTREAM_SERIES.get((upstream, outcome))
+    if series is None:
+        series = _UPSTREAM_SERIES[(upstream, outcome)] = UPSTREAM_REQUEST_SECONDS.labels(
+            upstream, outcome
+        )
+    series.observe(seconds)
 
 
 class UpstreamError(Exception):
@@ -413,7 +424,7 @@ class ProxyMiddleware:
         try:
             breaker.before_call()
         except BreakerOpen as exc:
-            UPSTREAM_REQUEST_SECONDS.labels(upstream.name, "breaker_open").observe(0)
+            _observe(upstream.name, "breaker_open", 0.0)
             raise ServiceUnavailable(
                 f"The {upstream.name} service is failing; calls are paused. "
                 f"Retry after {retry_after_header(exc.retry_after)} s.",
@@ -441,9 +452,7 @@ class ProxyMiddleware:
         else:
             breaker.record_success()
         finally:
-            UPSTREAM_REQUEST_SECONDS.labels(upstream.name, outcome).observe(
-                time.perf_counter() - start
-            )
+            _observe(upstream.name, outcome, time.perf_counter() - start)
 
     def _authorise(self, caller: Caller, upstream: str) -> None:
         if caller.kind is not PrincipalKind.SERVICE:
