@@ -9,6 +9,7 @@ import json
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import IO, Any
 import httpx
 
 from tests.e2e.conftest import ROOT, RunningStack, free_port, stack_environment
-from tests.support.databases import APPS, DatabaseSet
+from tests.support.databases import APPS, DatabaseSet, create_databases, drop_databases
 
 POLL_SECONDS = 0.05
 READY_TIMEOUT_SECONDS = 60
@@ -31,10 +32,24 @@ def serve_command(app: str) -> list[str]:
 
 @asynccontextmanager
 async def running_apps(
-    databases: DatabaseSet, logs: Path, *, apps: Sequence[str] = APPS, seed: bool = True
+    directory: Path, *, apps: Sequence[str] = APPS, seed: bool = True
 ) -> AsyncIterator[RunningStack]:
-    """Migrate (and seed) the databases of ``apps``, start their processes, wait until they
-    are ready; on the way out SIGTERM whatever is still running."""
+    """Fresh databases, migrated (and seeded) for ``apps``; their processes started and
+    ready. On the way out: SIGTERM whatever still runs, drop the databases."""
+    prefix = f"smp_ops_{uuid.uuid4().hex[:8]}"
+    # create_databases runs its own event loop (PostgreSQL): keep it off this one.
+    databases = await asyncio.to_thread(create_databases, prefix, directory)
+    try:
+        async with _processes(databases, directory, apps=apps, seed=seed) as stack:
+            yield stack
+    finally:
+        await asyncio.to_thread(drop_databases, databases)
+
+
+@asynccontextmanager
+async def _processes(
+    databases: DatabaseSet, logs: Path, *, apps: Sequence[str], seed: bool
+) -> AsyncIterator[RunningStack]:
     ports = {app: free_port() for app in APPS}
     env = stack_environment(databases, ports)
     for app in apps:

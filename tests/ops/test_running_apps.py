@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.conftest import RunningStack
 from tests.ops.metrics_scrape import families, samples, value
 from tests.ops.processes import log_lines, poll, running_apps
-from tests.support.databases import APPS, create_databases, drop_databases
+from tests.support.databases import APPS
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +28,8 @@ ACCESS_FIELDS = {"time", "level", "app", "request_id", "route", "status", "durat
 
 @pytest.fixture(scope="module")
 async def processes(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningStack]:
-    databases = create_databases(
-        f"smp_ops_logs_{uuid.uuid4().hex[:8]}", tmp_path_factory.mktemp("db")
-    )
-    try:
-        async with running_apps(databases, tmp_path_factory.mktemp("logs")) as stack:
-            yield stack
-    finally:
-        drop_databases(databases)
+    async with running_apps(tmp_path_factory.mktemp("apps")) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

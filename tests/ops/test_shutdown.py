@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-import uuid
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -19,7 +17,6 @@ import pytest
 
 from tests.e2e.conftest import RunningStack
 from tests.ops.processes import EXIT_TIMEOUT_SECONDS, log_lines, poll, running_apps
-from tests.support.databases import create_databases, drop_databases
 
 pytestmark = pytest.mark.e2e
 
@@ -28,27 +25,15 @@ SHUTDOWN_STARTED = "Waiting for application shutdown."
 SHUTDOWN_COMPLETE = "Application shutdown complete."
 
 
-@asynccontextmanager
-async def started(
-    tmp_path: Path, apps: Sequence[str], *, seed: bool
-) -> AsyncIterator[RunningStack]:
-    databases = create_databases(f"smp_ops_stop_{uuid.uuid4().hex[:8]}", tmp_path)
-    try:
-        async with running_apps(databases, tmp_path, apps=apps, seed=seed) as stack:
-            yield stack
-    finally:
-        drop_databases(databases)
-
-
 @pytest.fixture
 async def gateway_and_training(tmp_path: Path) -> AsyncIterator[RunningStack]:
-    async with started(tmp_path, ["gateway", "training"], seed=True) as stack:
+    async with running_apps(tmp_path, apps=["gateway", "training"]) as stack:
         yield stack
 
 
 @pytest.fixture
 async def services(tmp_path: Path) -> AsyncIterator[RunningStack]:
-    async with started(tmp_path, SERVICES, seed=False) as stack:
+    async with running_apps(tmp_path, apps=SERVICES, seed=False) as stack:
         yield stack
 
 
