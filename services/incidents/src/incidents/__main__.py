@@ -19,7 +19,7 @@ def run_seed(_: argparse.Namespace) -> int:
             await database.dispose()
 
     print(
-        "incidents: default escalation policy published"
+        "incidents: default escalation policy published, demo reports queued for a decision"
         if asyncio.run(go())
         else "incidents: already seeded"
     )
