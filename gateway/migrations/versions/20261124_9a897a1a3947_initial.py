@@ -48,9 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_clients")),
     )
     with op.batch_alter_table("api_clients", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_api_clients_created_at"), ["created_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_api_clients_created_at"), ["created_at"], unique=False)
     op.create_table(
         "idempotency_keys",
         sa.Column("principal", sa.String(length=200), nullable=False),
