@@ -138,3 +138,99 @@ class TestGetPerson:
 
         assert response.status_code == 404
         assert response.json()["type"] == "urn:smp:problem:person-not-found"
+
+
+class TestRoleAndGroupFilters:
+    async def test_a_role_lists_the_members_of_the_group_mapped_to_it(
+        self, stack: StackHandle
+    ) -> None:
+        hr = await stack.person(roles=["hr"])
+        also_hr = await stack.person(roles=["hr", "legal"])
+        await stack.person(roles=["legal"])
+        await stack.person()
+
+        response = await stack.as_service("incidents").get(PEOPLE, params={"role": "hr"})
+
+        assert response.status_code == 200
+        assert ids_of(response.json()) == {str(hr.id), str(also_hr.id)}
+
+    async def test_repeated_roles_list_people_holding_any_of_them(self, stack: StackHandle) -> None:
+        hr = await stack.person(roles=["hr"])
+        legal = await stack.person(roles=["legal"])
+        await stack.person(roles=["coach"])
+
+        response = await stack.as_user(hr).get(PEOPLE, params=[("role", "hr"), ("role", "legal")])
+
+        assert ids_of(response.json()) == {str(hr.id), str(legal.id)}
+
+    async def test_managers_are_the_people_with_active_direct_reports(
+        self, stack: StackHandle
+    ) -> None:
+        manager = await stack.person()
+        await stack.person(manager=manager)
+        former_manager = await stack.person()
+        await stack.person(manager=former_manager, active=False)
+
+        response = await stack.as_user(manager).get(PEOPLE, params={"role": "manager"})
+
+        assert ids_of(response.json()) == {str(manager.id)}
+
+    async def test_employee_is_everyone(self, stack: StackHandle) -> None:
+        department = f"Dept {uuid.uuid4().hex[:6]}"
+        people = [await stack.person(department=department, roles=r) for r in ([], ["hr"])]
+
+        response = await stack.as_user(people[0]).get(
+            PEOPLE, params={"role": "employee", "department": department}
+        )
+
+        assert ids_of(response.json()) == {str(person.id) for person in people}
+
+    async def test_roles_combine_with_the_other_filters(self, stack: StackHandle) -> None:
+        active_hr = await stack.person(roles=["hr"])
+        await stack.person(roles=["hr"], active=False)
+
+        response = await stack.as_user(active_hr).get(
+            PEOPLE, params={"role": "hr", "active": "true"}
+        )
+
+        assert ids_of(response.json()) == {str(active_hr.id)}
+
+    async def test_an_unknown_role_is_a_422_naming_the_parameter(self, stack: StackHandle) -> None:
+        reader = await stack.person()
+
+        response = await stack.as_user(reader).get(PEOPLE, params={"role": "ceo"})
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["parameter"] == "role"
+
+    async def test_a_group_lists_its_members(self, stack: StackHandle) -> None:
+        legal = await stack.person(roles=["legal"])
+        await stack.person(roles=["hr"])
+
+        response = await stack.as_service("incidents").get(PEOPLE, params={"group": "Legal"})
+
+        assert ids_of(response.json()) == {str(legal.id)}
+
+    async def test_an_unknown_group_has_no_members(self, stack: StackHandle) -> None:
+        reader = await stack.person(roles=["hr"])
+
+        response = await stack.as_user(reader).get(PEOPLE, params={"group": "Nobody's group"})
+
+        assert response.status_code == 200
+        assert response.json() == {"items": [], "next_cursor": None}
+
+    async def test_role_members_page_without_repeats(self, stack: StackHandle) -> None:
+        people = [await stack.person(roles=["coach"]) for _ in range(3)]
+        client = stack.as_user(people[0])
+
+        first = (await client.get(PEOPLE, params={"role": "coach", "limit": "2"})).json()
+        second = (
+            await client.get(
+                PEOPLE, params={"role": "coach", "limit": "2", "cursor": first["next_cursor"]}
+            )
+        ).json()
+
+        assert second["next_cursor"] is None
+        assert [item["id"] for item in first["items"] + second["items"]] == [
+            str(person.id) for person in people
+        ]

@@ -205,6 +205,7 @@ def create_app(
             ),
         ],
     )
+    app.state.settings = settings
     app.include_router(router)
     app.include_router(api_clients_router)
     app.mount(SCIM_PREFIX, ScimAccess(scim_app))

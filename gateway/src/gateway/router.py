@@ -4,11 +4,15 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import StringConstraints
 
 from gateway import service
-from gateway.deps import DirectoryReaderDep, SessionDep, UserDep
+from gateway.deps import DirectoryReaderDep, GroupRolesDep, SessionDep, UserDep
 from gateway.schemas import Me, PersonRead
+from kit.identity import Role
 from kit.pagination import MAX_LIMIT, Page, PageParamsDep
+
+MAX_GROUPS = 20
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -28,6 +32,7 @@ async def list_people(
     session: SessionDep,
     caller: DirectoryReaderDep,
     page: PageParamsDep,
+    group_roles: GroupRolesDep,
     department: Annotated[str | None, Query(description="Exact department name.")] = None,
     manager_id: Annotated[uuid.UUID | None, Query(description="Direct reports of.")] = None,
     active: Annotated[bool | None, Query(description="Only active (or deactivated).")] = None,
@@ -40,12 +45,38 @@ async def list_people(
             "are left out.",
         ),
     ] = [],  # noqa: B006 (FastAPI copies parameter defaults per request)
+    roles: Annotated[
+        list[Role],
+        Query(
+            alias="role",
+            max_length=len(Role),
+            description="People holding any of these roles (repeatable): `manager` = has "
+            "active direct reports; `hr`, `legal`, `coach`, `policy_owner`, `admin` = member "
+            "of a group mapped to the role (`GATEWAY_GROUP_ROLES`); `employee` = everyone.",
+        ),
+    ] = [],  # noqa: B006
+    groups: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=200)]],
+        Query(
+            alias="group",
+            max_length=MAX_GROUPS,
+            description=f"Members of any of these groups, by exact display name (repeatable, "
+            f"at most {MAX_GROUPS}); an unknown group has no members.",
+        ),
+    ] = [],  # noqa: B006
 ) -> Page[PersonRead]:
     """People of the directory, filtered, oldest entry first (keyset-paginated)."""
     filters = service.PeopleFilter(
-        department=department, manager_id=manager_id, active=active, ids=ids
+        department=department,
+        manager_id=manager_id,
+        active=active,
+        ids=ids,
+        roles=roles,
+        groups=groups,
     )
-    people, next_cursor = await service.list_people(session, filters=filters, page=page)
+    people, next_cursor = await service.list_people(
+        session, filters=filters, page=page, group_roles=group_roles
+    )
     return Page(items=[PersonRead.model_validate(p) for p in people], next_cursor=next_cursor)
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import ColumnElement, exists, false, or_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from gateway.errors import PersonNotFound
-from gateway.models import Person
+from gateway.models import Group, GroupMember, Person
+from kit.identity import Role
 from kit.pagination import PageParams, paginate
 
 
@@ -20,6 +23,10 @@ class PeopleFilter:
     manager_id: uuid.UUID | None = None
     active: bool | None = None
     ids: Sequence[uuid.UUID] = ()
+    # Any of these roles (``employee`` is everyone).
+    roles: Sequence[Role] = ()
+    # A member of any of these groups (display names).
+    groups: Sequence[str] = ()
 
 
 async def get_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person:
@@ -30,9 +37,14 @@ async def get_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person:
 
 
 async def list_people(
-    session: AsyncSession, *, filters: PeopleFilter, page: PageParams
+    session: AsyncSession,
+    *,
+    filters: PeopleFilter,
+    page: PageParams,
+    group_roles: Mapping[str, str],
 ) -> tuple[list[Person], str | None]:
-    """People matching every given filter, oldest entry first."""
+    """People matching every given filter, oldest entry first, in one query.
+    ``group_roles`` is the group → role mapping that gives people their roles."""
     statement = select(Person)
     if filters.department is not None:
         statement = statement.where(col(Person.department) == filters.department)
@@ -42,4 +54,35 @@ async def list_people(
         statement = statement.where(col(Person.active).is_(filters.active))
     if filters.ids:
         statement = statement.where(col(Person.id).in_(filters.ids))
+    if filters.roles and Role.EMPLOYEE not in filters.roles:
+        statement = statement.where(holding_any_role(filters.roles, group_roles=group_roles))
+    if filters.groups:
+        statement = statement.where(member_of_any(filters.groups))
     return await paginate(session, statement, order_by=[Person.created_at, Person.id], params=page)
+
+
+def holding_any_role(
+    roles: Sequence[Role], *, group_roles: Mapping[str, str]
+) -> ColumnElement[bool]:
+    """People holding any of ``roles`` the way the gateway gives roles at login: ``manager``
+    through active direct reports, the others through a group mapped to the role."""
+    conditions: list[ColumnElement[bool]] = []
+    groups = [group for group, role in group_roles.items() if role in roles]
+    if groups:
+        conditions.append(member_of_any(groups))
+    if Role.MANAGER in roles:
+        report = aliased(Person)
+        conditions.append(
+            exists().where(col(report.manager_id) == col(Person.id), col(report.active).is_(True))
+        )
+    # A role no group is mapped to is held by nobody.
+    return or_(*conditions) if conditions else false()
+
+
+def member_of_any(group_names: Sequence[str]) -> ColumnElement[bool]:
+    members = (
+        select(GroupMember.person_id)
+        .join(Group, col(Group.id) == col(GroupMember.group_id))
+        .where(col(Group.display_name).in_(group_names))
+    )
+    return col(Person.id).in_(members)
