@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from sqlmodel import col, select
 
-from gateway.models import Person
+from gateway.models import Group, GroupMember, Person
 from gateway.resilience import CircuitBreaker
 from incidents.decision.worker import Worker
 from incidents.seed import publish_default_policy
@@ -167,3 +168,70 @@ async def complete_in_coaching(stack: StackHandle, org: Org, engagement_id: str)
         headers={"If-Match": started.headers["ETag"]},
     )
     assert completed.status_code == 200, completed.text
+
+
+async def add_to_group(stack: StackHandle, group_name: str, *people: Person) -> None:
+    """Make ``people`` members of the directory group ``group_name`` (as SCIM would)."""
+    async with stack.stack.database("gateway").transaction() as session:
+        group = await session.scalar(select(Group).where(col(Group.display_name) == group_name))
+        if group is None:
+            group = Group(display_name=group_name)
+            session.add(group)
+            await session.flush()
+        session.add_all(GroupMember(group_id=group.id, person_id=p.id) for p in people)
+
+
+async def deactivate(stack: StackHandle, person: Person) -> None:
+    """The identity provider deactivates ``person`` (they stay in the directory)."""
+    async with stack.stack.database("gateway").transaction() as session:
+        stored = await session.get(Person, person.id)
+        assert stored is not None
+        stored.active = False
+        session.add(stored)
+
+
+async def publish_rules(stack: StackHandle, org: Org, change: Callable[[list[Any]], None]) -> None:
+    """HR publishes a new version of the escalation policy: the published rules, with
+    ``change`` applied to them."""
+    hr = stack.as_user(org.hr)
+    draft = await hr.post("/api/v1/incidents/escalation-policies", json={})
+    assert draft.status_code == 201, draft.text
+    rules = draft.json()["rules"]
+    change(rules)
+    updated = await hr.put(
+        f"/api/v1/incidents/escalation-policies/{draft.json()['id']}",
+        json={"notes": "Changed by a test.", "rules": rules},
+        headers={"If-Match": draft.headers["ETag"]},
+    )
+    assert updated.status_code == 200, updated.text
+    published = await hr.post(
+        f"/api/v1/incidents/escalation-policies/{draft.json()['id']}/publish",
+        headers={"If-Match": updated.headers["ETag"]},
+    )
+    assert published.status_code == 200, published.text
+
+
+class _DirectoryListingDown(httpx.AsyncBaseTransport):
+    """Incidents' transport to the gateway, failing every directory listing (who holds a
+    role, a group's members) the way an unreachable gateway does."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/directory/people":
+            raise httpx.ConnectError("connection refused (the test cut the directory off)")
+        return await self.inner.handle_async_request(request)
+
+
+@contextlib.contextmanager
+def directory_listing_down(stack: StackHandle) -> Iterator[None]:
+    """Within the block incidents can still look a person up, but cannot list who holds a
+    role or who is in a group: the directory goes away while an incident is being decided."""
+    client: httpx.AsyncClient = stack.stack.apps["incidents"].state.gateway
+    original = client._transport
+    client._transport = _DirectoryListingDown(original)
+    try:
+        yield
+    finally:
+        client._transport = original

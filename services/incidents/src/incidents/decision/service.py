@@ -239,9 +239,14 @@ def _override_terms(
         return owner_role, list(contacts), deadline
     return (
         owner_role or current.owner_role,
-        list(contacts) if contacts is not None else [c["spec"] for c in current.contacts],
+        list(contacts) if contacts is not None else _specs_of(current.contacts),
         deadline or current.deadline_at,
     )
+
+
+def _specs_of(contacts: Sequence[dict[str, Any]]) -> list[str]:
+    """The rule's contacts a decision resolved (one spec may have become many people)."""
+    return list(dict.fromkeys(contact["spec"] for contact in contacts))
 
 
 async def count_prior_incidents(
@@ -287,15 +292,22 @@ async def resolve_assignees(
     owner_role: OwnerRole,
     person: DirectoryPerson | None = None,
 ) -> Assignees:
-    """Turn the rule's contacts and owner role into people through the directory. HR and
-    legal are contacted as roles (everyone holding it sees the incident); a named group is
-    recorded by name."""
+    """Turn the rule's contacts and owner role into people through the directory: the
+    manager, the active people holding ``hr`` or ``legal``, the active members of a
+    ``group:<name>``. A contact nobody answers to is recorded as unresolved (a role stays
+    assigned to the role), never an error. Raises ``UpstreamUnavailable`` when the directory
+    cannot answer, before anything is written."""
     manager: DirectoryPerson | None = None
     if "manager" in contacts or owner_role is OwnerRole.MANAGER:
         person = person or await upstream.find_person(gateway, person_id)
         if person is not None and person.manager_id is not None:
             manager = await upstream.find_person(gateway, person.manager_id)
-    resolved = [_contact(spec, manager=manager) for spec in contacts]
+    resolved: list[dict[str, Any]] = []
+    for spec in contacts:
+        if spec == ContactKind.MANAGER:
+            resolved.append(_manager_contact(manager))
+        else:
+            resolved += await _people_contacts(gateway, spec, person_id=person_id)
     if owner_role is OwnerRole.MANAGER and manager is None:
         return Assignees(contacts=resolved, owner_role=OwnerRole.HR, owner_id=None)
     owner_id = manager.id if owner_role is OwnerRole.MANAGER and manager else None
@@ -482,6 +494,8 @@ async def _replace_assignments(session: AsyncSession, *, decision: Decision) -> 
     await session.execute(
         delete(Assignment).where(col(Assignment.incident_id) == decision.incident_id)
     )
+    # A contact is assigned to its person (with the role it was contacted for, which is
+    # what lets legal see the whole incident); a role nobody holds stays with the role.
     rows = [
         Assignment(
             incident_id=decision.incident_id,
@@ -529,43 +543,81 @@ def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Cal
             incident_id=decision.incident_id,
             kind=TimelineKind.CONTACTED,
             actor=actor,
-            summary=f"{_describe(contact)} contacted.",
+            summary=_describe(contact),
             data={"decision_id": str(decision.id), "contact": contact},
         )
 
 
-def _contact(spec: str, *, manager: DirectoryPerson | None) -> dict[str, Any]:
-    contact: dict[str, Any] = {
+async def _people_contacts(
+    gateway: httpx.AsyncClient, spec: str, *, person_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """One contact per person holding the role (``hr``, ``legal``) or in the group
+    (``group:<name>``), the person concerned left out: nobody handles their own incident."""
+    if spec.startswith(GROUP_CONTACT_PREFIX):
+        group = spec.removeprefix(GROUP_CONTACT_PREFIX)
+        kind, role = ContactKind.GROUP, None
+        found = await upstream.group_members(gateway, group)
+    else:
+        kind, role, group = ContactKind(spec), spec, None
+        found = await upstream.people_with_role(gateway, spec)
+    people = [p for p in found if p.id != person_id]
+    base = _contact_base(spec, kind=kind, role=role, group=group)
+    if not people:
+        return [{**base, "unresolved": True, "note": _nobody_note(kind, role=role, group=group)}]
+    return [{**base, "person_id": str(p.id), "display_name": p.display_name} for p in people]
+
+
+def _manager_contact(manager: DirectoryPerson | None) -> dict[str, Any]:
+    contact = _contact_base(ContactKind.MANAGER.value, kind=ContactKind.MANAGER)
+    if manager is None:
+        return {
+            **contact,
+            "unresolved": True,
+            "note": "The person has no manager in the directory.",
+        }
+    return {**contact, "person_id": str(manager.id), "display_name": manager.display_name}
+
+
+def _contact_base(
+    spec: str, *, kind: ContactKind, role: str | None = None, group: str | None = None
+) -> dict[str, Any]:
+    return {
         "spec": spec,
+        "kind": kind.value,
         "person_id": None,
         "display_name": None,
-        "role": None,
-        "group": None,
+        "role": role,
+        "group": group,
+        "unresolved": False,
         "note": None,
     }
-    if spec == ContactKind.MANAGER:
-        contact["kind"] = ContactKind.MANAGER.value
-        if manager is None:
-            contact["note"] = "The person has no manager in the directory."
-        else:
-            contact["person_id"] = str(manager.id)
-            contact["display_name"] = manager.display_name
-    elif spec.startswith(GROUP_CONTACT_PREFIX):
-        contact["kind"] = ContactKind.GROUP.value
-        contact["group"] = spec.removeprefix(GROUP_CONTACT_PREFIX)
-        contact["note"] = "Group members are not resolved; the group is told by name."
-    else:
-        contact["kind"] = ContactKind(spec).value
-        contact["role"] = spec
-    return contact
+
+
+def _nobody_note(kind: ContactKind, *, role: str | None, group: str | None) -> str:
+    if kind is ContactKind.GROUP:
+        return (
+            f"The group {group!r} has no active members in the directory (or does not "
+            "exist); nobody was contacted through it."
+        )
+    return (
+        f"Nobody holds the {role} role in the directory; the incident is assigned to the "
+        "role, so whoever holds it sees it in their actions."
+    )
 
 
 def _describe(contact: dict[str, Any]) -> str:
+    """The timeline's sentence for one contact."""
+    name = contact["display_name"]
     if contact["kind"] == ContactKind.MANAGER:
-        return f"Manager {contact['display_name']}" if contact["person_id"] else "Manager (none)"
+        return f"Manager {name} contacted." if name else "Manager (none) contacted."
     if contact["kind"] == ContactKind.GROUP:
-        return f"Group {contact['group']}"
-    return ROLE_NAMES[contact["kind"]]
+        if name:
+            return f"{name} contacted (group {contact['group']})."
+        return f"Group {contact['group']}: no active members, nobody contacted."
+    role_name = ROLE_NAMES[contact["kind"]]
+    if name:
+        return f"{name} contacted ({role_name})."
+    return f"{role_name} contacted as a role (nobody holds it)."
 
 
 def _rule_at(rules: Sequence[EscalationRule], position: int | None) -> EscalationRule | None:

@@ -1,5 +1,6 @@
 """What incidents asks of other services, through the gateway as ``service:incidents``:
-the directory (people and their managers) and coaching (history, remedial engagements)."""
+the directory (people, their managers, who holds a role, a group's members) and coaching
+(history, remedial engagements)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+PEOPLE = "/api/v1/directory/people"
+# The directory's largest page: a role or group is read in as few calls as possible.
+DIRECTORY_PAGE = 200
 
 
 class UpstreamUnavailable(Exception):
@@ -31,17 +36,36 @@ class CoachingHistory:
 
 async def find_person(gateway: httpx.AsyncClient, person_id: uuid.UUID) -> DirectoryPerson | None:
     """The person in the directory, or ``None`` if the directory has no such person."""
-    response = await _call(gateway, "GET", f"/api/v1/directory/people/{person_id}")
+    response = await _call(gateway, "GET", f"{PEOPLE}/{person_id}")
     if response.status_code == 404:
         return None
-    body = _json_of(response, expected=(200,))
-    manager_id = body.get("manager_id")
-    return DirectoryPerson(
-        id=uuid.UUID(body["id"]),
-        display_name=str(body.get("display_name") or body.get("user_name") or body["id"]),
-        manager_id=uuid.UUID(manager_id) if manager_id else None,
-        active=bool(body.get("active", True)),
-    )
+    return _person_of(_json_of(response, expected=(200,)))
+
+
+async def people_with_role(gateway: httpx.AsyncClient, role: str) -> list[DirectoryPerson]:
+    """The active people holding ``role`` now (the directory maps groups to roles)."""
+    return await _active_people(gateway, {"role": role})
+
+
+async def group_members(gateway: httpx.AsyncClient, group: str) -> list[DirectoryPerson]:
+    """The active members of the directory group named ``group`` (none if it is unknown)."""
+    return await _active_people(gateway, {"group": group})
+
+
+async def _active_people(
+    gateway: httpx.AsyncClient, filters: dict[str, str]
+) -> list[DirectoryPerson]:
+    """Every page of the directory's answer: contacting only part of a role would be
+    silently wrong."""
+    people: list[DirectoryPerson] = []
+    params: dict[str, str | int] = {**filters, "active": "true", "limit": DIRECTORY_PAGE}
+    while True:
+        body = _json_of(await _call(gateway, "GET", PEOPLE, params=params), expected=(200,))
+        people += [_person_of(item) for item in _items_of(body)]
+        cursor = body.get("next_cursor")
+        if not cursor:
+            return people
+        params["cursor"] = str(cursor)
 
 
 async def coaching_history(
@@ -95,6 +119,26 @@ async def _call(gateway: httpx.AsyncClient, method: str, url: str, **kwargs: Any
         return await gateway.request(method, url, **kwargs)
     except httpx.HTTPError as exc:
         raise UpstreamUnavailable(f"{method} {url}: {type(exc).__name__}: {exc}") from exc
+
+
+def _person_of(body: Any) -> DirectoryPerson:
+    try:
+        manager_id = body.get("manager_id")
+        return DirectoryPerson(
+            id=uuid.UUID(str(body["id"])),
+            display_name=str(body.get("display_name") or body.get("user_name") or body["id"]),
+            manager_id=uuid.UUID(str(manager_id)) if manager_id else None,
+            active=bool(body.get("active", True)),
+        )
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise UpstreamUnavailable(f"the directory answered an unexpected person: {exc}") from exc
+
+
+def _items_of(body: dict[str, Any]) -> list[Any]:
+    items = body.get("items")
+    if not isinstance(items, list):
+        raise UpstreamUnavailable("the directory answered a page without items")
+    return items
 
 
 def _json_of(response: httpx.Response, *, expected: tuple[int, ...]) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 * HR sees everything.
 * Legal sees, like HR, what was escalated to legal (legal is a contact or the owner).
-* Contacts and owners (the person's manager, a role such as coaches) see the incident,
-  its decisions and timeline, but not who reported it.
+* Contacts and owners (the person's manager, the HR and legal people and group members
+  contacted, a role such as coaches) see the incident, its decisions and timeline, but not
+  who reported it.
 * The person concerned sees the incident and its decision, not who reported it.
 * The reporter sees what they reported and its status, not the decision.
 * Everyone else gets a 404: they may not even know the incident exists.
@@ -14,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, exists, or_
+from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlmodel import col
 
 from incidents.decision.models import Assignment
@@ -117,11 +118,15 @@ def visible_to(caller: Caller) -> ColumnElement[bool] | None:
 
 
 def assigned_to(caller: Caller) -> ColumnElement[bool]:
-    """The SQL condition for incidents assigned to the caller, in person or by role."""
+    """The SQL condition for incidents assigned to the caller, in person or by role (a
+    person's assignment also names the role they were contacted for; it is theirs alone)."""
     roles = sorted(role.value for role in ASSIGNABLE_ROLES if caller.has_role(role))
     return exists().where(
         col(Assignment.incident_id) == col(Incident.id),
-        or_(col(Assignment.person_id) == caller.person_id, col(Assignment.role).in_(roles)),
+        or_(
+            col(Assignment.person_id) == caller.person_id,
+            and_(col(Assignment.person_id).is_(None), col(Assignment.role).in_(roles)),
+        ),
     )
 
 

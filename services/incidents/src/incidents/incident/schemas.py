@@ -78,12 +78,20 @@ class IncidentCreate(BaseModel):
 
 
 class ContactRead(BaseModel):
-    kind: ContactKind
+    """One person contacted, and why: the rule's contact (`spec`) they were resolved from
+    through the directory. `unresolved` when nobody answers to it (no manager, nobody holds
+    the role, a group without active members); `note` says which."""
+
+    kind: ContactKind = Field(description="Why: the person's manager, HR, legal or a group.")
     spec: str = Field(description="The rule's contact: manager, hr, legal or group:<name>.")
-    person_id: uuid.UUID | None = Field(description="Resolved through the directory.")
+    person_id: uuid.UUID | None = Field(description="The person contacted; null if unresolved.")
     display_name: str | None
-    role: str | None = Field(description="Everyone holding this role (HR, legal).")
-    group: str | None
+    role: str | None = Field(
+        description="The role they were contacted for (hr, legal). Unresolved: the role the "
+        "incident stays assigned to."
+    )
+    group: str | None = Field(description="The group they were contacted as a member of.")
+    unresolved: bool = False
     note: str | None = None
 
 
