@@ -312,6 +312,48 @@ async def _stream_body(receive: Receive) -> AsyncIterator[bytes]:
         more = message.get("more_body", False)
 
 
+class InternalTokenCache:
+    """Reuses the internal token of a principal for half its lifetime.
+
+    Signing is the largest per-request cost left on the forwarding path; a token names
+    only the principal, its roles and the audience (the request id travels in
+    ``X-Request-ID``), so the same token serves every request of that principal until it
+    is refreshed. The roles are part of the key: a role change gets a new token at once.
+    """
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(
+        self,
+        signer: InternalTokenSigner,
+        *,
+        reuse_seconds: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.signer = signer
+        self.reuse_seconds = reuse_seconds
+        self.clock = clock
+        self._tokens: dict[tuple[Any, ...], tuple[str, float]] = {}
+
+    def token_for(self, caller: Caller, *, audience: str) -> str:
+        key = (audience, caller.subject, caller.kind, caller.roles, caller.scopes)
+        now = self.clock()
+        cached = self._tokens.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        if len(self._tokens) >= self.MAX_ENTRIES:
+            self._tokens.clear()
+        token = self.signer.sign(
+            audience=audience,
+            subject=caller.subject,
+            kind=caller.kind,
+            roles=caller.roles,
+            scopes=caller.scopes,
+        )
+        self._tokens[key] = (token, now + self.reuse_seconds)
+        return token
+
+
 class ProxyMiddleware:
     """Forwards requests for a known upstream prefix; everything else goes to the app."""
 
@@ -328,7 +370,7 @@ class ProxyMiddleware:
         self.app = app
         self.upstreams = upstreams
         self.breakers = breakers
-        self.signer = signer
+        self.tokens = InternalTokenCache(signer)
         self.service_permissions = service_permissions
         self.connect_retries = connect_retries
 
@@ -357,14 +399,7 @@ class ProxyMiddleware:
             raise Unauthorized("Sign in: send a bearer token in the Authorization header.")
         self._authorise(caller, upstream.name)
         request_id = state.get("request_id")
-        token = self.signer.sign(
-            audience=upstream.name,
-            subject=caller.subject,
-            kind=caller.kind,
-            roles=caller.roles,
-            scopes=caller.scopes,
-            request_id=request_id,
-        )
+        token = self.tokens.token_for(caller, audience=upstream.name)
         headers = [
             (name, value)
             for name, value in scope["headers"]
