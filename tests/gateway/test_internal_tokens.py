@@ -3,6 +3,7 @@ lifetime (signing is the costliest step of forwarding), renewed when roles chang
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from gateway.proxy import InternalTokenCache
@@ -12,7 +13,7 @@ from kit.settings import DEV_INTERNAL_TOKEN_SECRET
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = time.time()
 
     def __call__(self) -> float:
         return self.now
@@ -59,6 +60,15 @@ def test_a_new_token_after_the_window_is_still_valid_at_the_service() -> None:
     )
     assert signer.signed == 2
     assert verified.subject == caller().subject
+
+
+def test_a_clock_stepped_back_gets_a_fresh_token() -> None:
+    clock, signer = Clock(), CountingSigner()
+    tokens = cache(clock, signer)
+    tokens.token_for(caller(), audience="training")
+    clock.now -= 120
+    tokens.token_for(caller(), audience="training")
+    assert signer.signed == 2
 
 
 def test_a_role_change_or_another_service_gets_its_own_token_at_once() -> None:

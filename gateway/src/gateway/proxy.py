@@ -319,6 +319,8 @@ class InternalTokenCache:
     only the principal, its roles and the audience (the request id travels in
     ``X-Request-ID``), so the same token serves every request of that principal until it
     is refreshed. The roles are part of the key: a role change gets a new token at once.
+    The window is on the wall clock the token's own ``iat``/``exp`` use, so a clock step
+    either way makes a fresh token rather than one the service would refuse.
     """
 
     MAX_ENTRIES = 10_000
@@ -328,7 +330,7 @@ class InternalTokenCache:
         signer: InternalTokenSigner,
         *,
         reuse_seconds: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.signer = signer
         self.reuse_seconds = reuse_seconds
@@ -339,7 +341,7 @@ class InternalTokenCache:
         key = (audience, caller.subject, caller.kind, caller.roles, caller.scopes)
         now = self.clock()
         cached = self._tokens.get(key)
-        if cached is not None and cached[1] > now:
+        if cached is not None and cached[1] <= now < cached[1] + self.reuse_seconds:
             return cached[0]
         if len(self._tokens) >= self.MAX_ENTRIES:
             self._tokens.clear()
@@ -350,7 +352,7 @@ class InternalTokenCache:
             roles=caller.roles,
             scopes=caller.scopes,
         )
-        self._tokens[key] = (token, now + self.reuse_seconds)
+        self._tokens[key] = (token, now)
         return token
 
 
