@@ -40,7 +40,7 @@ run: seed
 	@echo "  Gateway   http://127.0.0.1:8000"
 	@echo "  API docs  http://127.0.0.1:8000/docs  (OpenAPI: /openapi.json)"
 	@echo "  Dev tokens (valid 12 h; send as 'Authorization: Bearer <token>'):"
-	@for user in $(DEMO_USERS); do printf '    %-14s %s\n' $$user "$$($(RUN) python -m gateway token --user $$user)"; done
+	@$(RUN) python -m gateway token $(addprefix --user ,$(DEMO_USERS))
 	@echo ""
 	@echo "  Try: curl -H \"Authorization: Bearer <token>\" http://127.0.0.1:8000/api/v1/me"
 	@echo "  Ctrl-C stops everything."

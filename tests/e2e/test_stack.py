@@ -79,3 +79,28 @@ class TestAroundTheGateway:
 
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
+
+
+class TestDemoTokens:
+    async def test_make_runs_token_list_gives_each_demo_user_a_working_token(
+        self, running_processes: RunningStack
+    ) -> None:
+        users = ["emma.employee", "hannah.hr", "leo.legal"]
+        printed = running_processes.command(
+            "gateway", "token", *(arg for user in users for arg in ("--user", user))
+        )
+        tokens = dict(line.split() for line in printed.splitlines())
+
+        async with httpx.AsyncClient(base_url=running_processes.url("gateway")) as client:
+            me = {
+                user: await client.get(
+                    "/api/v1/me", headers={"Authorization": f"Bearer {tokens[user]}"}
+                )
+                for user in users
+            }
+
+        assert list(tokens) == users
+        assert {user: response.json()["user_name"] for user, response in me.items()} == {
+            user: user for user in users
+        }
+        assert "hr" in me["hannah.hr"].json()["roles"]
