@@ -51,3 +51,8 @@ class NotAllowedOnIncident(Forbidden):
 class DecisionNotPossible(Conflict):
     slug = "decision-not-possible"
     title = "Cannot decide now"
+
+
+class DecisionRaced(Conflict):
+    slug = "decision-raced"
+    title = "The incident changed while it was being decided"

@@ -6,6 +6,10 @@ Coaching is asked only when the evaluation reaches a rule that needs its history
 incident that an earlier rule decides (a critical one) never waits for coaching. When
 coaching cannot answer, the incident waits in ``awaiting_history`` with a pending job the
 worker retries with backoff; it is never decided as if the person had no history.
+
+No transaction is open while coaching or the directory is asked: deciding reads in a short
+read transaction (``_plan``), asks (``_conclude``), then records in a short write
+transaction (``_record``) once it has checked that nothing it read has changed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import case, func
@@ -43,14 +47,14 @@ from incidents.domain import (
     Outcome,
     OwnerRole,
 )
-from incidents.errors import DecisionNotPossible, NoPublishedEscalationPolicy
+from incidents.errors import DecisionNotPossible, DecisionRaced, NoPublishedEscalationPolicy
 from incidents.incident import timeline
 from incidents.incident.models import Incident, TimelineKind
 from incidents.metrics import DECISIONS_TOTAL
 from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
-from incidents.policy.models import EscalationPolicy, EscalationRule
+from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
 from incidents.policy.service import published_policy, rules_of
-from kit.db import utcnow
+from kit.db import Database, utcnow
 from kit.errors import ServiceUnavailable
 from kit.identity import Caller
 
@@ -60,6 +64,8 @@ UNDECIDED = frozenset({IncidentStatus.REPORTED, IncidentStatus.AWAITING_HISTORY}
 # When no rule matches (a policy published before completeness was checked): HR decides.
 FALLBACK_OWNER = OwnerRole.HR
 FALLBACK_DEADLINE = dt.timedelta(hours=72)
+# Rounds of read, ask, write before giving up on an incident that keeps changing.
+MAX_ROUNDS = 3
 ROLE_NAMES = {ContactKind.HR.value: "HR", ContactKind.LEGAL.value: "Legal"}
 
 
@@ -78,6 +84,44 @@ class Assignees:
     owner_id: uuid.UUID | None
 
 
+class Load(Protocol):
+    """Reads the incident to decide and checks it may still be decided (raising a domain
+    error otherwise); ``None`` when there is nothing (left) to decide. Called twice per
+    round: in the read transaction, then with ``writing`` in the write transaction that
+    records the verdict, where it locks the row (or, for a new report, adds it)."""
+
+    async def __call__(self, session: AsyncSession, *, writing: bool) -> Incident | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What our own database says before anyone else is asked: the incident's version as
+    read, the published policy and its rules, and the facts known so far (``missing``:
+    why the decision cannot even start, e.g. no policy is published)."""
+
+    version: int
+    policy: EscalationPolicy | None
+    rules: list[EscalationRule]
+    facts: Facts | None
+    missing: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What asking coaching and the directory made of a plan: the decision to record, or
+    why it waits (``history_error``: coaching could not answer, the incident waits in
+    ``awaiting_history``; ``retry_error``: the directory or a policy is missing)."""
+
+    decision: Decision | None = None
+    evaluation: Evaluation | None = None
+    history_error: str | None = None
+    retry_error: str | None = None
+
+
+class _PlanOutdated(Exception):
+    """The incident or the published policy changed between reading and writing."""
+
+
 async def lock_incident(session: AsyncSession, *, incident_id: uuid.UUID) -> Incident | None:
     """The incident, row-locked until the transaction ends (PostgreSQL; a SQLite write
     transaction holds the whole database), so decisions on it happen one at a time."""
@@ -85,103 +129,85 @@ async def lock_incident(session: AsyncSession, *, incident_id: uuid.UUID) -> Inc
 
 
 async def decide(
-    session: AsyncSession,
+    database: Database,
     *,
-    incident: Incident,
+    load: Load,
     outside: Outside,
     trigger: Trigger,
     actor: Caller | None = None,
     person: DirectoryPerson | None = None,
-) -> Decision | None:
-    """Evaluate the published policy for the (locked) incident and record the decision.
-    Returns ``None`` when the decision has to wait for another service."""
-    try:
-        policy = await published_policy(session)
-    except NoPublishedEscalationPolicy as error:
-        await _retry_decision(session, incident=incident, reason=error.detail, outside=outside)
-        return None
-    rules = await rules_of(session, policy=policy)
-    facts = Facts(
-        severity=incident.severity,
-        category=incident.category,
-        prior_incidents=await count_prior_incidents(
-            session, incident=incident, windows={rule.window_days for rule in rules}
-        ),
-        completed_remedial=None,
-    )
-    evaluation = evaluate(rules, facts)
-    history: dict[str, Any] = {"asked": False}
-    if evaluation.result is Result.AWAITING_HISTORY:
-        try:
-            facts, history = await _with_history(
-                outside.gateway, incident=incident, rules=rules, facts=facts
-            )
-        except UpstreamUnavailable as error:
-            await _wait_for_history(
-                session, incident=incident, evaluation=evaluation, error=error, outside=outside
-            )
-            return None
-        evaluation = evaluate(rules, facts)
-    rule = _rule_at(rules, evaluation.rule_position)
-    try:
-        assignees = await resolve_assignees(
-            outside.gateway,
-            person_id=incident.person_id,
-            contacts=rule.contacts if rule else ["hr"],
-            owner_role=OwnerRole(rule.owner_role) if rule else FALLBACK_OWNER,
-            person=person,
+) -> tuple[Incident, Decision | None] | None:
+    """Evaluate the published policy for the incident ``load`` gives and record the
+    decision. Returns the incident as recorded with its decision (``None`` when it has to
+    wait for another service), or ``None`` when there was nothing to decide.
+
+    No transaction is open while coaching and the directory are asked: a slow service
+    must not hold the database's write lock (SQLite) or the row lock and a connection
+    (PostgreSQL). So each round reads in a short read transaction, asks, then writes in a
+    short write transaction after checking that neither the incident nor the published
+    policy changed meanwhile; if one did, the round starts again with fresh facts."""
+    for _ in range(MAX_ROUNDS):
+        async with database.transaction(write=False) as session:
+            incident = await load(session, writing=False)
+            if incident is None:
+                return None
+            plan = await _plan(session, incident=incident)
+        verdict = await _conclude(
+            outside, incident=incident, plan=plan, trigger=trigger, actor=actor, person=person
         )
-    except UpstreamUnavailable as error:
-        await _retry_decision(session, incident=incident, reason=str(error), outside=outside)
-        return None
-    decision = _policy_decision(
-        incident=incident,
-        policy=policy,
-        rule=rule,
-        facts=facts,
-        history=history,
-        evaluation=evaluation,
-        assignees=assignees,
-        trigger=trigger,
-        actor=actor,
+        try:
+            async with database.transaction() as session:
+                current = await load(session, writing=True)
+                if current is None:
+                    return None
+                await _check_unchanged(session, incident=current, plan=plan)
+                decision = await _record(
+                    session, incident=current, verdict=verdict, outside=outside, actor=actor
+                )
+        except _PlanOutdated:
+            continue
+        if decision is not None:
+            DECISIONS_TOTAL.labels(action=decision.action.value, trigger=trigger.value).inc()
+        return current, decision
+    raise DecisionRaced(
+        "The incident or the published escalation policy kept changing while the incident "
+        "was being decided; nothing was recorded. Try again."
     )
-    await _apply(session, incident=incident, decision=decision, actor=actor)
-    DECISIONS_TOTAL.labels(action=decision.action.value, trigger=trigger.value).inc()
-    return decision
 
 
-async def decide_again(
-    session: AsyncSession, *, incident: Incident, outside: Outside, actor: Caller
-) -> Decision:
-    """HR asks for a fresh decision (new facts, the policy published now)."""
+def check_decidable_again(incident: Incident) -> None:
     if incident.status not in UNDECIDED | {IncidentStatus.DECIDED}:
         raise DecisionNotPossible(
             f"The incident is {incident.status}; only an incident not yet in progress is "
             "decided again. Override the decision instead."
         )
-    already_decided = incident.status is IncidentStatus.DECIDED
-    decision = await decide(
-        session, incident=incident, outside=outside, trigger=Trigger.REQUESTED, actor=actor
+
+
+async def decide_again(
+    database: Database, *, load: Load, outside: Outside, actor: Caller
+) -> Decision:
+    """HR asks for a fresh decision (new facts, the policy published now). ``load``
+    checks the incident may be decided again (``check_decidable_again``)."""
+    outcome = await decide(
+        database, load=load, outside=outside, trigger=Trigger.REQUESTED, actor=actor
     )
-    if decision is None and already_decided:
-        # The decision in force stands; nothing was written (the incident was not put
-        # back to waiting).
-        raise ServiceUnavailable(
-            "Coaching or the directory cannot be reached, so the incident cannot be decided "
-            "again now; the decision in force stands. Try again later."
-        )
-    if decision is None:
+    if outcome is None or outcome[1] is None:
         raise ServiceUnavailable(
             "Coaching history is unavailable; the incident waits in awaiting_history and is "
             "decided automatically as soon as coaching answers."
         )
-    return decision
+    return outcome[1]
+
+
+def check_overridable(incident: Incident) -> None:
+    if incident.status not in ACTIONABLE_STATUSES | UNDECIDED:
+        raise DecisionNotPossible(f"The incident is {incident.status}; it cannot be overridden.")
 
 
 async def override(
-    session: AsyncSession,
+    database: Database,
     *,
-    incident: Incident,
+    load: Load,
     outside: Outside,
     actor: Caller,
     action: Action,
@@ -190,10 +216,14 @@ async def override(
     contacts: Sequence[str] | None,
     deadline_hours: int | None,
 ) -> Decision:
-    """HR replaces the decision in force with its own; both stay on the incident."""
-    if incident.status not in ACTIONABLE_STATUSES | UNDECIDED:
-        raise DecisionNotPossible(f"The incident is {incident.status}; it cannot be overridden.")
-    current = await session.get(Decision, incident.decision_id) if incident.decision_id else None
+    """HR replaces the decision in force with its own; both stay on the incident. ``load``
+    checks the incident may be overridden (``check_overridable``). As in ``decide``, the
+    directory is asked with no transaction open."""
+    async with database.transaction(write=False) as session:
+        incident = _required(await load(session, writing=False))
+        current = (
+            await session.get(Decision, incident.decision_id) if incident.decision_id else None
+        )
     owner_role, contacts, deadline = _override_terms(
         current, owner_role=owner_role, contacts=contacts, deadline_hours=deadline_hours
     )
@@ -218,8 +248,137 @@ async def override(
         reason=reason,
         decided_by=actor.person_id,
     )
-    await _apply(session, incident=incident, decision=decision, actor=actor)
+    async with database.transaction() as session:
+        locked = _required(await load(session, writing=True))
+        if locked.version != incident.version:
+            raise DecisionRaced(
+                "The incident changed while the override was being prepared; nothing was "
+                "recorded. Read it again and send the override again."
+            )
+        await _apply(session, incident=locked, decision=decision, actor=actor)
     return decision
+
+
+def _required(incident: Incident | None) -> Incident:
+    if incident is None:  # the loads of override and decide-again raise instead
+        raise DecisionNotPossible("There is nothing to decide on this incident.")
+    return incident
+
+
+async def _plan(session: AsyncSession, *, incident: Incident) -> Plan:
+    try:
+        policy = await published_policy(session)
+    except NoPublishedEscalationPolicy as error:
+        return Plan(
+            version=incident.version, policy=None, rules=[], facts=None, missing=error.detail
+        )
+    rules = list(await rules_of(session, policy=policy))
+    facts = Facts(
+        severity=incident.severity,
+        category=incident.category,
+        prior_incidents=await count_prior_incidents(
+            session, incident=incident, windows={rule.window_days for rule in rules}
+        ),
+        completed_remedial=None,
+    )
+    return Plan(version=incident.version, policy=policy, rules=rules, facts=facts)
+
+
+async def _conclude(
+    outside: Outside,
+    *,
+    incident: Incident,
+    plan: Plan,
+    trigger: Trigger,
+    actor: Caller | None,
+    person: DirectoryPerson | None,
+) -> Verdict:
+    """The remote half of deciding: coaching history only if the evaluation reaches a rule
+    that needs it, then the contacts through the directory."""
+    if plan.policy is None or plan.facts is None:
+        return Verdict(retry_error=plan.missing)
+    facts = plan.facts
+    evaluation = evaluate(plan.rules, facts)
+    history: dict[str, Any] = {"asked": False}
+    if evaluation.result is Result.AWAITING_HISTORY:
+        try:
+            facts, history = await _with_history(
+                outside.gateway, incident=incident, rules=plan.rules, facts=facts
+            )
+        except UpstreamUnavailable as error:
+            return Verdict(history_error=str(error), evaluation=evaluation)
+        evaluation = evaluate(plan.rules, facts)
+    rule = _rule_at(plan.rules, evaluation.rule_position)
+    try:
+        assignees = await resolve_assignees(
+            outside.gateway,
+            person_id=incident.person_id,
+            contacts=rule.contacts if rule else ["hr"],
+            owner_role=OwnerRole(rule.owner_role) if rule else FALLBACK_OWNER,
+            person=person,
+        )
+    except UpstreamUnavailable as error:
+        return Verdict(retry_error=str(error))
+    decision = _policy_decision(
+        incident=incident,
+        policy=plan.policy,
+        rule=rule,
+        facts=facts,
+        history=history,
+        evaluation=evaluation,
+        assignees=assignees,
+        trigger=trigger,
+        actor=actor,
+    )
+    return Verdict(decision=decision)
+
+
+async def _check_unchanged(session: AsyncSession, *, incident: Incident, plan: Plan) -> None:
+    published_id = await session.scalar(
+        select(EscalationPolicy.id).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
+    )
+    planned_id = plan.policy.id if plan.policy else None
+    if incident.version != plan.version or published_id != planned_id:
+        raise _PlanOutdated
+
+
+async def _record(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    verdict: Verdict,
+    outside: Outside,
+    actor: Caller | None,
+) -> Decision | None:
+    """The writing half of deciding, in the write transaction with the incident locked."""
+    if verdict.decision is not None:
+        await _apply(session, incident=incident, decision=verdict.decision, actor=actor)
+        return verdict.decision
+    reason = verdict.history_error or verdict.retry_error or "unknown"
+    if incident.status not in UNDECIDED:
+        # Deciding a decided incident again: the decision in force stands and nothing is
+        # written (the incident is not put back to waiting).
+        raise ServiceUnavailable(
+            f"The incident cannot be decided again now ({reason}); the decision in force "
+            "stands. Try again later."
+        )
+    if verdict.history_error is not None and verdict.evaluation is not None:
+        await _wait_for_history(
+            session,
+            incident=incident,
+            evaluation=verdict.evaluation,
+            error=verdict.history_error,
+            outside=outside,
+        )
+    else:
+        await jobs.retry_later(
+            session,
+            incident_id=incident.id,
+            kind=JobKind.DECIDE,
+            error=reason,
+            backoff=outside.backoff,
+        )
+    return None
 
 
 def _override_terms(
@@ -369,14 +528,14 @@ async def _wait_for_history(
     *,
     incident: Incident,
     evaluation: Evaluation,
-    error: UpstreamUnavailable,
+    error: str,
     outside: Outside,
 ) -> None:
     job = await jobs.retry_later(
         session,
         incident_id=incident.id,
         kind=JobKind.DECIDE,
-        error=str(error),
+        error=error,
         backoff=outside.backoff,
     )
     if incident.status is IncidentStatus.AWAITING_HISTORY:
@@ -390,21 +549,9 @@ async def _wait_for_history(
         kind=TimelineKind.AWAITING_HISTORY,
         summary=f"Waiting for coaching history. {evaluation.explain()} "
         "It is decided as soon as coaching answers.",
-        data={"error": str(error), "next_attempt_at": job.next_attempt_at.isoformat()},
+        data={"error": error, "next_attempt_at": job.next_attempt_at.isoformat()},
     )
     await session.flush()
-
-
-async def _retry_decision(
-    session: AsyncSession, *, incident: Incident, reason: str, outside: Outside
-) -> None:
-    """Something besides coaching history is missing (the directory to resolve contacts, a
-    published policy): the incident keeps its status and the decision is retried later."""
-    if incident.status not in UNDECIDED:
-        raise ServiceUnavailable(f"The incident cannot be decided again now: {reason}")
-    await jobs.retry_later(
-        session, incident_id=incident.id, kind=JobKind.DECIDE, error=reason, backoff=outside.backoff
-    )
 
 
 def _policy_decision(

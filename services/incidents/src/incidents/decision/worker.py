@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 from sqlalchemy import case, func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from incidents.decision import jobs, upstream
@@ -113,14 +114,22 @@ class Worker:
                 )
 
     async def _decide(self, job: PendingJob) -> None:
-        async with self.database.transaction() as session:
-            incident = await lock_incident(session, incident_id=job.incident_id)
-            if incident is None or incident.status not in UNDECIDED:
+        async def undecided(session: AsyncSession, *, writing: bool) -> Incident | None:
+            if writing:
+                incident = await lock_incident(session, incident_id=job.incident_id)
+            else:
+                incident = await session.get(Incident, job.incident_id)
+            return incident if incident is not None and incident.status in UNDECIDED else None
+
+        # ``decide`` holds no transaction while coaching and the directory are asked.
+        outcome = await decide(
+            self.database, load=undecided, outside=self.outside, trigger=Trigger.RETRIED
+        )
+        if outcome is None:  # decided meanwhile, dismissed, or gone
+            async with self.database.transaction() as session:
                 await jobs.finish(session, incident_id=job.incident_id, kind=job.kind)
-                return
-            decision = await decide(
-                session, incident=incident, outside=self.outside, trigger=Trigger.RETRIED
-            )
+            return
+        incident, decision = outcome
         if decision is not None:
             logger.info("incident %s decided on retry: %s", incident.id, decision.action)
 

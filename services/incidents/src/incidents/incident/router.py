@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
-from incidents.decision import service as decisions
-from incidents.deps import HrDep, OutsideDep, SessionDep, WorkerDep
+from incidents.deps import DatabaseDep, HrDep, OutsideDep, SessionDep, WorkerDep
 from incidents.domain import Category, IncidentStatus, OwnerRole, Severity
 from incidents.incident import present, service
 from incidents.incident.schemas import (
@@ -21,7 +20,8 @@ from incidents.incident.schemas import (
     TimelineEntryRead,
 )
 from incidents.incident.service import IncidentFilters, Seen
-from kit.concurrency import IfMatchHeader, check_if_match, set_etag
+from kit.concurrency import IfMatchHeader, set_etag
+from kit.db import Database
 from kit.identity import Caller, UserDep
 from kit.pagination import Page, PageParamsDep
 
@@ -35,6 +35,16 @@ async def _detail(
     return present.detail(caller, seen, await service.decisions_of(session, incident=seen.incident))
 
 
+async def _read_detail(
+    database: Database, caller: Caller, incident_id: uuid.UUID, response: Response
+) -> IncidentRead:
+    """The incident as it is now, in a read transaction of its own (the routes that decide
+    manage their transactions themselves)."""
+    async with database.transaction(write=False) as session:
+        seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+        return await _detail(session, caller, seen, response)
+
+
 @router.post(
     "",
     response_model=IncidentRead,
@@ -43,7 +53,7 @@ async def _detail(
 )
 async def report_incident(
     data: IncidentCreate,
-    session: SessionDep,
+    database: DatabaseDep,
     caller: UserDep,
     outside: OutsideDep,
     worker: WorkerDep,
@@ -52,11 +62,10 @@ async def report_incident(
 ) -> IncidentRead:
     """Report an incident about a person; it is decided at once (or as soon as coaching
     history is available). Honours `Idempotency-Key`."""
-    incident = await service.report(session, caller=caller, data=data, outside=outside)
+    incident = await service.report(database, caller=caller, data=data, outside=outside)
     background.add_task(worker.wake)
-    seen = await service.seen_incident(session, caller=caller, incident_id=incident.id)
     response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
-    return await _detail(session, caller, seen, response)
+    return await _read_detail(database, caller, incident.id, response)
 
 
 @router.get("", response_model=Page[IncidentSummary])
@@ -133,13 +142,13 @@ async def update_incident_status(
     "/{incident_id}/decision",
     response_model=IncidentRead,
     responses={
-        409: {"description": "The incident is past deciding."},
+        409: {"description": "The incident is past deciding, or changed while deciding."},
         503: {"description": "Coaching or the directory cannot be reached now."},
     },
 )
 async def decide_incident_again(
     incident_id: uuid.UUID,
-    session: SessionDep,
+    database: DatabaseDep,
     caller: HrDep,
     outside: OutsideDep,
     worker: WorkerDep,
@@ -148,22 +157,22 @@ async def decide_incident_again(
     if_match: IfMatchHeader = None,
 ) -> IncidentRead:
     """Decide again with fresh facts and the policy published now (HR)."""
-    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id, lock=True)
-    check_if_match(if_match, current_version=seen.incident.version, required=False)
-    await decisions.decide_again(session, incident=seen.incident, outside=outside, actor=caller)
+    await service.decide_again(
+        database, caller=caller, incident_id=incident_id, if_match=if_match, outside=outside
+    )
     background.add_task(worker.wake)
-    return await _detail(session, caller, seen, response)
+    return await _read_detail(database, caller, incident_id, response)
 
 
 @router.post(
     "/{incident_id}/override",
     response_model=IncidentRead,
-    responses={409: {"description": "The incident is closed."}},
+    responses={409: {"description": "The incident is closed, or changed meanwhile."}},
 )
 async def override_decision(
     incident_id: uuid.UUID,
     data: OverrideCreate,
-    session: SessionDep,
+    database: DatabaseDep,
     caller: HrDep,
     outside: OutsideDep,
     worker: WorkerDep,
@@ -173,21 +182,16 @@ async def override_decision(
 ) -> IncidentRead:
     """Override the decision in force with a reason (HR; `If-Match` required). The
     policy's decision stays visible next to the override."""
-    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id, lock=True)
-    check_if_match(if_match, current_version=seen.incident.version)
-    await decisions.override(
-        session,
-        incident=seen.incident,
+    await service.override(
+        database,
+        caller=caller,
+        incident_id=incident_id,
+        if_match=if_match,
+        data=data,
         outside=outside,
-        actor=caller,
-        action=data.action,
-        reason=data.reason,
-        owner_role=data.owner_role,
-        contacts=data.contacts,
-        deadline_hours=data.deadline_hours,
     )
     background.add_task(worker.wake)
-    return await _detail(session, caller, seen, response)
+    return await _read_detail(database, caller, incident_id, response)
 
 
 @router.get("/{incident_id}/timeline", response_model=Page[TimelineEntryRead])

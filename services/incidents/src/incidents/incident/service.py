@@ -33,9 +33,9 @@ from incidents.errors import (
 from incidents.incident import access, timeline
 from incidents.incident.access import View
 from incidents.incident.models import Incident, TimelineEntry, TimelineKind
-from incidents.incident.schemas import IncidentCreate, IncidentUpdate
+from incidents.incident.schemas import IncidentCreate, IncidentUpdate, OverrideCreate
 from kit.concurrency import check_if_match
-from kit.db import utcnow
+from kit.db import Database, utcnow
 from kit.errors import ServiceUnavailable
 from kit.identity import Caller
 from kit.pagination import PageParams, paginate
@@ -74,9 +74,11 @@ class IncidentFilters:
 
 
 async def report(
-    session: AsyncSession, *, caller: Caller, data: IncidentCreate, outside: decisions.Outside
+    database: Database, *, caller: Caller, data: IncidentCreate, outside: decisions.Outside
 ) -> Incident:
-    """Record a report and decide it at once (or queue the decision)."""
+    """Record a report and decide it at once (or queue the decision). The report and its
+    decision (or its waiting) are written together in one short transaction, after the
+    directory and coaching were asked: a failure leaves nothing behind."""
     try:
         person = await upstream.find_person(outside.gateway, data.person_id)
     except UpstreamUnavailable as error:
@@ -92,25 +94,83 @@ async def report(
             },
         )
     assert caller.person_id is not None  # reporting is for people (the route checks)
-    incident = Incident(
-        **data.model_dump(exclude={"links"}),
-        links=[str(link) for link in data.links],
-        reporter_id=caller.person_id,
+    reporter_id, incident_id = caller.person_id, uuid.uuid4()
+
+    async def new_incident(session: AsyncSession, *, writing: bool) -> Incident:
+        # Not in the database until the decision is written with it.
+        incident = Incident(
+            **data.model_dump(exclude={"links"}),
+            id=incident_id,
+            links=[str(link) for link in data.links],
+            reporter_id=reporter_id,
+        )
+        if writing:
+            session.add(incident)
+            await session.flush()
+            timeline.append(
+                session,
+                incident_id=incident.id,
+                kind=TimelineKind.REPORTED,
+                actor=caller,
+                summary=f"Reported: {incident.severity} severity, {incident.category} on "
+                f"{incident.channel}.",
+            )
+        return incident
+
+    outcome = await decisions.decide(
+        database, load=new_incident, outside=outside, trigger=Trigger.REPORTED, person=person
     )
-    session.add(incident)
-    await session.flush()
-    timeline.append(
-        session,
-        incident_id=incident.id,
-        kind=TimelineKind.REPORTED,
+    assert outcome is not None  # a new report always has something to decide
+    return outcome[0]
+
+
+async def decide_again(
+    database: Database,
+    *,
+    caller: Caller,
+    incident_id: uuid.UUID,
+    if_match: str | None,
+    outside: decisions.Outside,
+) -> None:
+    """HR asks for a fresh decision; ``If-Match``, when sent, must name the version."""
+
+    async def decidable(session: AsyncSession, *, writing: bool) -> Incident:
+        seen = await seen_incident(session, caller=caller, incident_id=incident_id, lock=writing)
+        check_if_match(if_match, current_version=seen.incident.version, required=False)
+        decisions.check_decidable_again(seen.incident)
+        return seen.incident
+
+    await decisions.decide_again(database, load=decidable, outside=outside, actor=caller)
+
+
+async def override(
+    database: Database,
+    *,
+    caller: Caller,
+    incident_id: uuid.UUID,
+    if_match: str | None,
+    data: OverrideCreate,
+    outside: decisions.Outside,
+) -> None:
+    """HR overrides the decision in force (``If-Match`` required)."""
+
+    async def overridable(session: AsyncSession, *, writing: bool) -> Incident:
+        seen = await seen_incident(session, caller=caller, incident_id=incident_id, lock=writing)
+        check_if_match(if_match, current_version=seen.incident.version)
+        decisions.check_overridable(seen.incident)
+        return seen.incident
+
+    await decisions.override(
+        database,
+        load=overridable,
+        outside=outside,
         actor=caller,
-        summary=f"Reported: {incident.severity} severity, {incident.category} on "
-        f"{incident.channel}.",
+        action=data.action,
+        reason=data.reason,
+        owner_role=data.owner_role,
+        contacts=data.contacts,
+        deadline_hours=data.deadline_hours,
     )
-    await decisions.decide(
-        session, incident=incident, outside=outside, trigger=Trigger.REPORTED, person=person
-    )
-    return incident
 
 
 async def seen_incident(
