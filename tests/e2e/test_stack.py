@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningStack
+from tests.support.processes import RunningStack
 
 pytestmark = pytest.mark.e2e
 

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningStack
 from tests.ops.metrics_scrape import families, samples, value
 from tests.ops.processes import log_lines, poll, running_apps
 from tests.support.databases import APPS
+from tests.support.processes import RunningStack
 
 pytestmark = pytest.mark.e2e
 

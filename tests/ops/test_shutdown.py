@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import RunningStack
 from tests.ops.processes import EXIT_TIMEOUT_SECONDS, log_lines, poll, running_apps
+from tests.support.processes import RunningStack
 
 pytestmark = pytest.mark.e2e
 
