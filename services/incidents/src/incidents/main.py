@@ -14,7 +14,7 @@ from incidents.db import idempotency_keys
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
 from incidents.router import router
-from kit.runtime import create_service_app, database_runtime, gateway_runtime, tune_gc
+from kit.runtime import create_service_app, service_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -29,18 +29,15 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with (
-            database_runtime(
-                app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
-            ) as database,
-            gateway_runtime(
-                app,
-                settings,
-                gateway_url=settings.gateway_url,
-                service_name="incidents",
-                transport=gateway_transport,
-            ) as gateway,
-        ):
+        async with service_runtime(
+            app,
+            settings,
+            service_name="incidents",
+            alembic_ini=ALEMBIC_INI,
+            idempotency_table=idempotency_keys,
+            gateway_url=settings.gateway_url,
+            gateway_transport=gateway_transport,
+        ) as (database, gateway):
             worker = Worker(
                 database,
                 gateway,

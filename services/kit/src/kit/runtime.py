@@ -97,6 +97,34 @@ async def gateway_runtime(
         yield gateway
 
 
+@asynccontextmanager
+async def service_runtime(
+    app: FastAPI,
+    settings: AppSettings,
+    *,
+    service_name: str,
+    alembic_ini: Path,
+    idempotency_table: Table,
+    gateway_url: str,
+    gateway_transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[tuple[Database, httpx.AsyncClient]]:
+    """What every service's lifespan owns: its database (with kit's tables and checks) and
+    its one pooled client to the other services through the gateway."""
+    async with (
+        database_runtime(
+            app, settings, alembic_ini=alembic_ini, idempotency_table=idempotency_table
+        ) as database,
+        gateway_runtime(
+            app,
+            settings,
+            gateway_url=gateway_url,
+            service_name=service_name,
+            transport=gateway_transport,
+        ) as gateway,
+    ):
+        yield database, gateway
+
+
 async def _purge_idempotency_keys(store: IdempotencyStore) -> None:
     while True:
         await asyncio.sleep(IDEMPOTENCY_PURGE_SECONDS)

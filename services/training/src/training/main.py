@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
-from kit.runtime import create_service_app, database_runtime, gateway_runtime, tune_gc
+from kit.runtime import create_service_app, service_runtime, tune_gc
 from training.config import TrainingSettings
 from training.db import idempotency_keys
 from training.router import routers
@@ -27,17 +27,14 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with (
-            database_runtime(
-                app, settings, alembic_ini=ALEMBIC_INI, idempotency_table=idempotency_keys
-            ),
-            gateway_runtime(
-                app,
-                settings,
-                gateway_url=settings.gateway_url,
-                service_name="training",
-                transport=gateway_transport,
-            ),
+        async with service_runtime(
+            app,
+            settings,
+            service_name="training",
+            alembic_ini=ALEMBIC_INI,
+            idempotency_table=idempotency_keys,
+            gateway_url=settings.gateway_url,
+            gateway_transport=gateway_transport,
         ):
             tune_gc(settings.tune_gc)
             yield
