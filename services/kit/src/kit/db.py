@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Connection, Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -180,3 +181,19 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit happens before the response is sent, so a client never
 # sees a success for a write that then failed to commit.
 SessionDep = Annotated[AsyncSession, Depends(request_session, scope="function")]
+
+
+async def flush_unless_duplicate(session: AsyncSession, *rows: Any) -> bool:
+    """Add ``rows`` and flush the session's changes in a savepoint.
+
+    ``False`` when the database refused them (a unique index: a concurrent request wrote
+    the same thing first): the savepoint is rolled back and the request's transaction goes
+    on, so the caller can answer with what the other request wrote, or with a conflict.
+    """
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 
 import httpx
 from sqlalchemy import ColumnElement, exists
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
@@ -30,7 +29,7 @@ from coaching.models import (
 )
 from coaching.schemas import AmbassadorRead, AmbassadorStatus, ApplicationCreate, Eligibility
 from kit.concurrency import check_if_match
-from kit.db import utcnow
+from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Forbidden
 from kit.identity import Caller
 from kit.pagination import PageParams, paginate
@@ -87,13 +86,9 @@ async def apply(
     application = AmbassadorApplication.model_validate(
         data.model_dump(), update={"person_id": person_id}
     )
-    session.add(application)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
+    if not await flush_unless_duplicate(session, application):
         # A concurrent application by the same person took the one live slot.
-        raise NotEligible("There is already a pending application.") from exc
+        raise NotEligible("There is already a pending application.")
     return application
 
 

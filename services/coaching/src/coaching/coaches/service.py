@@ -7,13 +7,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from coaching.errors import AlreadyACoach, CoachAtCapacity, CoachNotFound
 from coaching.models import OPEN_STATUSES, Coach, Engagement
 from coaching.schemas import CoachCreate, CoachRead
+from kit.db import flush_unless_duplicate
 from kit.pagination import PageParams, paginate
 
 
@@ -45,12 +45,8 @@ def _open_load() -> ColumnElement[int]:
 
 async def create_coach(session: AsyncSession, *, data: CoachCreate) -> Coach:
     coach = Coach.model_validate(data.model_dump())
-    session.add(coach)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise AlreadyACoach(f"Person {data.person_id} is already a coach.") from exc
+    if not await flush_unless_duplicate(session, coach):
+        raise AlreadyACoach(f"Person {data.person_id} is already a coach.")
     return coach
 
 

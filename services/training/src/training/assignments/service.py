@@ -21,12 +21,11 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import select as core_select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 
-from kit.db import utcnow
+from kit.db import flush_unless_duplicate, utcnow
 from kit.pagination import PageParams, decode_cursor, encode_cursor, paginate
 from training.assignments.models import Assignment, ModuleProgress
 from training.assignments.schemas import (
@@ -73,11 +72,7 @@ async def record_progress(
     progress = await _progress_row(session, person_id=person_id, module_id=module_id)
     if progress is None:
         progress = ModuleProgress(person_id=person_id, module_id=module_id)
-        try:
-            async with session.begin_nested():
-                session.add(progress)
-                await session.flush()
-        except IntegrityError:
+        if not await flush_unless_duplicate(session, progress):
             # The same person did something else in the module at the same moment.
             progress = await _progress_row(session, person_id=person_id, module_id=module_id)
             assert progress is not None

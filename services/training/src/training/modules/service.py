@@ -6,11 +6,10 @@ import uuid
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from kit.db import utcnow
+from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Conflict
 from kit.pagination import PageParams, paginate
 from training.assignments.models import ModuleProgress
@@ -230,12 +229,8 @@ async def revise_module(
         core=module.core,
         created_by=author_id,
     )
-    try:
-        async with session.begin_nested():
-            session.add(draft)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("Another revision was started at the same moment; reload.") from exc
+    if not await flush_unless_duplicate(session, draft):
+        raise Conflict("Another revision was started at the same moment; reload.")
     await _copy_content(session, source=module, target=draft)
     return draft
 

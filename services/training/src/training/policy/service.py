@@ -5,11 +5,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import delete, func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from kit.db import utcnow
+from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Conflict, Unprocessable
 from kit.pagination import PageParams, paginate
 from training.errors import (
@@ -120,12 +119,8 @@ async def create_draft(session: AsyncSession, *, data: PolicyVersionCreate) -> P
         data.model_dump(exclude={"clauses"}),
         update={"policy_id": policy.id, "number": (last or 0) + 1},
     )
-    try:
-        async with session.begin_nested():
-            session.add(version)
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("Another draft was created at the same moment; try again.") from exc
+    if not await flush_unless_duplicate(session, version):
+        raise Conflict("Another draft was created at the same moment; try again.")
     _add_clauses(session, version, data.clauses)
     await session.flush()
     return version
@@ -190,12 +185,8 @@ async def publish(session: AsyncSession, *, version: PolicyVersion) -> PolicyVer
     version.published_at = now
     version.effective_at = version.effective_at or now
     version.updated_at = now
-    session.add(version)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("Another version was published at the same moment; reload.") from exc
+    if not await flush_unless_duplicate(session, version):
+        raise Conflict("Another version was published at the same moment; reload.")
     return version
 
 
@@ -227,11 +218,7 @@ async def acknowledge(
     if existing is not None:
         return existing, False
     acknowledgement = Acknowledgement(version_id=version_id, person_id=person_id)
-    try:
-        async with session.begin_nested():
-            session.add(acknowledgement)
-            await session.flush()
-    except IntegrityError:
+    if not await flush_unless_duplicate(session, acknowledgement):
         # A double click: the other request recorded it.
         existing = await _acknowledgement(session, person_id=person_id, version_id=version_id)
         assert existing is not None

@@ -12,11 +12,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from kit.db import utcnow
+from kit.db import flush_unless_duplicate, utcnow
 from training.assignments.service import record_progress
 from training.errors import (
     AttemptAlreadySubmitted,
@@ -209,13 +208,9 @@ async def start_attempt(session: AsyncSession, *, module: Module, person_id: uui
         question_order=[str(q.id) for q in questions],
         option_order={str(q.id): _option_order(q, shuffle=quiz.shuffle) for q in questions},
     )
-    try:
-        async with session.begin_nested():
-            session.add(attempt)
-            await session.flush()
-    except IntegrityError as exc:
+    if not await flush_unless_duplicate(session, attempt):
         # Another start by the same person won the race for this attempt number.
-        raise AttemptInProgress("Another attempt was started at the same moment.") from exc
+        raise AttemptInProgress("Another attempt was started at the same moment.")
     await record_progress(session, person_id=person_id, module_id=module.id)
     return attempt
 
