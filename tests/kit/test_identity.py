@@ -6,8 +6,17 @@ import time
 
 import jwt
 import pytest
+import time_machine
 
-from kit.identity import ISSUER, InternalTokenSigner, InternalTokenVerifier, PrincipalKind
+from kit.errors import Unauthorized
+from kit.identity import (
+    CLOCK_SKEW_SECONDS,
+    ISSUER,
+    VERIFIED_CACHE_SIZE,
+    InternalTokenSigner,
+    InternalTokenVerifier,
+    PrincipalKind,
+)
 from kit.settings import DEV_INTERNAL_TOKEN_SECRET
 from tests.kit.conftest import Notes
 
@@ -118,3 +127,37 @@ class TestSecretRotation:
     def test_lifetime_over_a_minute_is_refused(self) -> None:
         with pytest.raises(ValueError, match="60"):
             InternalTokenSigner(DEV_INTERNAL_TOKEN_SECRET, lifetime_seconds=61)
+
+
+class TestVerifiedTokenCache:
+    """A service remembers tokens it has verified; that must never widen what it accepts."""
+
+    def test_a_remembered_token_is_refused_once_it_expires(self) -> None:
+        verifier = InternalTokenVerifier([DEV_INTERNAL_TOKEN_SECRET], audience="notes")
+        token = forge(exp=int(time.time()) + 10)
+        assert verifier.verify(token).subject == "someone"
+
+        with (
+            time_machine.travel(time.time() + 10 + CLOCK_SKEW_SECONDS + 1),
+            pytest.raises(Unauthorized, match=r"(?i)expired"),
+        ):
+            verifier.verify(token)
+
+    def test_a_refused_token_stays_refused(self) -> None:
+        verifier = InternalTokenVerifier([DEV_INTERNAL_TOKEN_SECRET], audience="notes")
+        forged = forge(secret=OTHER_SECRET)
+
+        for _ in range(2):
+            with pytest.raises(Unauthorized, match=r"(?i)signature"):
+                verifier.verify(forged)
+
+    def test_the_cache_stays_bounded(self) -> None:
+        verifier = InternalTokenVerifier([DEV_INTERNAL_TOKEN_SECRET], audience="notes")
+        first = forge(sub="first")
+        verifier.verify(first)
+        for number in range(VERIFIED_CACHE_SIZE):
+            verifier.verify(forge(sub=f"person-{number}"))
+
+        assert len(verifier._verified) == VERIFIED_CACHE_SIZE
+        assert first not in verifier._verified
+        assert verifier.verify(first).subject == "first"  # verified afresh

@@ -11,17 +11,17 @@ from kit.db import SessionDep
 from kit.identity import Caller, CallerDep, UserDep
 
 
-def directory_reader(caller: CallerDep) -> Caller:
+async def directory_reader(caller: CallerDep) -> Caller:
     check_directory_reader(caller)
     return caller
 
 
-def admin(caller: CallerDep) -> Caller:
+async def admin(caller: CallerDep) -> Caller:
     check_admin(caller)
     return caller
 
 
-def group_roles(request: Request) -> Mapping[str, str]:
+async def group_roles(request: Request) -> Mapping[str, str]:
     """The group -> role mapping (``GATEWAY_GROUP_ROLES``) that gives people their roles."""
     settings: GatewaySettings = request.app.state.settings
     return settings.group_roles

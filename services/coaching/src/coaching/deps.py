@@ -9,7 +9,7 @@ from kit.db import SessionDep
 from kit.identity import CallerDep
 
 
-def gateway_of(request: Request) -> httpx.AsyncClient:
+async def gateway_of(request: Request) -> httpx.AsyncClient:
     """The pooled client for calls to other services through the gateway."""
     client: httpx.AsyncClient = request.app.state.gateway
     return client

@@ -10,14 +10,15 @@ from kit.db import Database, SessionDep, database_of
 from kit.identity import Caller, CallerDep, Role, require_roles
 
 
-def worker_of(request: Request) -> Worker:
+async def worker_of(request: Request) -> Worker:
     worker: Worker = request.app.state.worker
     return worker
 
 
-def outside_of(request: Request) -> Outside:
+async def outside_of(request: Request) -> Outside:
     """The gateway client (calls to coaching and the directory) and the retry schedule."""
-    return worker_of(request).outside
+    worker: Worker = request.app.state.worker
+    return worker.outside
 
 
 # The routes that decide an incident call coaching and the directory, which must not

@@ -27,8 +27,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import registry
-from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from kit import sqlite
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -90,19 +91,10 @@ def str_enum(enum_type: type[enum.StrEnum]) -> Enum:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _: ConnectionPoolEntry) -> None:
-        # Let SQLAlchemy, not the driver, emit BEGIN (needed for SAVEPOINT and for
-        # BEGIN IMMEDIATE below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
         # A transaction that will write takes the write lock up front: a deferred one
@@ -117,7 +109,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # kit.sqlite runs sqlite3 on the event loop (aiosqlite's dialect, no thread hop).
+        connect = sqlite.connector(parsed, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS)
+        engine = create_async_engine(url, echo=echo, async_creator=connect)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
@@ -166,14 +160,16 @@ class Database:
         await self.engine.dispose()
 
 
-def database_of(request: Request) -> Database:
+# Dependencies are ``async def`` even without I/O: FastAPI runs a plain ``def`` dependency
+# in its thread pool, a thread hop per request that cost more than the query it served.
+async def database_of(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request; reads take no write lock on SQLite."""
-    database = database_of(request)
+    database: Database = request.app.state.database
     async with database.transaction(write=request.method not in SAFE_METHODS) as session:
         yield session
 

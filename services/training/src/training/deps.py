@@ -14,13 +14,13 @@ from training.directory import Directory
 API_PREFIX = "/api/v1/training"
 
 
-def directory_of(request: Request) -> Directory:
+async def directory_of(request: Request) -> Directory:
     """The people directory, asked through the gateway as ``service:training``."""
     client: httpx.AsyncClient = request.app.state.gateway
     return Directory(client)
 
 
-def settings_of(request: Request) -> TrainingSettings:
+async def settings_of(request: Request) -> TrainingSettings:
     settings: TrainingSettings = request.app.state.settings
     return settings
 

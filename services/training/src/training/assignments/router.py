@@ -27,7 +27,7 @@ from training.errors import AssignmentNotFound
 router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
 
 
-def require_signal_reader(caller: CallerDep) -> Caller:
+async def require_signal_reader(caller: CallerDep) -> Caller:
     if caller.has_role(Role.HR, Role.ADMIN) or caller.is_service("coaching"):
         return caller
     raise Forbidden("Training signals are for HR and the coaching service.")
