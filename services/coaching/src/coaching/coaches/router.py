@@ -35,7 +35,7 @@ async def list_coaches(
 @router.get("/coaches/{coach_id}", response_model=CoachRead)
 async def get_coach(coach_id: uuid.UUID, session: SessionDep, caller: CallerDep) -> CoachRead:
     """One coach with their open load."""
-    return (await service.get_coach(session, coach_id)).read()
+    return await service.get_coach(session, coach_id)
 
 
 @router.post(
