@@ -52,6 +52,9 @@ class AppCli:
             log_config=None,
             access_log=False,
             server_header=False,
+            # Nothing reads the client address (the logs carry no personal data), so skip
+            # uvicorn's X-Forwarded-For rewriting on every request.
+            proxy_headers=False,
             # "auto" would log a failing start-up as "lifespan unsupported" and serve anyway,
             # without a database; "on" makes the process exit non-zero so the container
             # restarts and the failure is in the log.

@@ -101,7 +101,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # would fail with SQLITE_BUSY when it tries to upgrade while another writer holds
         # the lock, instead of waiting for it.
         write = connection.get_execution_options().get(_WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: BEGIN needs none of SQLAlchemy's statement handling,
+        # and every request pays for it.
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        finally:
+            cursor.close()
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
