@@ -1,14 +1,17 @@
 """What the gateway adds to a request: the same GET, straight to a service and through the
 gateway, measured with ``wrk`` at concurrency 1 and 16.
 
-    .venv/bin/python -m bench.proxy_overhead [--seconds 10]
+    .venv/bin/python -m bench.proxy_overhead [--seconds 5] [--rounds 3]
 
 Starts the coaching service and the gateway as real processes (``python -m <app> serve``,
 as ``make run`` does) on free loopback ports, each on its own fresh SQLite database that
 is migrated and seeded, then asks both for one demo coach (``GET
 /api/v1/coaching/coaches/{id}``: a primary-key read plus the coach's open load, from
-coaching's database on every request). Prints requests per second and p50/p99
-latency for each, the overhead at the median, and whether the targets are met:
+coaching's database on every request). Each round measures all four runs, one after the
+other; the figures printed are the medians over the rounds, because one run on a shared VM
+can be off by a few tenths of a millisecond. Prints requests per second, p50/p99 latency
+and the CPU the gateway and the service spent per request, the overhead at the median,
+and whether the targets are met:
 
 * concurrency 1: the gateway adds at most 0.3 ms to the median;
 * concurrency 16: the gateway keeps at least 60 % of the direct throughput, p99 < 10 ms.
@@ -26,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,8 +60,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     requests: int
-    # CPU time the measured process (service or gateway) spent per request.
-    cpu_ms_per_request: float = 0.0
+    # CPU time each process spent per request (the gateway's is 0 on direct runs).
+    service_cpu_ms: float = 0.0
+    gateway_cpu_ms: float = 0.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -146,7 +151,7 @@ def _percentile(output: str, which: str) -> float:
 
 
 def internal_token(person: uuid.UUID) -> str:
-    """What the gateway would send: internal tokens live at most 60 s, so one per run."""
+    """What the gateway would send to the service for ``person``."""
     return InternalTokenSigner(DEV_INTERNAL_TOKEN_SECRET, lifetime_seconds=60).sign(
         audience=SERVICE,
         subject=str(person),
@@ -189,7 +194,11 @@ def environment(directory: Path, service_port: int, gateway_port: int) -> dict[s
     return env
 
 
-def measure(seconds: int) -> tuple[str, dict[tuple[str, int], Result]]:
+Key = tuple[str, int]  # (route, concurrency)
+KEYS: tuple[Key, ...] = (("direct", 1), ("gateway", 1), ("direct", 16), ("gateway", 16))
+
+
+def measure(seconds: int, rounds: int) -> tuple[str, dict[Key, list[Result]]]:
     service_port, gateway_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="smp-bench-") as tmp:
         env = environment(Path(tmp), service_port, gateway_port)
@@ -198,43 +207,74 @@ def measure(seconds: int) -> tuple[str, dict[tuple[str, int], Result]]:
             run_app(app, "seed", env)
         person = demo_person_id(DEMO_USER)
         user_token = sign_dev_token(GatewaySettings(), person_id=person)
-        results: dict[tuple[str, int], Result] = {}
+        results: dict[Key, list[Result]] = {key: [] for key in KEYS}
         with (
             serving(SERVICE, env, service_port) as service_pid,
             serving("gateway", env, gateway_port) as gateway_pid,
         ):
             path = first_coach_path(service_port, person)
-            for connections in (1, 16):
-                for route, port, pid in (
-                    ("direct", service_port, service_pid),
-                    ("gateway", gateway_port, gateway_pid),
-                ):
+            ports = {"direct": service_port, "gateway": gateway_port}
+            for _ in range(rounds):
+                for route, connections in KEYS:
+                    url = f"http://127.0.0.1:{ports[route]}{path}"
+                    # Internal tokens live at most 60 s: a fresh one for every run.
                     token = internal_token(person) if route == "direct" else user_token
-                    url = f"http://127.0.0.1:{port}{path}"
                     wrk(url, token, connections=connections, seconds=2)  # warm-up
-                    cpu_before = cpu_seconds(pid)
+                    before = cpu_seconds(service_pid), cpu_seconds(gateway_pid)
                     result = wrk(url, token, connections=connections, seconds=seconds)
-                    cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / max(result.requests, 1)
-                    results[(route, connections)] = dataclasses.replace(
-                        result, cpu_ms_per_request=cpu_ms
+                    per_request = 1000 / max(result.requests, 1)
+                    results[(route, connections)].append(
+                        dataclasses.replace(
+                            result,
+                            service_cpu_ms=(cpu_seconds(service_pid) - before[0]) * per_request,
+                            gateway_cpu_ms=(cpu_seconds(gateway_pid) - before[1]) * per_request,
+                        )
                     )
         return path, results
 
 
-def report(path: str, results: dict[tuple[str, int], Result]) -> bool:
-    print(f"GET {path}  (one coach, read from coaching's database)")
-    print("cpu ms/req: CPU of the process answering the port (the service, or the gateway)")
-    print(f"{'route':<8} {'conc':>4} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu ms/req':>11}")
-    for (route, connections), result in sorted(results.items(), key=lambda i: (i[0][1], i[0][0])):
-        print(
-            f"{route:<8} {connections:>4} {result.requests_per_second:>9.0f} "
-            f"{result.p50_ms:>8.2f} {result.p99_ms:>8.2f} {result.cpu_ms_per_request:>11.3f}"
+def median_result(runs: list[Result]) -> Result:
+    """Each figure's median over the rounds."""
+    return Result(
+        *(
+            statistics.median(getattr(run, field.name) for run in runs)
+            for field in dataclasses.fields(Result)
         )
-    print(f"load average while measuring: {os.getloadavg()[0]:.1f}")
-    overhead = results[("gateway", 1)].p50_ms - results[("direct", 1)].p50_ms
-    kept = (
-        results[("gateway", 16)].requests_per_second / results[("direct", 16)].requests_per_second
     )
+
+
+def reference_workload_ms() -> float:
+    """A fixed pure-Python job, to compare this machine's speed with another's figures."""
+    document = {"id": str(uuid.UUID(int=1)), "items": list(range(50)), "name": "coach"}
+    start = time.process_time()
+    for _ in range(20_000):
+        json.loads(json.dumps(document))
+    return (time.process_time() - start) * 1000
+
+
+def report(path: str, runs: dict[Key, list[Result]]) -> bool:
+    results = {key: median_result(key_runs) for key, key_runs in runs.items()}
+    print(f"GET {path}  (one coach, read from coaching's database)")
+    print(f"medians over {len(runs[KEYS[0]])} rounds; cpu: CPU ms per request of each process")
+    print(
+        f"{'route':<8} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'service cpu':>11} {'gateway cpu':>11}"
+    )
+    for route, connections in KEYS:
+        result = results[(route, connections)]
+        print(
+            f"{route:<8} {connections:>4} {result.requests_per_second:>7.0f} "
+            f"{result.p50_ms:>7.2f} {result.p99_ms:>7.2f} "
+            f"{result.service_cpu_ms:>11.3f} {result.gateway_cpu_ms:>11.3f}"
+        )
+    direct = results[("direct", 16)]
+    # Little's law: 16 connections always waiting on one service process.
+    print(
+        f"16 connections over the service's {direct.requests_per_second:.0f} req/s wait "
+        f"{16000 / direct.requests_per_second:.1f} ms on average before any gateway"
+    )
+    overhead = results[("gateway", 1)].p50_ms - results[("direct", 1)].p50_ms
+    kept = results[("gateway", 16)].requests_per_second / direct.requests_per_second
     p99 = results[("gateway", 16)].p99_ms
     checks = [
         (f"median overhead at c=1: {overhead:+.2f} ms (target <= {MEDIAN_OVERHEAD_TARGET_MS})",
@@ -250,13 +290,17 @@ def report(path: str, results: dict[tuple[str, int], Result]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=10, help="length of each measured run")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four runs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
-    print(f"{os.cpu_count()} CPUs; {args.seconds} s per run after a 2 s warm-up")
-    return 0 if report(*measure(args.seconds)) else 1
+    print(
+        f"{os.cpu_count()} CPUs; reference workload {reference_workload_ms():.0f} ms "
+        f"(smaller is a faster machine); {args.seconds} s per run after a 2 s warm-up"
+    )
+    return 0 if report(*measure(args.seconds, args.rounds)) else 1
 
 
 if __name__ == "__main__":
