@@ -75,3 +75,25 @@ async def test_errors_of_sqlite_reach_the_caller_as_sqlalchemy_errors(
             await session.execute(text("SELECT * FROM missing"))
 
     assert await titles(database) == []  # the connection is still usable
+
+
+async def test_a_writer_cancelled_while_waiting_leaves_nothing_behind(
+    database: Database,
+) -> None:
+    async def second_writer() -> None:
+        async with database.transaction() as session:
+            await session.execute(text("INSERT INTO notes (title) VALUES ('abandoned')"))
+
+    async with database.transaction() as first:
+        await first.execute(text("INSERT INTO notes (title) VALUES ('first')"))
+        waiting = asyncio.create_task(second_writer())
+        await asyncio.sleep(0.1)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+
+    # The lock is free at once for the next writer, and the cancelled one wrote nothing.
+    async with asyncio.timeout(1):
+        async with database.transaction() as third:
+            await third.execute(text("INSERT INTO notes (title) VALUES ('third')"))
+    assert await titles(database) == ["first", "third"]

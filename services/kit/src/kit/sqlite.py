@@ -6,10 +6,12 @@ dozen hops, each costing more CPU than the query: the hops were half of what a s
 spent per request (``bench/proxy_overhead.py``). SQLite answers from its page cache in
 microseconds, so this driver calls ``sqlite3`` on the event loop instead.
 
-Only waiting leaves the loop. The connection's busy timeout is 0, so a statement that needs
+Waiting never blocks the loop. The connection's busy timeout is 0, so a statement that needs
 a lock another connection holds (a second writer's ``BEGIN IMMEDIATE``) fails at once with
-``SQLITE_BUSY`` instead of stalling every request; that one call is then run again on a
-worker thread with the real busy timeout, where it waits as it would have under aiosqlite.
+``SQLITE_BUSY`` instead of stalling every request. It is tried again after an
+``asyncio.sleep``, with the delays SQLite's own busy handler uses, until the busy timeout
+has passed. Between tries the connection is idle, so a request cancelled while it waits
+leaves nothing running on it.
 
 The objects here offer the part of aiosqlite's API that SQLAlchemy's ``aiosqlite``
 dialect uses, so the dialect and everything above it are unchanged: pass
@@ -19,6 +21,7 @@ dialect uses, so the dialect and everything above it are unchanged: pass
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -31,6 +34,8 @@ T = TypeVar("T")
 # Pragmas every connection gets: WAL lets readers run beside the one writer, foreign keys
 # are enforced as on PostgreSQL, and NORMAL sync is safe with WAL.
 CONNECTION_PRAGMAS = ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL")
+# Milliseconds between tries on a locked database: SQLite's own busy handler's delays.
+BUSY_DELAYS_MS = (1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100)
 
 
 def connector(url: URL, *, busy_timeout_seconds: float) -> Callable[[], Awaitable[Connection]]:
@@ -38,7 +43,8 @@ def connector(url: URL, *, busy_timeout_seconds: float) -> Callable[[], Awaitabl
     (database,), url_options = SQLiteDialect_pysqlite().create_connect_args(url)
     options: dict[str, Any] = dict(url_options)
     # SQLAlchemy, not sqlite3, emits BEGIN (needed for SAVEPOINT and BEGIN IMMEDIATE);
-    # the connection moves between the loop and a waiting thread.
+    # waits for a lock are ours (Connection.run), not sqlite3's. An engine belongs to one
+    # event loop, not to one thread: let its connections follow the loop.
     options.update(isolation_level=None, check_same_thread=False, timeout=0)
     busy_timeout_ms = int(busy_timeout_seconds * 1000)
 
@@ -62,20 +68,21 @@ class Connection:
         self._tx = _InlineQueue()
 
     async def run(self, call: Callable[..., T], *args: Any) -> T:
-        """``call(*args)`` on the loop; on a busy lock, again on a thread that may wait."""
-        try:
-            return call(*args)
-        except sqlite3.OperationalError as error:
-            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
-                raise
-        return await asyncio.to_thread(self._run_waiting, call, *args)
-
-    def _run_waiting(self, call: Callable[..., T], *args: Any) -> T:
-        self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-        try:
-            return call(*args)
-        finally:
-            self._conn.execute("PRAGMA busy_timeout=0")
+        """``call(*args)`` on the loop; while the database is locked, again after a sleep."""
+        waited_ms = 0
+        for attempt in itertools.count():
+            try:
+                return call(*args)
+            except sqlite3.OperationalError as error:
+                # BUSY_SNAPSHOT (a stale read snapshot) has its own code: retrying cannot help.
+                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY:
+                    raise
+                if waited_ms >= self._busy_timeout_ms:
+                    raise
+            delay_ms = BUSY_DELAYS_MS[min(attempt, len(BUSY_DELAYS_MS) - 1)]
+            await asyncio.sleep(delay_ms / 1000)
+            waited_ms += delay_ms
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def cursor(self) -> Cursor:
         return Cursor(self, self._conn.cursor())
