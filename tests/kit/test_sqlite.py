@@ -27,19 +27,20 @@ async def database(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+async def insert(database: Database, title: str) -> None:
+    async with database.transaction() as session:
+        await session.execute(text("INSERT INTO notes (title) VALUES (:title)"), {"title": title})
+
+
 async def titles(database: Database) -> list[str]:
     async with database.transaction(write=False) as session:
         return list((await session.scalars(text("SELECT title FROM notes ORDER BY id"))).all())
 
 
 async def test_a_writer_waiting_for_the_lock_leaves_the_loop_free(database: Database) -> None:
-    async def second_writer() -> None:
-        async with database.transaction() as session:
-            await session.execute(text("INSERT INTO notes (title) VALUES ('second')"))
-
     async with database.transaction() as first:
         await first.execute(text("INSERT INTO notes (title) VALUES ('first')"))
-        waiting = asyncio.create_task(second_writer())
+        waiting = asyncio.create_task(insert(database, "second"))
         started = time.monotonic()
         await asyncio.sleep(0.3)
         # The loop kept its time while the second writer waited, and readers still read
@@ -80,13 +81,9 @@ async def test_errors_of_sqlite_reach_the_caller_as_sqlalchemy_errors(
 async def test_a_writer_cancelled_while_waiting_leaves_nothing_behind(
     database: Database,
 ) -> None:
-    async def second_writer() -> None:
-        async with database.transaction() as session:
-            await session.execute(text("INSERT INTO notes (title) VALUES ('abandoned')"))
-
     async with database.transaction() as first:
         await first.execute(text("INSERT INTO notes (title) VALUES ('first')"))
-        waiting = asyncio.create_task(second_writer())
+        waiting = asyncio.create_task(insert(database, "abandoned"))
         await asyncio.sleep(0.1)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -94,6 +91,5 @@ async def test_a_writer_cancelled_while_waiting_leaves_nothing_behind(
 
     # The lock is free at once for the next writer, and the cancelled one wrote nothing.
     async with asyncio.timeout(1):
-        async with database.transaction() as third:
-            await third.execute(text("INSERT INTO notes (title) VALUES ('third')"))
+        await insert(database, "third")
     assert await titles(database) == ["first", "third"]
