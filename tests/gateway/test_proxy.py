@@ -69,7 +69,7 @@ def free_port() -> int:
 
 @pytest.fixture
 async def gateway_to_nowhere(stack: StackHandle) -> AsyncIterator[FastAPI]:
-    """A gateway whose upstreams are closed loopback ports (real aiohttp clients)."""
+    """A gateway whose upstreams are closed loopback ports (real relay clients)."""
     port = free_port()
     settings = GatewaySettings(
         database_url=stack.stack.settings["gateway"].database_url,

@@ -16,7 +16,8 @@ from prometheus_client import REGISTRY
 
 import gateway.main
 from gateway.config import GatewaySettings
-from gateway.proxy import AiohttpUpstream, HttpxUpstream, Upstream
+from gateway.proxy import HttpxUpstream, Upstream
+from gateway.relay import HttpUpstream
 from gateway.resilience import CircuitBreaker, RateLimiter
 from tests.support.stack import COMMON, StackHandle
 
@@ -160,7 +161,7 @@ class TestRetries:
 
 @pytest.fixture
 async def silent_upstream() -> AsyncIterator[Upstream]:
-    """A real aiohttp upstream to a loopback socket that accepts and never answers."""
+    """A real upstream client to a loopback socket that accepts and never answers."""
 
     async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read(65536)
@@ -169,7 +170,7 @@ async def silent_upstream() -> AsyncIterator[Upstream]:
 
     server = await asyncio.start_server(hold, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    upstream = AiohttpUpstream(
+    upstream = HttpUpstream(
         "training",
         f"http://127.0.0.1:{port}",
         connect_timeout=1.0,

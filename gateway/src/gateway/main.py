@@ -21,7 +21,8 @@ from gateway.edge import RateLimitMiddleware
 from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
-from gateway.proxy import AiohttpUpstream, HttpxUpstream, ProxyMiddleware, Upstream
+from gateway.proxy import HttpxUpstream, ProxyMiddleware, Upstream
+from gateway.relay import HttpUpstream
 from gateway.resilience import CircuitBreaker, RateLimiter
 from gateway.router import router
 from gateway.scim.router import PREFIX as SCIM_PREFIX
@@ -61,7 +62,7 @@ def build_upstreams(
                 ),
             )
         else:
-            upstreams[name] = AiohttpUpstream(
+            upstreams[name] = HttpUpstream(
                 name,
                 url,
                 connect_timeout=settings.upstream_connect_timeout_seconds,

@@ -1,9 +1,10 @@
 """Forwarding ``/api/v1/{training,coaching,incidents}/...`` to the services.
 
 This is the hottest code in the product, so it is a pure ASGI middleware that never
-enters the router, and the bytes travel through one pooled aiohttp session per upstream
-(chosen by measurement; see the README's performance section). Tests wire an upstream to
-a service's ASGI app through httpx instead; both implement :class:`Upstream`.
+enters the router, and the bytes travel through one connection pool per upstream
+(``gateway.relay``, chosen by measurement; see the README's performance section). Tests
+wire an upstream to a service's ASGI app through httpx instead; both implement
+:class:`Upstream`.
 
 Per request: the caller must be authenticated; the client's ``Authorization`` is replaced
 (never appended) by a short-lived internal token for that service; hop-by-hop headers and
@@ -18,7 +19,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
-import aiohttp
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -71,8 +71,6 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
         b"x-request-id",
     }
 )
-# A response this small (by Content-Length) is read whole and sent in one message.
-_SMALL_BODY_BYTES = 256 * 1024
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -128,106 +126,8 @@ class Upstream(Protocol):
         """GET a JSON document (the service's OpenAPI document)."""
 
 
-def _response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     return [(name, value) for name, value in raw if name.lower() not in _DROPPED_RESPONSE_HEADERS]
-
-
-class AiohttpUpstream:
-    def __init__(
-        self,
-        name: str,
-        base_url: str,
-        *,
-        connect_timeout: float,
-        read_timeout: float,
-        pool_size: int,
-    ) -> None:
-        self.name = name
-        self.base_url = base_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=connect_timeout, sock_read=read_timeout
-        )
-        self._pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
-
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self._pool_size, keepalive_timeout=30),
-            timeout=self._timeout,
-            # Never keep cookies in a shared client: they would leak between callers.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
-        )
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def relay(
-        self,
-        *,
-        method: str,
-        target: str,
-        headers: list[tuple[bytes, bytes]],
-        body: AsyncIterator[bytes] | None,
-        send: Send,
-    ) -> None:
-        assert self._session is not None, "upstream used before start()"
-        request_headers = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in headers
-        ]
-        try:
-            response = await self._session.request(
-                method,
-                self.base_url + target,
-                headers=request_headers,
-                data=body,
-                allow_redirects=False,
-            )
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise UpstreamTimedOut(str(exc)) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise UpstreamUnreachable(str(exc)) from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamFailed(str(exc)) from exc
-        async with response:
-            length = response.content_length
-            if length is not None and length <= _SMALL_BODY_BYTES:
-                try:
-                    content = await response.read()
-                except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-                    raise UpstreamTimedOut(str(exc)) from exc
-                except aiohttp.ClientError as exc:
-                    raise UpstreamFailed(str(exc)) from exc
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": response.status,
-                        "headers": _response_headers(list(response.raw_headers)),
-                    }
-                )
-                await send({"type": "http.response.body", "body": content})
-                return
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": response.status,
-                    "headers": _response_headers(list(response.raw_headers)),
-                }
-            )
-            async for chunk in response.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b""})
-
-    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
-        assert self._session is not None, "upstream used before start()"
-        try:
-            async with self._session.get(self.base_url + target, headers=headers) as response:
-                response.raise_for_status()
-                return await response.json()
-        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-            raise UpstreamUnreachable(str(exc)) from exc
 
 
 class HttpxUpstream:
@@ -273,7 +173,7 @@ class HttpxUpstream:
                 {
                     "type": "http.response.start",
                     "status": response.status_code,
-                    "headers": _response_headers(list(response.headers.raw)),
+                    "headers": response_headers(list(response.headers.raw)),
                 }
             )
             async for chunk in response.aiter_raw():

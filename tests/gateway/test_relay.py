@@ -1,0 +1,320 @@
+"""The client that carries proxied requests, against a real HTTP server on a loopback socket
+whose behaviour each test scripts: keep-alive reuse, streamed and chunked bodies both ways,
+HEAD, 100 Continue, a connection the service closed, refusals and silence."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httptools
+import pytest
+
+from gateway.proxy import UpstreamFailed, UpstreamTimedOut, UpstreamUnreachable
+from gateway.relay import HttpUpstream
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+Writer = asyncio.StreamWriter
+Handler = Callable[[Request, Writer], Awaitable[bool]]  # returns: keep the connection open
+
+
+@dataclass
+class _Parsed:
+    requests: list[Request] = field(default_factory=list)
+    url: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytearray = field(default_factory=bytearray)
+    parser: Any = None
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode().lower()] = value.decode()
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        method = self.parser.get_method().decode()
+        self.requests.append(Request(method, self.url.decode(), self.headers, bytes(self.body)))
+        self.url, self.headers, self.body = b"", {}, bytearray()
+
+
+class ScriptedServer:
+    """An HTTP/1.1 server answering each request with ``handler``; counts connections."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+        self.received: list[Request] = []
+        self.writers: list[Writer] = []
+        self.server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> ScriptedServer:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in self.writers:
+            writer.close()
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        self.connections += 1
+        self.writers.append(writer)
+        parsed = _Parsed()
+        parsed.parser = httptools.HttpRequestParser(parsed)
+        while data := await reader.read(65536):
+            parsed.parser.feed_data(data)
+            while parsed.requests:
+                request = parsed.requests.pop(0)
+                self.received.append(request)
+                if not await self.handler(request, writer):
+                    writer.close()
+                    return
+
+
+def answer(status: int, body: bytes, *headers: str) -> bytes:
+    lines = [f"HTTP/1.1 {status} X", f"content-length: {len(body)}", *headers, "", ""]
+    return "\r\n".join(lines).encode() + body
+
+
+async def json_answer(request: Request, writer: Writer) -> bool:
+    body = json.dumps({"path": request.path, "body": request.body.decode()}).encode()
+    writer.write(answer(200, body, "content-type: application/json", "x-kept: yes"))
+    return True
+
+
+@dataclass
+class Relayed:
+    status: int
+    headers: dict[bytes, bytes]
+    chunks: list[bytes]
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+async def relay(
+    upstream: HttpUpstream,
+    method: str,
+    target: str,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    body: AsyncIterator[bytes] | None = None,
+) -> Relayed:
+    messages: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        messages.append(message)
+
+    await upstream.relay(method=method, target=target, headers=headers or [], body=body, send=send)
+    start, *bodies = messages
+    return Relayed(
+        start["status"], dict(start["headers"]), [m["body"] for m in bodies if m["body"]]
+    )
+
+
+def upstream_to(url: str, *, read_timeout: float = 2.0) -> HttpUpstream:
+    return HttpUpstream(
+        "training", url, connect_timeout=1.0, read_timeout=read_timeout, pool_size=4
+    )
+
+
+async def pieces(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        await asyncio.sleep(0)
+        yield part
+
+
+class TestKeepAlive:
+    async def test_answers_are_relayed_and_the_connection_is_reused(self) -> None:
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url)
+            first = await relay(upstream, "GET", "/api/v1/training/a?x=1")
+            second = await relay(upstream, "GET", "/api/v1/training/b")
+            await upstream.close()
+
+        assert first.status == 200
+        assert json.loads(first.body)["path"] == "/api/v1/training/a?x=1"
+        assert first.headers[b"x-kept"] == b"yes"
+        assert json.loads(second.body)["path"] == "/api/v1/training/b"
+        assert server.connections == 1
+
+    async def test_an_idle_connection_the_service_closed_is_replaced(self) -> None:
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url)
+            await relay(upstream, "GET", "/first")
+            for writer in server.writers:  # the service's keep-alive timeout
+                writer.close()
+            await asyncio.sleep(0.05)
+            again = await relay(upstream, "GET", "/second")
+            await upstream.close()
+
+        assert json.loads(again.body)["path"] == "/second"
+        assert server.connections == 2
+
+    async def test_a_connection_close_answer_is_not_reused(self) -> None:
+        async def close_after(request: Request, writer: Writer) -> bool:
+            writer.write(answer(200, b"bye", "connection: close"))
+            return False
+
+        async with ScriptedServer(close_after) as server:
+            upstream = upstream_to(server.url)
+            for _ in range(2):
+                assert (await relay(upstream, "GET", "/")).body == b"bye"
+            await upstream.close()
+
+        assert server.connections == 2
+
+
+class TestBodies:
+    async def test_a_chunked_answer_is_streamed_piece_by_piece(self) -> None:
+        async def chunked(request: Request, writer: Writer) -> bool:
+            writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+            for part in (b"first,", b"second,", b"third"):
+                writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            writer.write(b"0\r\n\r\n")
+            return True
+
+        async with ScriptedServer(chunked) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(upstream, "GET", "/report.csv")
+            await upstream.close()
+
+        assert relayed.body == b"first,second,third"
+        assert len(relayed.chunks) > 1  # streamed, not buffered whole
+
+    async def test_a_large_answer_arrives_intact(self) -> None:
+        payload = bytes(range(256)) * 8192  # 2 MiB
+
+        async def large(request: Request, writer: Writer) -> bool:
+            writer.write(answer(200, payload))
+            return True
+
+        async with ScriptedServer(large) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(upstream, "GET", "/big")
+            await upstream.close()
+
+        assert relayed.body == payload
+
+    async def test_a_streamed_request_body_is_sent_chunked(self) -> None:
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(upstream, "POST", "/echo", body=pieces(b'{"a":', b" 1}"))
+            await upstream.close()
+
+        assert json.loads(relayed.body)["body"] == '{"a": 1}'
+        assert server.received[0].headers["transfer-encoding"] == "chunked"
+
+    async def test_a_request_body_with_a_length_is_sent_as_is(self) -> None:
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(
+                upstream,
+                "PUT",
+                "/echo",
+                headers=[(b"content-length", b"7")],
+                body=pieces(b"abc", b"defg"),
+            )
+            await upstream.close()
+
+        assert json.loads(relayed.body)["body"] == "abcdefg"
+        assert "transfer-encoding" not in server.received[0].headers
+
+    async def test_head_gets_the_headers_and_no_body(self) -> None:
+        async def head(request: Request, writer: Writer) -> bool:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 1234\r\n\r\n")
+            return True
+
+        async with ScriptedServer(head) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(upstream, "HEAD", "/thing")
+            await upstream.close()
+
+        assert relayed.status == 200
+        assert relayed.headers[b"content-length"] == b"1234"
+        assert relayed.body == b""
+
+    async def test_100_continue_is_skipped_for_the_real_answer(self) -> None:
+        async def continue_first(request: Request, writer: Writer) -> bool:
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            writer.write(answer(201, b"made"))
+            return True
+
+        async with ScriptedServer(continue_first) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(upstream, "POST", "/things", body=pieces(b"x"))
+            await upstream.close()
+
+        assert (relayed.status, relayed.body) == (201, b"made")
+
+
+class TestFailures:
+    async def test_a_refused_connection_is_unreachable(self) -> None:
+        async with ScriptedServer(json_answer) as server:
+            url = server.url
+        upstream = upstream_to(url)  # the server is gone: nothing listens there
+
+        with pytest.raises(UpstreamUnreachable):
+            await relay(upstream, "GET", "/")
+
+    async def test_a_silent_service_times_out(self) -> None:
+        async def silent(request: Request, writer: Writer) -> bool:
+            await asyncio.sleep(1)
+            return True
+
+        async with ScriptedServer(silent) as server:
+            upstream = upstream_to(server.url, read_timeout=0.1)
+            with pytest.raises(UpstreamTimedOut):
+                await relay(upstream, "GET", "/")
+            await upstream.close()
+
+    async def test_a_post_on_a_connection_that_breaks_is_failed_not_retried(self) -> None:
+        async def hang_up(request: Request, writer: Writer) -> bool:
+            return False
+
+        async with ScriptedServer(hang_up) as server:
+            upstream = upstream_to(server.url)
+            with pytest.raises(UpstreamFailed):
+                await relay(upstream, "POST", "/things", body=pieces(b"x"))
+            await upstream.close()
+
+        assert len(server.received) == 1
+
+    async def test_fetch_json_reads_a_document_and_refuses_errors(self) -> None:
+        async def document(request: Request, writer: Writer) -> bool:
+            if request.path == "/openapi.json":
+                writer.write(answer(200, b'{"openapi": "3.1.0"}'))
+            else:
+                writer.write(answer(503, b"down"))
+            return True
+
+        async with ScriptedServer(document) as server:
+            upstream = upstream_to(server.url)
+            assert await upstream.fetch_json("/openapi.json", headers={}) == {"openapi": "3.1.0"}
+            with pytest.raises(UpstreamUnreachable, match="503"):
+                await upstream.fetch_json("/healthz", headers={})
+            await upstream.close()
