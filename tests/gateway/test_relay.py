@@ -5,13 +5,21 @@ HEAD, 100 Continue, a connection the service closed, refusals and silence."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import ipaddress
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httptools
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from gateway.proxy import UpstreamFailed, UpstreamTimedOut, UpstreamUnreachable
 from gateway.relay import HttpUpstream
@@ -55,15 +63,16 @@ class _Parsed:
 class ScriptedServer:
     """An HTTP/1.1 server answering each request with ``handler``; counts connections."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, *, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
+        self.tls = tls
         self.connections = 0
         self.received: list[Request] = []
         self.writers: list[Writer] = []
         self.server: asyncio.Server | None = None
 
     async def __aenter__(self) -> ScriptedServer:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.tls)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -75,7 +84,8 @@ class ScriptedServer:
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
 
     async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
         self.connections += 1
@@ -134,9 +144,11 @@ async def relay(
     )
 
 
-def upstream_to(url: str, *, read_timeout: float = 2.0) -> HttpUpstream:
+def upstream_to(
+    url: str, *, read_timeout: float = 2.0, tls: ssl.SSLContext | None = None
+) -> HttpUpstream:
     return HttpUpstream(
-        "training", url, connect_timeout=1.0, read_timeout=read_timeout, pool_size=4
+        "training", url, connect_timeout=1.0, read_timeout=read_timeout, pool_size=4, tls=tls
     )
 
 
@@ -318,3 +330,69 @@ class TestFailures:
             with pytest.raises(UpstreamUnreachable, match="503"):
                 await upstream.fetch_json("/healthz", headers={})
             await upstream.close()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1: (certificate, key) PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "coaching.internal")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+@pytest.fixture
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    """What the scripted service serves with."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
+
+
+class TestHttps:
+    async def test_an_https_service_with_a_trusted_certificate_is_relayed(
+        self, certificate: tuple[Path, Path], server_tls: ssl.SSLContext
+    ) -> None:
+        trusting = ssl.create_default_context(cafile=str(certificate[0]))
+
+        async with ScriptedServer(json_answer, tls=server_tls) as server:
+            upstream = upstream_to(server.url, tls=trusting)
+            relayed = await relay(upstream, "GET", "/secure")
+            await upstream.close()
+
+        assert json.loads(relayed.body)["path"] == "/secure"
+
+    async def test_an_untrusted_certificate_is_refused(self, server_tls: ssl.SSLContext) -> None:
+
+        async with ScriptedServer(json_answer, tls=server_tls) as server:
+            upstream = upstream_to(server.url)  # the system's trust store only
+            with pytest.raises(UpstreamUnreachable, match="certificate verify failed"):
+                await relay(upstream, "GET", "/secure")
+            await upstream.close()
+
+        assert server.received == []

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -196,13 +197,19 @@ class HttpUpstream:
         connect_timeout: float,
         read_timeout: float,
         pool_size: int,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        """``tls`` replaces the default context for an https upstream (a private CA)."""
         self.name = name
         url = urlsplit(base_url.rstrip("/"))
-        if url.scheme != "http" or url.hostname is None:
-            raise ValueError(f"the {name} upstream must be an http:// URL, not {base_url!r}")
+        if url.scheme not in ("http", "https") or url.hostname is None:
+            raise ValueError(f"the {name} upstream needs an http(s):// URL, not {base_url!r}")
         self._host = url.hostname
-        self._port = url.port or 80
+        self._port = url.port or (443 if url.scheme == "https" else 80)
+        # https: the service's certificate is checked against the system's trust store
+        # (SSL_CERT_FILE adds a private CA), or against ``tls``.
+        https = url.scheme == "https"
+        self._tls = (tls or ssl.create_default_context()) if https else None
         self._prefix = url.path
         self._host_header = url.netloc.encode("latin-1")
         self._connect_timeout = connect_timeout
@@ -303,7 +310,7 @@ class HttpUpstream:
         try:
             async with asyncio.timeout(self._connect_timeout):
                 _, connection = await loop.create_connection(
-                    lambda: UpstreamConnection(loop), self._host, self._port
+                    lambda: UpstreamConnection(loop), self._host, self._port, ssl=self._tls
                 )
         except TimeoutError as exc:
             raise UpstreamTimedOut(f"no connection within {self._connect_timeout} s") from exc
