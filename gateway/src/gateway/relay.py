@@ -2,10 +2,10 @@
 upstream, responses parsed by httptools (the parser uvicorn serves with).
 
 aiohttp did this before. On the proxy benchmark it was half of the gateway's CPU per
-request: swapping it for this client took the gateway from 0.56 to 0.28 ms at concurrency
-1 (``bench/proxy_overhead.py``). The relay needs little of a general client: no redirects,
-cookies, decompression or proxies, just one request at a time on a pooled connection, with
-the response streamed back.
+request: swapping it for this client took the gateway from 0.56 to 0.32-0.35 ms at
+concurrency 1 (``bench/proxy_overhead.py``). The relay needs little of a general client: no
+redirects, cookies, decompression or proxies, just one request at a time on a pooled
+connection, with the response streamed back.
 
 Errors follow the :class:`gateway.proxy.Upstream` contract: before the response starts,
 a refused or failed connect is ``UpstreamUnreachable``, a connect or read that takes too
