@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -152,9 +153,11 @@ class UpstreamConnection(asyncio.Protocol):
         if self._drained is not None:
             await self._drained
 
-    async def next_chunk(self, exchange: _Exchange, idle_seconds: float) -> bytes | None:
+    async def next_chunk(self, idle_seconds: float) -> bytes | None:
         """The next piece of the body, or ``None`` once the body is complete; waits at most
         ``idle_seconds`` for the service to send more."""
+        exchange = self.exchange
+        assert exchange is not None, "no request in flight"
         while not exchange.chunks:
             if exchange.complete:
                 return None
@@ -204,11 +207,11 @@ class HttpUpstream:
         url = urlsplit(base_url.rstrip("/"))
         if url.scheme not in ("http", "https") or url.hostname is None:
             raise ValueError(f"the {name} upstream needs an http(s):// URL, not {base_url!r}")
+        https = url.scheme == "https"
         self._host = url.hostname
-        self._port = url.port or (443 if url.scheme == "https" else 80)
+        self._port = url.port or (443 if https else 80)
         # https: the service's certificate is checked against the system's trust store
         # (SSL_CERT_FILE adds a private CA), or against ``tls``.
-        https = url.scheme == "https"
         self._tls = (tls or ssl.create_default_context()) if https else None
         self._prefix = url.path
         self._host_header = url.netloc.encode("latin-1")
@@ -233,37 +236,46 @@ class HttpUpstream:
         body: AsyncIterator[bytes] | None,
         send: Send,
     ) -> None:
-        async with self._slots:
-            connection, exchange = await self._send_request(method, target, headers, body)
-            reusable = False
-            try:
-                await self._relay_response(connection, exchange, send)
-                reusable = exchange.keep_alive and connection.usable()
-            finally:
-                if reusable:
-                    connection.exchange = None
-                    self._idle.append(connection)
-                else:
-                    connection.close()
+        async with self._exchange(method, target, headers, body) as (connection, exchange):
+            await self._relay_response(connection, exchange, send)
 
     async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        async with self._slots:
-            connection, exchange = await self._send_request("GET", target, encoded, None)
-            parts: list[bytes] = []
+        parts: list[bytes] = []
+        async with self._exchange("GET", target, encoded, None) as (connection, exchange):
             try:
-                while chunk := await connection.next_chunk(exchange, self._read_timeout):
+                while chunk := await connection.next_chunk(self._read_timeout):
                     parts.append(chunk)
             except (TimeoutError, ConnectionError) as exc:
                 raise UpstreamUnreachable(str(exc) or type(exc).__name__) from exc
-            finally:
-                connection.close()
         if not 200 <= exchange.status < 300:
             raise UpstreamUnreachable(f"{target} answered {exchange.status}")
         try:
             return json.loads(b"".join(parts))
         except ValueError as exc:
             raise UpstreamUnreachable(f"{target} is not JSON: {exc}") from exc
+
+    @contextlib.asynccontextmanager
+    async def _exchange(
+        self,
+        method: str,
+        target: str,
+        headers: list[tuple[bytes, bytes]],
+        body: AsyncIterator[bytes] | None,
+    ) -> AsyncIterator[tuple[UpstreamConnection, _Exchange]]:
+        """A pool slot for one request and its response; afterwards the connection goes
+        back to the pool if the response was read to its end and the service keeps it."""
+        async with self._slots:
+            connection, exchange = await self._send_request(method, target, headers, body)
+            try:
+                yield connection, exchange
+            finally:
+                # keep_alive is set only when the response has been read to its end.
+                if exchange.keep_alive and connection.usable():
+                    connection.exchange = None
+                    self._idle.append(connection)
+                else:
+                    connection.close()
 
     async def _send_request(
         self,
@@ -274,14 +286,17 @@ class HttpUpstream:
     ) -> tuple[UpstreamConnection, _Exchange]:
         """Sends the request and waits for the response's head. A pooled connection the
         service had just closed is replaced once, when nothing could have been acted on."""
-        head = self._request_head(method, target, headers, body)
+        chunked = body is not None and not any(
+            name.lower() == b"content-length" for name, _ in headers
+        )
+        head = self._request_head(method, target, headers, chunked=chunked)
         for _ in range(2):
             connection, reused = await self._connection()
             exchange = connection.begin(head=method == "HEAD")
             try:
                 await connection.write(head)
                 if body is not None:
-                    await self._write_body(connection, body, headers)
+                    await self._write_body(connection, body, chunked=chunked)
                 async with asyncio.timeout(self._read_timeout):
                     await exchange.headers_done
                 return connection, exchange
@@ -319,29 +334,22 @@ class HttpUpstream:
         return connection, False
 
     def _request_head(
-        self,
-        method: str,
-        target: str,
-        headers: list[tuple[bytes, bytes]],
-        body: AsyncIterator[bytes] | None,
+        self, method: str, target: str, headers: list[tuple[bytes, bytes]], *, chunked: bool
     ) -> bytes:
         lines = [
             f"{method} {self._prefix}{target} HTTP/1.1\r\n".encode("latin-1"),
             b"host: " + self._host_header + b"\r\n",
         ]
         lines.extend(name + b": " + value + b"\r\n" for name, value in headers)
-        if body is not None and not _has_length(headers):
+        if chunked:
             lines.append(b"transfer-encoding: chunked\r\n")
         lines.append(b"\r\n")
         return b"".join(lines)
 
     async def _write_body(
-        self,
-        connection: UpstreamConnection,
-        body: AsyncIterator[bytes],
-        headers: list[tuple[bytes, bytes]],
+        self, connection: UpstreamConnection, body: AsyncIterator[bytes], *, chunked: bool
     ) -> None:
-        if _has_length(headers):
+        if not chunked:
             async for chunk in body:
                 await connection.write(chunk)
             return
@@ -364,10 +372,6 @@ class HttpUpstream:
             await send({"type": "http.response.body", "body": b"".join(exchange.chunks)})
             return
         # After the start is sent a failure cannot become a 502: it aborts the response.
-        while (chunk := await connection.next_chunk(exchange, self._read_timeout)) is not None:
+        while (chunk := await connection.next_chunk(self._read_timeout)) is not None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
-
-
-def _has_length(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(name.lower() == b"content-length" for name, _ in headers)
