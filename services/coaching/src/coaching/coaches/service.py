@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import sqlalchemy
 from sqlalchemy import ColumnElement, Table, bindparam, func
@@ -25,13 +25,18 @@ class CoachLoad:
     open_engagements: int
 
     def read(self) -> CoachRead:
-        return CoachRead.model_validate(
-            {
-                **self.coach.model_dump(),
-                "open_engagements": self.open_engagements,
-                "available_slots": max(self.coach.capacity - self.open_engagements, 0),
-            }
-        )
+        return coach_read(self.coach.model_dump(), self.open_engagements)
+
+
+def coach_read(coach: Mapping[Any, Any], open_engagements: int) -> CoachRead:
+    """A coach's columns with their open load and the slots left."""
+    return CoachRead.model_validate(
+        {
+            **coach,
+            "open_engagements": open_engagements,
+            "available_slots": max(coach["capacity"] - open_engagements, 0),
+        }
+    )
 
 
 def _open_load() -> ColumnElement[int]:
@@ -94,10 +99,7 @@ async def get_coach(session: AsyncSession, coach_id: uuid.UUID) -> CoachRead:
     row = (await session.execute(_COACH_WITH_LOAD, {"coach_id": coach_id})).mappings().first()
     if row is None:
         raise CoachNotFound(f"There is no coach {coach_id}.")
-    open_engagements = row["open_engagements"]
-    return CoachRead.model_validate(
-        {**row, "available_slots": max(row["capacity"] - open_engagements, 0)}
-    )
+    return coach_read(row, row["open_engagements"])
 
 
 async def coach_of_person(session: AsyncSession, person_id: uuid.UUID) -> Coach | None:
