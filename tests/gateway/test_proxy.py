@@ -61,6 +61,69 @@ class TestForwarding:
         assert response.headers["content-type"] == "application/problem+json"
 
 
+class TestEdgeOnProxiedPaths:
+    """Proxied paths take a short middleware chain of their own: the edge still applies."""
+
+    async def test_a_proxied_request_without_a_token_is_a_401_problem(
+        self, stack: StackHandle
+    ) -> None:
+        response = await stack.client().get("/api/v1/coaching/coaches")
+
+        assert response.status_code == 401
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["x-request-id"]
+
+    async def test_the_gateway_s_body_limit_applies_before_the_service(
+        self, stack: StackHandle
+    ) -> None:
+        settings = GatewaySettings(
+            database_url=stack.stack.settings["gateway"].database_url,
+            max_body_bytes=100,  # the services keep their 1 MiB
+            **COMMON,
+        )
+        app = gateway.main.create_app(settings, upstream_transports=stack.stack.upstreams)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as client,
+        ):
+            response = await client.post(
+                "/api/v1/coaching/coaches",
+                json={"display_name": "x" * 200},
+                headers=stack.as_service("incidents").headers,
+            )
+
+        assert response.status_code == 413
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "limit of 100 bytes" in response.json()["detail"]
+
+    async def test_cors_answers_on_a_proxied_path(self, stack: StackHandle) -> None:
+        settings = GatewaySettings(
+            database_url=stack.stack.settings["gateway"].database_url,
+            cors_origins=["https://portal.northwind.example"],
+            **COMMON,
+        )
+        app = gateway.main.create_app(settings, upstream_transports=stack.stack.upstreams)
+        origin = {"Origin": "https://portal.northwind.example"}
+        # A service principal: this app's directory is not the test's rolled-back one.
+        token = stack.as_service("incidents").headers["authorization"]
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://gw") as client,
+        ):
+            preflight = await client.options(
+                "/api/v1/coaching/coaches",
+                headers={**origin, "Access-Control-Request-Method": "GET"},
+            )
+            answer = await client.get(
+                "/api/v1/coaching/coaches", headers={**origin, "Authorization": token}
+            )
+
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == origin["Origin"]
+        assert answer.status_code == 200
+        assert answer.headers["access-control-allow-origin"] == origin["Origin"]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Table
 from starlette.middleware import Middleware
+from starlette.types import ASGIApp
 
 from kit.clients import gateway_client
 from kit.concurrency import STALE_DATA_ERRORS, on_stale_data
@@ -152,6 +153,22 @@ class _LazyIdempotencyMiddleware:
         await self._inner(scope, receive, send)
 
 
+def edge_middleware(name: str, settings: AppSettings) -> list[Middleware]:
+    """What every request of every app passes first, outermost first: its request id, log
+    line and metrics, then the body limit."""
+    return [
+        Middleware(RequestContextMiddleware, app_name=name),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
+
+
+def build_chain(app: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:
+    """``app`` wrapped in ``middleware``, outermost first, as FastAPI would wrap it."""
+    for cls, args, kwargs in reversed(middleware):
+        app = cls(app, *args, **kwargs)
+    return app
+
+
 def create_base_app(
     *,
     name: str,
@@ -162,12 +179,13 @@ def create_base_app(
     middleware: Sequence[Middleware] = (),
     version: str = "1.0.0",
     docs: bool = False,
+    app_class: type[FastAPI] = FastAPI,
 ) -> FastAPI:
     """An app with what every app shares: request ids and JSON logs, request metrics and
     ``/metrics``, the body limit, problem+json errors, idempotency keys, health routes and
     the OpenAPI touches.
     ``middleware`` (outermost first) runs between the body limit and idempotency."""
-    app = FastAPI(
+    app = app_class(
         title=title,
         description=description,
         version=version,
@@ -182,10 +200,8 @@ def create_base_app(
     app.include_router(metrics_router)
     # add_middleware wraps what is there: the last added runs first.
     app.add_middleware(_LazyIdempotencyMiddleware, owner=app)
-    for entry in reversed(middleware):
-        app.add_middleware(entry.cls, *entry.args, **entry.kwargs)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestContextMiddleware, app_name=name)
+    for cls, args, kwargs in reversed([*edge_middleware(name, settings), *middleware]):
+        app.add_middleware(cls, *args, **kwargs)
     install_problem_openapi(app)
     return app
 
