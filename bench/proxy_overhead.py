@@ -7,11 +7,13 @@ Starts the coaching service and the gateway as real processes (``python -m <app>
 as ``make run`` does) on free loopback ports, each on its own fresh SQLite database that
 is migrated and seeded, then asks both for one demo coach (``GET
 /api/v1/coaching/coaches/{id}``: a primary-key read plus the coach's open load, from
-coaching's database on every request). Each round measures all four runs, one after the
-other; the figures printed are the medians over the rounds, because one run on a shared VM
-can be off by a few tenths of a millisecond. Prints requests per second, p50/p99 latency
-and the CPU the gateway and the service spent per request, the overhead at the median,
-and whether the targets are met:
+coaching's database on every request). Beside them it starts this machine's floors
+(``bench.floor``): a proxy that does no work, in front of the same service, and an empty
+FastAPI route. Each round makes all six runs, one after the other; the figures printed
+are the medians over the rounds, because one run on a shared VM can be off by a few
+tenths of a millisecond. Prints requests per second, p50/p99 latency and the CPU the
+service and the proxy in front of it spent per request, what the floors allow, the
+overhead at the median, and whether the targets are met:
 
 * concurrency 1: the gateway adds at most 0.3 ms to the median;
 * concurrency 16: the gateway keeps at least 60 % of the direct throughput, p99 < 10 ms.
@@ -60,9 +62,10 @@ class Result:
     p50_ms: float
     p99_ms: float
     requests: int
-    # CPU time each process spent per request (the gateway's is 0 on direct runs).
+    # CPU time each process spent per request: the one that answers, and the gateway or
+    # the forwarder in front of it (0 on direct runs).
     service_cpu_ms: float = 0.0
-    gateway_cpu_ms: float = 0.0
+    proxy_cpu_ms: float = 0.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -89,9 +92,10 @@ def run_app(app: str, command: str, env: dict[str, str]) -> None:
 
 
 @contextlib.contextmanager
-def serving(app: str, env: dict[str, str], port: int) -> Iterator[int]:
+def serving(module: str, *args: str, env: dict[str, str], port: int) -> Iterator[int]:
+    """``python -m module args...`` until the block ends; yields its pid once healthy."""
     process = subprocess.Popen(
-        [sys.executable, "-m", app, "serve"], env=env, stdout=subprocess.DEVNULL
+        [sys.executable, "-m", module, *args], env=env, stdout=subprocess.DEVNULL
     )
     try:
         wait_healthy(port, process)
@@ -195,11 +199,27 @@ def environment(directory: Path, service_port: int, gateway_port: int) -> dict[s
 
 
 Key = tuple[str, int]  # (route, concurrency)
-KEYS: tuple[Key, ...] = (("direct", 1), ("gateway", 1), ("direct", 16), ("gateway", 16))
+# "forwarder" (a proxy doing no work, in front of the same service) and "empty" (an empty
+# FastAPI route) are this machine's floors, measured in the same rounds (bench.floor).
+KEYS: tuple[Key, ...] = (
+    ("direct", 1),
+    ("gateway", 1),
+    ("forwarder", 1),
+    ("direct", 16),
+    ("gateway", 16),
+    ("empty", 16),
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    port: int
+    service_pid: int  # the process that answers
+    proxy_pid: int | None = None  # the process in front of it, if any
 
 
 def measure(seconds: int, rounds: int) -> tuple[str, dict[Key, list[Result]]]:
-    service_port, gateway_port = free_port(), free_port()
+    service_port, gateway_port, forwarder_port, empty_port = (free_port() for _ in range(4))
     with tempfile.TemporaryDirectory(prefix="smp-bench-") as tmp:
         env = environment(Path(tmp), service_port, gateway_port)
         for app in (SERVICE, "gateway"):
@@ -209,28 +229,44 @@ def measure(seconds: int, rounds: int) -> tuple[str, dict[Key, list[Result]]]:
         user_token = sign_dev_token(GatewaySettings(), person_id=person)
         results: dict[Key, list[Result]] = {key: [] for key in KEYS}
         with (
-            serving(SERVICE, env, service_port) as service_pid,
-            serving("gateway", env, gateway_port) as gateway_pid,
-        ):
+            serving(SERVICE, "serve", env=env, port=service_port) as service_pid,
+            serving("gateway", "serve", env=env, port=gateway_port) as gateway_pid,
+            serving(
+                "bench.floor", "forwarder", str(forwarder_port), str(service_port),
+                env=env, port=forwarder_port,
+            ) as forwarder_pid,
+            serving("bench.floor", "empty", str(empty_port), env=env, port=empty_port) as empty,
+        ):  # fmt: skip
             path = first_coach_path(service_port, person)
-            ports = {"direct": service_port, "gateway": gateway_port}
+            routes = {
+                "direct": Route(service_port, service_pid),
+                "gateway": Route(gateway_port, service_pid, gateway_pid),
+                "forwarder": Route(forwarder_port, service_pid, forwarder_pid),
+                "empty": Route(empty_port, empty),
+            }
             for _ in range(rounds):
                 for route, connections in KEYS:
-                    url = f"http://127.0.0.1:{ports[route]}{path}"
                     # Internal tokens live at most 60 s: a fresh one for every run.
-                    token = internal_token(person) if route == "direct" else user_token
-                    wrk(url, token, connections=connections, seconds=2)  # warm-up
-                    before = cpu_seconds(service_pid), cpu_seconds(gateway_pid)
-                    result = wrk(url, token, connections=connections, seconds=seconds)
-                    per_request = 1000 / max(result.requests, 1)
+                    token = user_token if route == "gateway" else internal_token(person)
                     results[(route, connections)].append(
-                        dataclasses.replace(
-                            result,
-                            service_cpu_ms=(cpu_seconds(service_pid) - before[0]) * per_request,
-                            gateway_cpu_ms=(cpu_seconds(gateway_pid) - before[1]) * per_request,
-                        )
+                        run(routes[route], path, token, connections, seconds)
                     )
         return path, results
+
+
+def run(route: Route, path: str, token: str, connections: int, seconds: int) -> Result:
+    url = f"http://127.0.0.1:{route.port}{path}"
+    wrk(url, token, connections=connections, seconds=2)  # warm-up
+    pids = (route.service_pid, route.proxy_pid)
+    before = [cpu_seconds(pid) if pid else 0.0 for pid in pids]
+    result = wrk(url, token, connections=connections, seconds=seconds)
+    after = [cpu_seconds(pid) if pid else 0.0 for pid in pids]
+    per_request = 1000 / max(result.requests, 1)
+    return dataclasses.replace(
+        result,
+        service_cpu_ms=(after[0] - before[0]) * per_request,
+        proxy_cpu_ms=(after[1] - before[1]) * per_request,
+    )
 
 
 def median_result(runs: list[Result]) -> Result:
@@ -257,23 +293,32 @@ def report(path: str, runs: dict[Key, list[Result]]) -> bool:
     print(f"GET {path}  (one coach, read from coaching's database)")
     print(f"medians over {len(runs[KEYS[0]])} rounds; cpu: CPU ms per request of each process")
     print(
-        f"{'route':<8} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'service cpu':>11} {'gateway cpu':>11}"
+        f"{'route':<9} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'service cpu':>11} {'proxy cpu':>9}"
     )
     for route, connections in KEYS:
         result = results[(route, connections)]
         print(
-            f"{route:<8} {connections:>4} {result.requests_per_second:>7.0f} "
+            f"{route:<9} {connections:>4} {result.requests_per_second:>7.0f} "
             f"{result.p50_ms:>7.2f} {result.p99_ms:>7.2f} "
-            f"{result.service_cpu_ms:>11.3f} {result.gateway_cpu_ms:>11.3f}"
+            f"{result.service_cpu_ms:>11.3f} {result.proxy_cpu_ms:>9.3f}"
         )
     direct = results[("direct", 16)]
+    direct_p50 = results[("direct", 1)].p50_ms
+    floor = results[("forwarder", 1)].p50_ms - direct_p50
+    empty = results[("empty", 16)]
+    print("what this machine allows (bench.floor):")
+    print(f"  a proxy that does no work adds {floor:+.2f} ms at c=1")
+    print(
+        f"  an empty FastAPI route at c=16: {empty.requests_per_second:.0f} req/s, "
+        f"p99 {empty.p99_ms:.2f} ms"
+    )
     # Little's law: 16 connections always waiting on one service process.
     print(
-        f"16 connections over the service's {direct.requests_per_second:.0f} req/s wait "
+        f"  16 connections over the service's {direct.requests_per_second:.0f} req/s wait "
         f"{16000 / direct.requests_per_second:.1f} ms on average before any gateway"
     )
-    overhead = results[("gateway", 1)].p50_ms - results[("direct", 1)].p50_ms
+    overhead = results[("gateway", 1)].p50_ms - direct_p50
     kept = results[("gateway", 16)].requests_per_second / direct.requests_per_second
     p99 = results[("gateway", 16)].p99_ms
     checks = [

@@ -14,9 +14,11 @@ class TestRequestId:
         assert response.headers["x-request-id"] == "abc-123"
 
     async def test_an_id_is_generated_when_absent(self, notes: Notes) -> None:
-        response = await notes.client().get("/api/v1/notes")
+        client = notes.client()
+        first, second = await client.get("/api/v1/notes"), await client.get("/api/v1/notes")
 
-        assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+        assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])
+        assert first.headers["x-request-id"] != second.headers["x-request-id"]
 
     async def test_an_unsafe_id_is_replaced(self, notes: Notes) -> None:
         response = await notes.client(headers={"X-Request-ID": "bad id\twith spaces"}).get(

@@ -32,12 +32,24 @@ REQUEST_DURATION_SECONDS = Histogram(
 )
 
 
+# labels() takes a lock and builds its key on every call: keep the children per series.
+_SERIES: dict[tuple[str, str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(app: str, method: str, route: str, status: int, seconds: float) -> None:
     # A scrape is not traffic: counting it would make every idle app look busy.
     if route == METRICS_PATH:
         return
-    REQUESTS_TOTAL.labels(app, method, route, str(status)).inc()
-    REQUEST_DURATION_SECONDS.labels(app, method, route).observe(seconds)
+    key = (app, method, route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        series = _SERIES[key] = (
+            REQUESTS_TOTAL.labels(app, method, route, str(status)),
+            REQUEST_DURATION_SECONDS.labels(app, method, route),
+        )
+    requests, duration = series
+    requests.inc()
+    duration.observe(seconds)
 
 
 router = APIRouter()
