@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import uuid
 
-from tests.kit.conftest import Notes
+from kit.identity import PrincipalKind
+from tests.kit.conftest import SIGNER, Notes
 
 
 class TestRequestId:
@@ -14,7 +16,9 @@ class TestRequestId:
         assert response.headers["x-request-id"] == "abc-123"
 
     async def test_an_id_is_generated_when_absent(self, notes: Notes) -> None:
-        client = notes.client()
+        # A plain bearer token: the test client's signer would pass the last id on.
+        token = SIGNER.sign(audience="notes", subject=str(uuid.uuid4()), kind=PrincipalKind.USER)
+        client = notes.client(token=token)
         first, second = await client.get("/api/v1/notes"), await client.get("/api/v1/notes")
 
         assert re.fullmatch(r"[0-9a-f]{32}", first.headers["x-request-id"])

@@ -56,11 +56,14 @@ async def test_an_insert_statement_in_a_read_transaction_is_kept(database: Datab
 async def test_an_error_in_a_read_transaction_rolls_back_what_it_wrote(
     database: Database,
 ) -> None:
-    with pytest.raises(RuntimeError):
+    async def write_then_fail() -> None:
         async with database.transaction(write=False) as session:
             session.add(Tag(name="lost"))
             await session.flush()
             raise RuntimeError("the request failed")
+
+    with pytest.raises(RuntimeError):
+        await write_then_fail()
 
     assert await names(database) == []
 
