@@ -1,7 +1,7 @@
 """What the gateway adds to a request: the same GET, straight to a service and through the
 gateway, measured with ``wrk`` at concurrency 1 and 16.
 
-    .venv/bin/python -m bench.proxy_overhead [--seconds 5] [--rounds 3]
+    .venv/bin/python -m bench.proxy_overhead [--seconds 3] [--rounds 5]
 
 Starts the coaching service and the gateway as real processes (``python -m <app> serve``,
 as ``make run`` does) on free loopback ports, each on its own fresh SQLite database that
@@ -11,7 +11,9 @@ coaching's database on every request). Beside them it starts this machine's floo
 (``bench.floor``): a proxy that does no work, in front of the same service, and an empty
 FastAPI route. Each round makes all six runs, one after the other; the figures printed
 are the medians over the rounds, because one run on a shared VM can be off by a few
-tenths of a millisecond. Prints requests per second, p50/p99 latency and the CPU the
+tenths of a millisecond. The overheads at c=1 are paired: each round's run minus the
+same round's direct run, then the median of those differences, as the machine's speed
+drifts over minutes. Prints requests per second, p50/p99 latency and the CPU the
 service and the proxy in front of it spent per request, what the floors allow, the
 overhead at the median, and whether the targets are met:
 
@@ -256,7 +258,7 @@ def measure(seconds: int, rounds: int) -> tuple[str, dict[Key, list[Result]]]:
 
 def run(route: Route, path: str, token: str, connections: int, seconds: int) -> Result:
     url = f"http://127.0.0.1:{route.port}{path}"
-    wrk(url, token, connections=connections, seconds=2)  # warm-up
+    wrk(url, token, connections=connections, seconds=1)  # warm-up
     pids = (route.service_pid, route.proxy_pid)
     before = [cpu_seconds(pid) if pid else 0.0 for pid in pids]
     result = wrk(url, token, connections=connections, seconds=seconds)
@@ -277,6 +279,11 @@ def median_result(runs: list[Result]) -> Result:
             for field in dataclasses.fields(Result)
         )
     )
+
+
+def paired_differences(runs: list[Result], baseline: list[Result]) -> list[float]:
+    """p50 of each round's run minus the p50 of the same round's baseline run."""
+    return [run.p50_ms - base.p50_ms for run, base in zip(runs, baseline, strict=True)]
 
 
 def reference_workload_ms() -> float:
@@ -304,11 +311,16 @@ def report(path: str, runs: dict[Key, list[Result]]) -> bool:
             f"{result.service_cpu_ms:>11.3f} {result.proxy_cpu_ms:>9.3f}"
         )
     direct = results[("direct", 16)]
-    direct_p50 = results[("direct", 1)].p50_ms
-    floor = results[("forwarder", 1)].p50_ms - direct_p50
+    # The machine's speed drifts over minutes: compare each round's runs with each other
+    # (made seconds apart), then take the median of those differences.
+    overheads = paired_differences(runs[("gateway", 1)], runs[("direct", 1)])
+    floors = paired_differences(runs[("forwarder", 1)], runs[("direct", 1)])
     empty = results[("empty", 16)]
+    print("median at c=1 minus direct, round by round:")
+    print(f"  gateway   {' '.join(f'{x:+.2f}' for x in overheads)} ms")
+    print(f"  forwarder {' '.join(f'{x:+.2f}' for x in floors)} ms")
     print("what this machine allows (bench.floor):")
-    print(f"  a proxy that does no work adds {floor:+.2f} ms at c=1")
+    print(f"  a proxy that does no work adds {statistics.median(floors):+.2f} ms at c=1")
     print(
         f"  an empty FastAPI route at c=16: {empty.requests_per_second:.0f} req/s, "
         f"p99 {empty.p99_ms:.2f} ms"
@@ -318,7 +330,7 @@ def report(path: str, runs: dict[Key, list[Result]]) -> bool:
         f"  16 connections over the service's {direct.requests_per_second:.0f} req/s wait "
         f"{16000 / direct.requests_per_second:.1f} ms on average before any gateway"
     )
-    overhead = results[("gateway", 1)].p50_ms - direct_p50
+    overhead = statistics.median(overheads)
     kept = results[("gateway", 16)].requests_per_second / direct.requests_per_second
     p99 = results[("gateway", 16)].p99_ms
     checks = [
@@ -335,15 +347,15 @@ def report(path: str, runs: dict[Key, list[Result]]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=5, help="length of each measured run")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the four runs")
+    parser.add_argument("--seconds", type=int, default=3, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the six runs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     print(
         f"{os.cpu_count()} CPUs; reference workload {reference_workload_ms():.0f} ms "
-        f"(smaller is a faster machine); {args.seconds} s per run after a 2 s warm-up"
+        f"(smaller is a faster machine); {args.seconds} s per run after a 1 s warm-up"
     )
     return 0 if report(*measure(args.seconds, args.rounds)) else 1
 
