@@ -1,7 +1,7 @@
 """What the gateway adds to a request: the same GET, straight to a service and through the
 gateway, measured with ``wrk`` at concurrency 1 and 16.
 
-    .venv/bin/python -m bench.proxy_overhead [--seconds 3] [--rounds 5]
+    .venv/bin/python -m bench.proxy_overhead [--seconds 2] [--rounds 9]
 
 Starts the coaching service and the gateway as real processes (``python -m <app> serve``,
 as ``make run`` does) on free loopback ports, each on its own fresh SQLite database that
@@ -246,19 +246,20 @@ def measure(seconds: int, rounds: int) -> tuple[str, dict[Key, list[Result]]]:
                 "forwarder": Route(forwarder_port, service_pid, forwarder_pid),
                 "empty": Route(empty_port, empty),
             }
-            for _ in range(rounds):
+            for round_number in range(rounds):
                 for route, connections in KEYS:
                     # Internal tokens live at most 60 s: a fresh one for every run.
                     token = user_token if route == "gateway" else internal_token(person)
+                    url = f"http://127.0.0.1:{routes[route].port}{path}"
+                    if round_number == 0:
+                        wrk(url, token, connections=connections, seconds=2)  # warm-up
                     results[(route, connections)].append(
-                        run(routes[route], path, token, connections, seconds)
+                        run(routes[route], url, token, connections, seconds)
                     )
         return path, results
 
 
-def run(route: Route, path: str, token: str, connections: int, seconds: int) -> Result:
-    url = f"http://127.0.0.1:{route.port}{path}"
-    wrk(url, token, connections=connections, seconds=1)  # warm-up
+def run(route: Route, url: str, token: str, connections: int, seconds: int) -> Result:
     pids = (route.service_pid, route.proxy_pid)
     before = [cpu_seconds(pid) if pid else 0.0 for pid in pids]
     result = wrk(url, token, connections=connections, seconds=seconds)
@@ -347,15 +348,16 @@ def report(path: str, runs: dict[Key, list[Result]]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=int, default=3, help="length of each measured run")
-    parser.add_argument("--rounds", type=int, default=5, help="rounds of the six runs")
+    parser.add_argument("--seconds", type=int, default=2, help="length of each measured run")
+    parser.add_argument("--rounds", type=int, default=9, help="rounds of the six runs")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     print(
         f"{os.cpu_count()} CPUs; reference workload {reference_workload_ms():.0f} ms "
-        f"(smaller is a faster machine); {args.seconds} s per run after a 1 s warm-up"
+        f"(smaller is a faster machine); {args.rounds} rounds of {args.seconds} s runs, each "
+        "warmed up for 2 s in the first round"
     )
     return 0 if report(*measure(args.seconds, args.rounds)) else 1
 
