@@ -51,7 +51,7 @@ class GatewayApp(FastAPI):
     """Requests for a service go straight to a short chain of the same middleware (request
     id, logs and metrics, body limit, CORS, authentication, rate limit, proxy), skipping
     FastAPI's own layers and the router, which add nothing to a forwarded request (about
-    8 % of the gateway's CPU per proxied request, measured side by side; README, "Proxy
+    7 % of the gateway's CPU per proxied request, measured side by side; README, "Proxy
     overhead"). A bare ``/api/v1/coaching`` takes the long way, through the same proxy."""
 
     proxied_prefixes: tuple[str, ...] = ()
