@@ -131,6 +131,14 @@ def worker(stack: StackHandle) -> Worker:
     return found
 
 
+async def as_hr(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:
+    """The incident as HR reads it (the decision, the timeline, the status)."""
+    response = await stack.as_user(org.hr).get(f"/api/v1/incidents/{incident_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
 async def etag_of(client: httpx.AsyncClient, incident_id: str) -> str:
     response = await client.get(f"/api/v1/incidents/{incident_id}")
     assert response.status_code == 200, response.text

@@ -2,17 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.incidents.conftest import Org, coaching_down, days_ago, report, worker
+from tests.incidents.conftest import Org, as_hr, coaching_down, days_ago, report, worker
 from tests.support.stack import StackHandle
-
-
-async def as_hr(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = (
-        await stack.as_user(org.hr).get(f"/api/v1/incidents/{incident_id}")
-    ).json()
-    return body
 
 
 async def timeline_kinds(stack: StackHandle, org: Org, incident_id: str) -> list[str]:

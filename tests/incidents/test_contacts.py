@@ -10,6 +10,7 @@ from gateway.models import Person
 from tests.incidents.conftest import (
     Org,
     add_to_group,
+    as_hr,
     deactivate,
     directory_listing_down,
     etag_of,
@@ -21,9 +22,7 @@ from tests.support.stack import StackHandle
 
 
 async def decision_of(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:
-    response = await stack.as_user(org.hr).get(f"/api/v1/incidents/{incident_id}")
-    assert response.status_code == 200, response.text
-    decision: dict[str, Any] = response.json()["decision"]
+    decision: dict[str, Any] = (await as_hr(stack, org, incident_id))["decision"]
     return decision
 
 

@@ -3,12 +3,11 @@ coaching, overrides and deciding again."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.incidents.conftest import (
     Org,
+    as_hr,
     complete_in_coaching,
     days_ago,
     etag_of,
@@ -16,13 +15,6 @@ from tests.incidents.conftest import (
     worker,
 )
 from tests.support.stack import StackHandle
-
-
-async def as_hr(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:
-    response = await stack.as_user(org.hr).get(f"/api/v1/incidents/{incident_id}")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 class TestDefaultRules:

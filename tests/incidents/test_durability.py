@@ -15,6 +15,7 @@ import incidents.main
 from incidents.config import IncidentsSettings
 from tests.incidents.conftest import (
     Org,
+    as_hr,
     coaching_down,
     days_ago,
     fresh_coaching_breaker,
@@ -33,13 +34,6 @@ async def org(committed_stack: StackHandle) -> AsyncIterator[Org]:
     await seed_policy(committed_stack)
     with fresh_coaching_breaker(committed_stack):
         yield await make_org(committed_stack)
-
-
-async def as_hr(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = (
-        await stack.as_user(org.hr).get(f"/api/v1/incidents/{incident_id}")
-    ).json()
-    return body
 
 
 async def poll_until_decided(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:

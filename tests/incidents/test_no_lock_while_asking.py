@@ -14,6 +14,7 @@ import pytest
 
 from tests.incidents.conftest import (
     Org,
+    as_hr,
     coaching_down,
     days_ago,
     etag_of,
@@ -76,13 +77,6 @@ async def note(stack: StackHandle, org: Org, incident_id: str, text: str) -> htt
     return await stack.as_user(org.hr).post(
         f"/api/v1/incidents/{incident_id}/timeline", json={"text": text}
     )
-
-
-async def as_hr(stack: StackHandle, org: Org, incident_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = (
-        await stack.as_user(org.hr).get(f"/api/v1/incidents/{incident_id}")
-    ).json()
-    return body
 
 
 class TestWritesGoOnWhileCoachingIsSlow:
