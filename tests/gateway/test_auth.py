@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import jwt
+from sqlalchemy import event
 
 from gateway.auth import DEV_AUDIENCE, DEV_ISSUER
+from kit.db import Database
 from tests.support.stack import StackHandle
 
 
@@ -111,3 +117,34 @@ class TestServicePrincipals:
 
         assert response.status_code == 403
         assert "training service may not call the incidents service" in response.json()["detail"]
+
+
+@contextmanager
+def statements_reading_roles(database: Database) -> Iterator[list[str]]:
+    """The SQL statements run on ``database`` within the block that read group members."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "group_member" in statement:
+            seen.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", note)
+
+
+class TestCallerCache:
+    async def test_requests_in_flight_for_an_uncached_caller_share_one_lookup(
+        self, committed_stack: StackHandle
+    ) -> None:
+        hr = await committed_stack.person(roles=["hr"])
+        client = committed_stack.as_user(hr)
+
+        with statements_reading_roles(committed_stack.stack.database("gateway")) as reads:
+            responses = await asyncio.gather(*(client.get("/api/v1/me") for _ in range(16)))
+
+        assert [r.status_code for r in responses] == [200] * 16
+        assert all(r.json()["roles"] == ["employee", "hr"] for r in responses)
+        assert len(reads) == 1

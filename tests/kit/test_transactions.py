@@ -3,14 +3,17 @@ transaction wrote is kept, whether it was opened for writing or not."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import insert, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from starlette.types import Message
 
-from kit.db import Database
+from kit.db import Database, SessionDep
 
 
 class Base(DeclarativeBase):
@@ -75,3 +78,58 @@ async def test_reads_leave_the_connection_ready_for_the_next_writer(database: Da
         session.add(Tag(name="after reads"))
 
     assert await names(database) == ["after reads"]
+
+
+async def test_every_transaction_returns_its_connection_to_the_pool(database: Database) -> None:
+    await names(database)
+    async with database.transaction() as session:
+        session.add(Tag(name="written"))
+    with pytest.raises(RuntimeError):
+        async with database.transaction():
+            raise RuntimeError("the request failed")
+
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_request_lets_other_tasks_run_before_its_response_is_sent(
+    database: Database,
+) -> None:
+    # On SQLite nothing in a read suspends: the request session's one loop turn is what
+    # lets the loop read other sockets between requests (see kit.db.request_session).
+    app = FastAPI()
+    app.state.database = database
+
+    @app.get("/tags")
+    async def list_tags(session: SessionDep) -> list[str]:
+        return list((await session.scalars(select(Tag.name))).all())
+
+    events: list[str] = []
+
+    async def other_task() -> None:
+        events.append("other task")
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        events.append(message["type"])
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/tags",
+        "raw_path": b"/tags",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test")],
+        "server": ("test", 80),
+        "client": ("test", 1),
+    }
+    other = asyncio.ensure_future(other_task())
+    await app(scope, receive, send)
+    await other
+
+    assert events == ["other task", "http.response.start", "http.response.body"]

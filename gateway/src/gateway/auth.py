@@ -32,6 +32,7 @@ from sqlmodel import col, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api_clients.service import parse_secret, secret_matches
+from gateway.caching import SharedLoadCache
 from gateway.config import GatewaySettings
 from gateway.edge import refusal
 from gateway.errors import AccountDeactivated, InvalidToken
@@ -81,7 +82,6 @@ class _CachedPerson:
     id: uuid.UUID
     active: bool
     roles: frozenset[str]
-    expires: float
 
 
 class PersonRoles:
@@ -90,16 +90,14 @@ class PersonRoles:
     def __init__(self, database: Database, *, group_roles: dict[str, str], ttl: float) -> None:
         self.database = database
         self.group_roles = group_roles
-        self.ttl = ttl
-        self._cache: dict[uuid.UUID, _CachedPerson] = {}
+        self._cache = SharedLoadCache(self._load, ttl=ttl)
         # OIDC claim value -> person id (the match never changes for a given person).
         self._claim_ids: dict[str, uuid.UUID] = {}
 
     async def lookup(self, person_id: uuid.UUID) -> _CachedPerson | None:
-        now = time.monotonic()
-        cached = self._cache.get(person_id)
-        if cached is not None and cached.expires > now:
-            return cached
+        return await self._cache.get(person_id)
+
+    async def _load(self, person_id: uuid.UUID) -> _CachedPerson | None:
         async with self.database.transaction(write=False) as session:
             person = await session.get(Person, person_id)
             if person is None:
@@ -119,9 +117,7 @@ class PersonRoles:
         roles = person_roles(
             list(groups), has_reports=bool(has_reports), group_roles=self.group_roles
         )
-        entry = _CachedPerson(person_id, person.active, roles, now + self.ttl)
-        self._cache[person_id] = entry
-        return entry
+        return _CachedPerson(person_id, person.active, roles)
 
     async def find_by(self, field: str, value: str) -> uuid.UUID | None:
         """The id of the person whose ``field`` (external_id, user_name, email) is ``value``."""
@@ -141,7 +137,7 @@ class PersonRoles:
 
     def forget(self, person_id: uuid.UUID) -> None:
         """Drop a cached entry (after a deactivation or a group change)."""
-        self._cache.pop(person_id, None)
+        self._cache.forget(person_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +145,6 @@ class _CachedClient:
     secret_hash: str
     scopes: frozenset[str]
     revoked: bool
-    expires: float
 
 
 class ApiClientKeys:
@@ -157,8 +152,7 @@ class ApiClientKeys:
 
     def __init__(self, database: Database, *, ttl: float) -> None:
         self.database = database
-        self.ttl = ttl
-        self._cache: dict[uuid.UUID, _CachedClient] = {}
+        self._cache = SharedLoadCache(self._load, ttl=ttl)
         self._recorded_use: dict[uuid.UUID, float] = {}
 
     async def authenticate(self, token: str) -> Caller:
@@ -166,7 +160,7 @@ class ApiClientKeys:
         if parsed is None:
             raise InvalidToken("The API client secret is malformed.")
         client_id, random_part = parsed
-        entry = await self._lookup(client_id)
+        entry = await self._cache.get(client_id)
         if entry is None or not secret_matches(random_part, entry.secret_hash):
             raise InvalidToken("The API client secret is not valid.")
         if entry.revoked:
@@ -175,25 +169,16 @@ class ApiClientKeys:
         return Caller(subject=str(client_id), kind=PrincipalKind.API_CLIENT, scopes=entry.scopes)
 
     def forget(self, client_id: uuid.UUID) -> None:
-        self._cache.pop(client_id, None)
+        self._cache.forget(client_id)
 
-    async def _lookup(self, client_id: uuid.UUID) -> _CachedClient | None:
-        now = time.monotonic()
-        cached = self._cache.get(client_id)
-        if cached is not None and cached.expires > now:
-            return cached
+    async def _load(self, client_id: uuid.UUID) -> _CachedClient | None:
         async with self.database.transaction(write=False) as session:
             client = await session.get(ApiClient, client_id)
         if client is None:
             return None
-        entry = _CachedClient(
-            client.secret_hash,
-            frozenset(client.scopes.split()),
-            client.revoked_at is not None,
-            now + self.ttl,
+        return _CachedClient(
+            client.secret_hash, frozenset(client.scopes.split()), client.revoked_at is not None
         )
-        self._cache[client_id] = entry
-        return entry
 
     async def _record_use(self, client_id: uuid.UUID) -> None:
         now = time.monotonic()

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Table
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
@@ -41,6 +42,16 @@ IDEMPOTENCY_PURGE_SECONDS = 600
 # milliseconds dominated p99. Freezing that heap and collecting gen 0 less often cut p99
 # from 60-78 ms to 8-12 ms and raised throughput by a third.
 GC_GEN0_THRESHOLD = 50_000
+# FastAPI's own OpenTelemetry layer stays off: nothing here installs an OpenTelemetry SDK,
+# and with it on, every request first asked the global providers whether one was
+# configured (about 4 % of a primary-key read's CPU). Our request metrics and JSON logs
+# are kit's (kit.metrics, kit.observability).
+NO_FASTAPI_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -192,6 +203,7 @@ def create_base_app(
         lifespan=lifespan,
         docs_url="/docs" if docs else None,
         redoc_url=None,
+        telemetry=NO_FASTAPI_TELEMETRY,
     )
     install_error_handlers(app)
     for error in STALE_DATA_ERRORS:
