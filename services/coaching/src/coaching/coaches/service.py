@@ -39,13 +39,19 @@ def coach_read(coach: Mapping[Any, Any], open_engagements: int) -> CoachRead:
     )
 
 
+# Table columns, not the models': a statement without ORM entities skips the ORM's
+# compile and loading steps (about a tenth of a coach read's CPU).
+_COACHES = cast("Table", Coach.__table__)  # type: ignore[attr-defined]
+_ENGAGEMENTS = cast("Table", Engagement.__table__)  # type: ignore[attr-defined]
+
+
 def _open_load() -> ColumnElement[int]:
     """A coach's open engagements, correlated to the outer ``coaches`` row (uses
     ix_engagements_coach_id_status)."""
     return (
-        select(func.count())
-        .select_from(Engagement)
-        .where(col(Engagement.coach_id) == col(Coach.id), col(Engagement.status).in_(OPEN_STATUSES))
+        sqlalchemy.select(func.count())
+        .select_from(_ENGAGEMENTS)
+        .where(_ENGAGEMENTS.c.coach_id == _COACHES.c.id, _ENGAGEMENTS.c.status.in_(OPEN_STATUSES))
         .scalar_subquery()
     )
 
@@ -89,7 +95,6 @@ async def list_coaches(
 
 # One statement, built once, reading plain columns: a coach page is the most frequent read
 # here, and loading a Coach entity plus a second query for its load cost twice the CPU.
-_COACHES = cast("Table", Coach.__table__)  # type: ignore[attr-defined]
 _COACH_WITH_LOAD = sqlalchemy.select(_COACHES, _open_load().label("open_engagements")).where(
     _COACHES.c.id == bindparam("coach_id")
 )
