@@ -320,6 +320,9 @@ def report(path: str, runs: dict[Key, list[Result]]) -> bool:
     print("median at c=1 minus direct, round by round:")
     print(f"  gateway   {' '.join(f'{x:+.2f}' for x in overheads)} ms")
     print(f"  forwarder {' '.join(f'{x:+.2f}' for x in floors)} ms")
+    print("p99 at c=16, round by round:")
+    for route in ("direct", "gateway"):
+        print(f"  {route:<9} {' '.join(f'{run.p99_ms:.1f}' for run in runs[(route, 16)])} ms")
     print("what this machine allows (bench.floor):")
     print(f"  a proxy that does no work adds {statistics.median(floors):+.2f} ms at c=1")
     print(
