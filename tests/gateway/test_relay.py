@@ -61,12 +61,14 @@ class _Parsed:
 
 
 class ScriptedServer:
-    """An HTTP/1.1 server answering each request with ``handler``; counts connections."""
+    """An HTTP/1.1 server answering each request with ``handler``; counts connections, and
+    those the client closed."""
 
     def __init__(self, handler: Handler, *, tls: ssl.SSLContext | None = None) -> None:
         self.handler = handler
         self.tls = tls
         self.connections = 0
+        self.closed_by_client = 0
         self.received: list[Request] = []
         self.writers: list[Writer] = []
         self.server: asyncio.Server | None = None
@@ -100,6 +102,7 @@ class ScriptedServer:
                 if not await self.handler(request, writer):
                     writer.close()
                     return
+        self.closed_by_client += 1
 
 
 def answer(status: int, body: bytes, *headers: str) -> bytes:
@@ -145,10 +148,20 @@ async def relay(
 
 
 def upstream_to(
-    url: str, *, read_timeout: float = 2.0, tls: ssl.SSLContext | None = None
+    url: str,
+    *,
+    read_timeout: float = 2.0,
+    idle_seconds: float = 4.0,
+    tls: ssl.SSLContext | None = None,
 ) -> HttpUpstream:
     return HttpUpstream(
-        "training", url, connect_timeout=1.0, read_timeout=read_timeout, pool_size=4, tls=tls
+        "training",
+        url,
+        connect_timeout=1.0,
+        read_timeout=read_timeout,
+        pool_size=4,
+        idle_seconds=idle_seconds,
+        tls=tls,
     )
 
 
@@ -184,6 +197,21 @@ class TestKeepAlive:
 
         assert json.loads(again.body)["path"] == "/second"
         assert server.connections == 2
+
+    async def test_a_connection_idle_past_the_limit_is_closed_not_reused(self) -> None:
+        # The service might be closing it (its keep-alive timeout) as the request goes out.
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url, idle_seconds=0.05)
+            await relay(upstream, "GET", "/first")
+            await asyncio.sleep(0.1)
+            again = await relay(upstream, "POST", "/second", body=pieces(b"{}"))
+            await asyncio.sleep(0.01)
+            closed_before_shutdown = server.closed_by_client
+            await upstream.close()
+
+        assert json.loads(again.body)["path"] == "/second"
+        assert server.connections == 2
+        assert closed_before_shutdown == 1
 
     async def test_a_connection_close_answer_is_not_reused(self) -> None:
         async def close_after(request: Request, writer: Writer) -> bool:

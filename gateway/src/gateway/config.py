@@ -26,6 +26,9 @@ class GatewaySettings(AppSettings):
     upstream_connect_timeout_seconds: float = 2.0
     upstream_read_timeout_seconds: float = 30.0
     upstream_pool_size: int = 100
+    # Below the services' keep-alive timeout (uvicorn's 5 s), so the gateway never sends a
+    # request on a connection the service is closing.
+    upstream_idle_seconds: float = Field(default=4.0, gt=0)
     # Development login: the gateway signs its own tokens. Off in production.
     dev_tokens_enabled: bool = True
     dev_token_secret: SecretStr = SecretStr(DEV_TOKEN_SECRET)

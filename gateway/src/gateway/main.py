@@ -90,6 +90,7 @@ def build_upstreams(
                 connect_timeout=settings.upstream_connect_timeout_seconds,
                 read_timeout=settings.upstream_read_timeout_seconds,
                 pool_size=settings.upstream_pool_size,
+                idle_seconds=settings.upstream_idle_seconds,
             )
     return upstreams
 

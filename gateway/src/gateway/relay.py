@@ -19,6 +19,7 @@ import collections
 import contextlib
 import json
 import ssl
+import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -200,9 +201,12 @@ class HttpUpstream:
         connect_timeout: float,
         read_timeout: float,
         pool_size: int,
+        idle_seconds: float = 4.0,
         tls: ssl.SSLContext | None = None,
     ) -> None:
-        """``tls`` replaces the default context for an https upstream (a private CA)."""
+        """``idle_seconds``: how long an unused connection stays in the pool; keep it below
+        the service's keep-alive timeout (uvicorn's is 5 s). ``tls`` replaces the default
+        context for an https upstream (a private CA)."""
         self.name = name
         url = urlsplit(base_url.rstrip("/"))
         if url.scheme not in ("http", "https") or url.hostname is None:
@@ -218,14 +222,16 @@ class HttpUpstream:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._slots = asyncio.Semaphore(pool_size)
-        self._idle: list[UpstreamConnection] = []
+        self._idle_seconds = idle_seconds
+        # (connection, when it became idle), oldest first.
+        self._idle: collections.deque[tuple[UpstreamConnection, float]] = collections.deque()
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
         while self._idle:
-            self._idle.pop().close()
+            self._idle.pop()[0].close()
 
     async def relay(
         self,
@@ -273,7 +279,7 @@ class HttpUpstream:
                 # keep_alive is set only when the response has been read to its end.
                 if exchange.keep_alive and connection.usable():
                     connection.exchange = None
-                    self._idle.append(connection)
+                    self._idle.append((connection, time.monotonic()))
                 else:
                     connection.close()
 
@@ -316,8 +322,14 @@ class HttpUpstream:
         raise UpstreamFailed("the service closed two connections in a row")
 
     async def _connection(self) -> tuple[UpstreamConnection, bool]:
+        # A connection idle for about as long as the service keeps one open may be closing
+        # just as a request goes out on it: a POST there would be a 502, as it cannot be
+        # retried. Ours are dropped before the service's keep-alive timeout.
+        stale_before = time.monotonic() - self._idle_seconds
+        while self._idle and self._idle[0][1] < stale_before:
+            self._idle.popleft()[0].close()
         while self._idle:
-            connection = self._idle.pop()
+            connection, _ = self._idle.pop()
             if connection.usable():
                 return connection, True
             connection.close()
