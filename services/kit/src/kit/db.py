@@ -235,7 +235,7 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     # One turn of the event loop between the work and the response. On SQLite nothing in a
     # read suspends, so without it a burst of requests ran back to back in one loop turn,
     # each answer leaving on its own, with no socket read in between: at 16 connections
-    # through the gateway p99 went from 9 to 14-19 ms and throughput fell by a sixth
+    # through the gateway p99 went from 9 to 14-19 ms and throughput fell by a tenth
     # (bench/proxy_overhead.py). Answers of one turn now leave together in the next.
     await asyncio.sleep(0)
 
