@@ -54,6 +54,48 @@ async def test_a_value_is_kept_for_its_ttl_then_loaded_again() -> None:
     assert loads.calls == 2
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_entry_in_use_is_reloaded_in_the_background_before_it_expires() -> None:
+    loads = Loads()
+    clock = Clock()
+    cache = SharedLoadCache(loads, ttl=5, clock=clock)
+    await cache.get("emma")
+
+    clock.now += 4.5  # past 80 % of the ttl
+    loads.release.clear()  # the reload waits until released
+    loads.value = "newer"
+    assert await cache.get("emma") == "value:emma"  # served at once
+    await asyncio.sleep(0)
+    assert loads.calls == 2  # and reloaded beside it
+    loads.release.set()
+    await asyncio.sleep(0)
+
+    clock.now += 1  # past the first value's expiry
+    assert await cache.get("emma") == "newer:emma"
+    assert loads.calls == 2
+
+
+async def test_a_reload_that_finds_nothing_drops_the_entry() -> None:
+    loads = Loads()
+    clock = Clock()
+    cache = SharedLoadCache(loads, ttl=5, clock=clock)
+    await cache.get("emma")
+
+    clock.now += 4.5
+    loads.value = None  # deleted meanwhile
+    await cache.get("emma")
+    await asyncio.sleep(0)
+
+    assert await cache.get("emma") is None
+
+
 async def test_nothing_found_is_not_kept() -> None:
     loads = Loads(value=None)
     cache = SharedLoadCache(loads, ttl=60)
