@@ -3,10 +3,10 @@
 The gateway keeps each caller's active flag and roles, and each API client's key, for a
 few seconds. When such an entry expired under load, every request of that caller in
 flight missed at once and each ran the same queries: on the proxy benchmark (16
-connections, one person) that was a 10-17 ms stall of the gateway every 5 s, and it was
-what pushed p99 over 10 ms. Here the first miss starts the load and the others wait for
-it, and an entry still in use is reloaded in the background shortly before it expires, so
-the requests of an active caller do not wait for a load at all.
+connections, one person) that stalled the gateway for about 10 ms every 5 s, one of the
+things that pushed p99 over 10 ms. Here the first miss starts the load and the others
+wait for it, and an entry still in use is reloaded in the background shortly before it
+expires, so the requests of an active caller do not wait for a load at all.
 """
 
 from __future__ import annotations
