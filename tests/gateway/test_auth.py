@@ -37,6 +37,22 @@ class TestMe:
 
         assert body["roles"] == ["employee", "manager"]
 
+    async def test_only_active_reports_make_a_manager(self, stack: StackHandle) -> None:
+        manager = await stack.person()
+        await stack.person(manager=manager, active=False)
+
+        body = (await stack.as_user(manager).get("/api/v1/me")).json()
+
+        assert body["roles"] == ["employee"]
+
+    async def test_each_mapped_group_gives_its_role(self, stack: StackHandle) -> None:
+        person = await stack.person(roles=["hr", "legal", "coach"])
+        await stack.person(manager=person)
+
+        body = (await stack.as_user(person).get("/api/v1/me")).json()
+
+        assert body["roles"] == ["coach", "employee", "hr", "legal", "manager"]
+
 
 class TestRejection:
     async def test_no_token_is_a_401_problem(self, stack: StackHandle) -> None:
