@@ -24,11 +24,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import jwt
 import sqlalchemy
-from sqlalchemy import Table, bindparam, exists, update
+from sqlalchemy import bindparam, exists, update
 from sqlmodel import col, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -39,7 +39,7 @@ from gateway.edge import refusal
 from gateway.errors import AccountDeactivated, InvalidToken
 from gateway.models import ApiClient, Group, GroupMember, Person
 from gateway.oidc import OidcVerifier
-from kit.db import Database, utcnow
+from kit.db import Database, table_of, utcnow
 from kit.errors import Unauthorized
 from kit.identity import ISSUER as INTERNAL_ISSUER
 from kit.identity import Caller, InternalTokenVerifier, PrincipalKind, Role, bearer_token
@@ -85,10 +85,10 @@ class _CachedPerson:
     roles: frozenset[str]
 
 
-_PEOPLE = cast("Table", Person.__table__)  # type: ignore[attr-defined]
+_PEOPLE = table_of(Person)
 _REPORTS = _PEOPLE.alias("reports")
-_MEMBERS = cast("Table", GroupMember.__table__)  # type: ignore[attr-defined]
-_GROUPS = cast("Table", Group.__table__)  # type: ignore[attr-defined]
+_MEMBERS = table_of(GroupMember)
+_GROUPS = table_of(Group)
 # A person's active flag, whether anyone active reports to them, and their groups (a row
 # per group), in one statement on table columns: 0.14 ms of CPU per cache miss, where the
 # three ORM queries it replaces took 0.52 ms (measured in-process on SQLite).

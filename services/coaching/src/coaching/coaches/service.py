@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy
-from sqlalchemy import ColumnElement, Table, bindparam, func
+from sqlalchemy import ColumnElement, bindparam, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from coaching.errors import AlreadyACoach, CoachAtCapacity, CoachNotFound
 from coaching.models import OPEN_STATUSES, Coach, Engagement
 from coaching.schemas import CoachCreate, CoachRead
-from kit.db import flush_unless_duplicate
+from kit.db import flush_unless_duplicate, table_of
 from kit.pagination import PageParams, paginate
 
 
@@ -39,10 +39,8 @@ def coach_read(coach: Mapping[Any, Any], open_engagements: int) -> CoachRead:
     )
 
 
-# Table columns, not the models': a statement without ORM entities skips the ORM's
-# compile and loading steps (about a tenth of a coach read's CPU).
-_COACHES = cast("Table", Coach.__table__)  # type: ignore[attr-defined]
-_ENGAGEMENTS = cast("Table", Engagement.__table__)  # type: ignore[attr-defined]
+_COACHES = table_of(Coach)
+_ENGAGEMENTS = table_of(Engagement)
 
 
 def _open_load() -> ColumnElement[int]:
