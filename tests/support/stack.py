@@ -49,6 +49,9 @@ COMMON: dict[str, Any] = {
     "tune_gc": False,
     "access_log": False,
     "log_level": "WARNING",
+    # Tests drive the outbox drainers by hand (app.state.outbox_drainer.drain()): a loop of
+    # its own would share the rolled-back test connection with the test.
+    "outbox_drainer": False,
 }
 
 

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from kit.db import new_registry
 from kit.idempotency import define_table
+from kit.outbox import Outbox
 
 
 class Base(SQLModel, registry=new_registry()):
@@ -11,3 +12,5 @@ class Base(SQLModel, registry=new_registry()):
 
 
 idempotency_keys = define_table(Base.metadata)
+# The events this service emits, written with the change that caused them (kit.outbox).
+outbox = Outbox(Base.metadata, source="coaching")

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from coaching.config import CoachingSettings
-from coaching.db import idempotency_keys
+from coaching.db import idempotency_keys, outbox
 from coaching.router import router
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
@@ -34,6 +34,7 @@ def create_app(
             alembic_ini=ALEMBIC_INI,
             idempotency_table=idempotency_keys,
             gateway_url=settings.gateway_url,
+            outbox=outbox,
             gateway_transport=gateway_transport,
         ):
             tune_gc(settings.tune_gc)

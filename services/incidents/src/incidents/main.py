@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from incidents.config import IncidentsSettings
-from incidents.db import idempotency_keys
+from incidents.db import idempotency_keys, outbox
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
 from incidents.router import router
@@ -36,6 +36,7 @@ def create_app(
             alembic_ini=ALEMBIC_INI,
             idempotency_table=idempotency_keys,
             gateway_url=settings.gateway_url,
+            outbox=outbox,
             gateway_transport=gateway_transport,
         ) as (database, gateway):
             worker = Worker(

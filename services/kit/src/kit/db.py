@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -134,6 +134,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 
 _CHANGED = "kit_changed"
+_AFTER_COMMIT = "kit_after_commit"
 
 
 class _TrackedSession(Session):
@@ -150,6 +151,26 @@ def _note_flush(session: Session, flush_context: Any) -> None:
 def _note_dml(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[_CHANGED] = True
+
+
+@event.listens_for(_TrackedSession, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for callback in session.info.pop(_AFTER_COMMIT, ()):
+        callback()
+
+
+@event.listens_for(_TrackedSession, "after_rollback")
+def _forget_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
+def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once the session's transaction has committed (never if it rolls
+    back): e.g. wake a background loop for work the transaction queued, when it is
+    visible to it."""
+    callbacks: list[Callable[[], None]] = session.sync_session.info.setdefault(_AFTER_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 class Database:

@@ -28,10 +28,12 @@ from kit.health import database_checks
 from kit.health import router as health_router
 from kit.idempotency import IdempotencyMiddleware, IdempotencyStore
 from kit.identity import InternalAuthMiddleware, InternalTokenSigner, InternalTokenVerifier
+from kit.jobs import Backoff
 from kit.limits import BodySizeLimitMiddleware
 from kit.metrics import router as metrics_router
 from kit.migrations import head_revisions
 from kit.observability import RequestContextMiddleware
+from kit.outbox import Outbox, OutboxDrainer, Send, send_to_gateway
 from kit.settings import AppSettings
 
 logger = logging.getLogger("kit.runtime")
@@ -110,6 +112,24 @@ async def gateway_runtime(
 
 
 @asynccontextmanager
+async def outbox_runtime(
+    app: FastAPI, settings: AppSettings, *, database: Database, outbox: Outbox, send: Send
+) -> AsyncIterator[OutboxDrainer]:
+    """Owns the app's outbox drainer (``app.state.outbox_drainer``) for its lifetime."""
+    outbox.enabled = settings.events_enabled
+    drainer = OutboxDrainer(
+        database,
+        outbox,
+        send=send,
+        backoff=Backoff(settings.outbox_retry_base_seconds, settings.outbox_retry_max_seconds),
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    app.state.outbox_drainer = drainer
+    async with drainer.running(enabled=settings.outbox_drainer):
+        yield drainer
+
+
+@asynccontextmanager
 async def service_runtime(
     app: FastAPI,
     settings: AppSettings,
@@ -118,10 +138,12 @@ async def service_runtime(
     alembic_ini: Path,
     idempotency_table: Table,
     gateway_url: str,
+    outbox: Outbox,
     gateway_transport: httpx.AsyncBaseTransport | None = None,
 ) -> AsyncIterator[tuple[Database, httpx.AsyncClient]]:
-    """What every service's lifespan owns: its database (with kit's tables and checks) and
-    its one pooled client to the other services through the gateway."""
+    """What every service's lifespan owns: its database (with kit's tables and checks),
+    its one pooled client to the other services through the gateway, and the drainer that
+    hands its events to the gateway."""
     async with (
         database_runtime(
             app, settings, alembic_ini=alembic_ini, idempotency_table=idempotency_table
@@ -133,6 +155,9 @@ async def service_runtime(
             service_name=service_name,
             transport=gateway_transport,
         ) as gateway,
+        outbox_runtime(
+            app, settings, database=database, outbox=outbox, send=send_to_gateway(gateway)
+        ),
     ):
         yield database, gateway
 

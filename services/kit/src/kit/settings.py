@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Development placeholders: fine on a laptop, refused in production.
@@ -42,6 +42,15 @@ class AppSettings(BaseSettings):
     db_pool_size: int = 10
     # gc.freeze() after start-up and a higher gen-0 threshold: see kit.runtime.
     tune_gc: bool = True
+    # The outbox (kit.outbox): events are written with the change that caused them and
+    # handed on by a drainer in every process. ``events_enabled=False`` writes none: only
+    # to measure what events cost. ``outbox_drainer=False`` where something else drives
+    # the drainer (the in-process test stack).
+    events_enabled: bool = True
+    outbox_drainer: bool = True
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    outbox_retry_base_seconds: float = Field(default=1.0, ge=0)
+    outbox_retry_max_seconds: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Self:

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from kit.runtime import create_service_app, service_runtime, tune_gc
 from training.config import TrainingSettings
-from training.db import idempotency_keys
+from training.db import idempotency_keys, outbox
 from training.router import routers
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -34,6 +34,7 @@ def create_app(
             alembic_ini=ALEMBIC_INI,
             idempotency_table=idempotency_keys,
             gateway_url=settings.gateway_url,
+            outbox=outbox,
             gateway_transport=gateway_transport,
         ):
             tune_gc(settings.tune_gc)

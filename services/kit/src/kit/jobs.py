@@ -1,0 +1,213 @@
+"""Background work kept as rows in the database and claimed with leases.
+
+Work that must survive a restart (events to hand on, webhooks and e-mails to send,
+reminders to look for) is a row with ``next_attempt_at`` and ``leased_until``. Any
+replica claims due rows for a while (the lease), so two never work on one row at once,
+and a row whose worker died (kill -9) is taken over when its lease ends. A failed attempt
+is tried again later, with exponential backoff.
+
+:class:`Loop` runs one kind of work in the background of an app: a round, then a sleep
+until the next row is due, until it is woken (a request just queued work), or at most
+``poll_seconds`` (work queued by another replica).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    MetaData,
+    PrimaryKeyConstraint,
+    Row,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import Database, UtcDateTime, utcnow
+
+logger = logging.getLogger("kit.jobs")
+
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Exponential: ``base``, 2 x base, 4 x base, ... capped at ``cap`` seconds."""
+
+    base_seconds: float
+    cap_seconds: float
+
+    def delay(self, attempts: int) -> dt.timedelta:
+        seconds = self.base_seconds * 2 ** min(max(attempts - 1, 0), 40)
+        return dt.timedelta(seconds=min(seconds, self.cap_seconds))
+
+
+def is_free(table: Table, now: dt.datetime) -> ColumnElement[bool]:
+    leased_until = table.c.leased_until
+    return or_(leased_until.is_(None), leased_until < now)
+
+
+async def claim_due(
+    session: AsyncSession,
+    table: Table,
+    *,
+    limit: int,
+    lease: dt.timedelta,
+    where: Sequence[ColumnElement[bool]] = (),
+    order_by: Sequence[Any] = (),
+) -> list[Row[Any]]:
+    """Lease up to ``limit`` due rows of ``table`` (columns ``id``, ``next_attempt_at``,
+    ``leased_until``) and return them.
+
+    On PostgreSQL the candidates are locked ``FOR UPDATE SKIP LOCKED``, so replicas
+    claiming at the same moment take different rows; on SQLite the claiming transaction
+    holds the database's write lock. Either way the conditional UPDATE re-checks the lease,
+    so a row is never claimed twice.
+    """
+    now = utcnow()
+    due = and_(table.c.next_attempt_at <= now, is_free(table, now), *where)
+    candidates = (
+        select(table.c.id)
+        .where(due)
+        .order_by(*(order_by or (table.c.next_attempt_at,)))
+        .limit(limit)
+    )
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(candidates))
+    if not ids:
+        return []
+    result = await session.execute(
+        update(table)
+        .where(table.c.id.in_(ids), is_free(table, now))
+        .values(leased_until=now + lease)
+        .returning(*table.c)
+    )
+    return list(result.all())
+
+
+async def seconds_until_due(
+    session: AsyncSession, table: Table, *, at_most: float, where: Sequence[Any] = ()
+) -> float:
+    """How long until the next row of ``table`` can be claimed (at most ``at_most``); a row
+    leased by another replica is not claimable before its lease ends."""
+    ready_at = case(
+        (table.c.leased_until > table.c.next_attempt_at, table.c.leased_until),
+        else_=table.c.next_attempt_at,
+    )
+    first: dt.datetime | None = await session.scalar(select(func.min(ready_at)).where(*where))
+    if first is None:
+        return at_most
+    if first.tzinfo is None:  # SQLite hands back a naive value from an expression
+        first = first.replace(tzinfo=dt.UTC)
+    return min(max((first - utcnow()).total_seconds(), 0.0), at_most)
+
+
+# -- schedules ------------------------------------------------------------------------
+
+
+def define_schedule_table(metadata: MetaData) -> Table:
+    """``scheduled_runs``: one row per periodic job (its name), leased by the replica
+    that runs it, so a periodic job runs on one replica at a time."""
+    return Table(
+        "scheduled_runs",
+        metadata,
+        Column("name", String(100), nullable=False),
+        Column("next_run_at", UtcDateTime, nullable=False),
+        Column("leased_until", UtcDateTime, nullable=True),
+        Column("last_run_at", UtcDateTime, nullable=True),
+        PrimaryKeyConstraint("name"),
+    )
+
+
+async def claim_schedule(
+    database: Database, table: Table, *, name: str, every: dt.timedelta, lease: dt.timedelta
+) -> bool:
+    """Whether this replica runs job ``name`` now: it is due and no other replica holds
+    it. The row is created on first use."""
+    now = utcnow()
+    try:
+        async with database.transaction() as session:
+            row = (await session.execute(select(table).where(table.c.name == name))).first()
+            if row is None:
+                await session.execute(
+                    table.insert().values(
+                        name=name, next_run_at=now + every, leased_until=now + lease
+                    )
+                )
+                return True
+            claimed = await session.execute(
+                update(table)
+                .where(table.c.name == name, table.c.next_run_at <= now, is_free(table, now))
+                .values(leased_until=now + lease, next_run_at=now + every, last_run_at=now)
+            )
+            return bool(getattr(claimed, "rowcount", 0))
+    except IntegrityError:  # another replica created the row first: it runs this time
+        return False
+
+
+async def release_schedule(database: Database, table: Table, *, name: str) -> None:
+    async with database.transaction() as session:
+        await session.execute(update(table).where(table.c.name == name).values(leased_until=None))
+
+
+# -- the loop ------------------------------------------------------------------------
+
+
+class Loop:
+    """Runs ``round`` again and again in the background: ``round`` returns how many
+    seconds may pass before the next one (it is called again sooner when woken)."""
+
+    def __init__(
+        self, name: str, round: Callable[[], Awaitable[float]], *, poll_seconds: float
+    ) -> None:
+        self.name = name
+        self.round = round
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Work was just queued: look now rather than at the next poll."""
+        self._wake.set()
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
+        """Run the loop for the duration of the block (the app's lifespan)."""
+        if not enabled:
+            yield
+            return
+        task = asyncio.create_task(self._loop(), name=self.name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            delay = self.poll_seconds
+            try:
+                delay = min(await self.round(), self.poll_seconds)
+            except Exception:  # the database may be briefly away; the loop must go on
+                logger.exception("%s failed a round; retrying", self.name)
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
