@@ -8,6 +8,7 @@ from incidents.decision.models import (
     DecisionKind,
     JobKind,
     PendingJob,
+    PersonRecord,
     Trigger,
 )
 from incidents.incident.models import Incident, TimelineEntry, TimelineKind
@@ -23,6 +24,7 @@ __all__ = [
     "Incident",
     "JobKind",
     "PendingJob",
+    "PersonRecord",
     "PolicyStatus",
     "TimelineEntry",
     "TimelineKind",

@@ -25,6 +25,8 @@ class Trigger(StrEnum):
     REQUESTED = "requested"
     RETRIED = "retried"
     OVERRIDE = "override"
+    # The person's history changed after the decision (an earlier post reported later).
+    RECOUNTED = "recounted"
 
 
 class Decision(Base, table=True):
@@ -48,6 +50,10 @@ class Decision(Base, table=True):
     contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     owner_role: OwnerRole = Field(sa_type=str_enum(OwnerRole))
     owner_id: uuid.UUID | None = None
+    # The owner is not the rule's because a party to the incident held that role:
+    # ``person_concerned`` or ``reporter`` (the latter is shown only to who sees the reporter).
+    owner_conflict: str | None = Field(default=None, max_length=32)
+    owner_note: str | None = Field(default=None, sa_type=Text)
     deadline_at: dt.datetime = Field(sa_type=UtcDateTime)
     reason: str | None = Field(default=None, sa_type=Text)
     decided_by: uuid.UUID | None = None
@@ -80,6 +86,8 @@ class Assignment(Base, table=True):
 class JobKind(StrEnum):
     DECIDE = "decide"
     OPEN_REMEDIAL = "open_remedial"
+    # Count the person's prior incidents again: decide again, or flag to the owner.
+    RECOUNT = "recount"
 
 
 class PendingJob(Base, table=True):
@@ -99,3 +107,13 @@ class PendingJob(Base, table=True):
     leased_until: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     last_error: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class PersonRecord(Base, table=True):
+    """One row per person reported: its version moves with every write that decisions
+    about the person depend on, so they are taken one at a time (``decision.person``)."""
+
+    __tablename__ = "person_records"
+
+    person_id: uuid.UUID = Field(primary_key=True)
+    version: int = 0

@@ -14,12 +14,13 @@ transaction (``_record``) once it has checked that nothing it read has changed.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
@@ -27,7 +28,10 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from incidents.decision import contacts as contacts_resolution
 from incidents.decision import jobs, upstream
+from incidents.decision import person as person_history
+from incidents.decision.contacts import Assignees
 from incidents.decision.jobs import Backoff
 from incidents.decision.models import (
     Assignment,
@@ -37,12 +41,11 @@ from incidents.decision.models import (
     JobKind,
     Trigger,
 )
+from incidents.decision.person import PersonTurns
 from incidents.decision.upstream import DirectoryPerson, UpstreamUnavailable
 from incidents.domain import (
     ACTIONABLE_STATUSES,
-    GROUP_CONTACT_PREFIX,
     Action,
-    ContactKind,
     IncidentStatus,
     Outcome,
     OwnerRole,
@@ -66,7 +69,6 @@ FALLBACK_OWNER = OwnerRole.HR
 FALLBACK_DEADLINE = dt.timedelta(hours=72)
 # Rounds of read, ask, write before giving up on an incident that keeps changing.
 MAX_ROUNDS = 3
-ROLE_NAMES = {ContactKind.HR.value: "HR", ContactKind.LEGAL.value: "Legal"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,13 +77,7 @@ class Outside:
 
     gateway: httpx.AsyncClient
     backoff: Backoff
-
-
-@dataclass(frozen=True, slots=True)
-class Assignees:
-    contacts: list[dict[str, Any]]
-    owner_role: OwnerRole
-    owner_id: uuid.UUID | None
+    turns: PersonTurns = field(default_factory=PersonTurns)
 
 
 class Load(Protocol):
@@ -100,6 +96,7 @@ class Plan:
     why the decision cannot even start, e.g. no policy is published)."""
 
     version: int
+    person_version: int
     policy: EscalationPolicy | None
     rules: list[EscalationRule]
     facts: Facts | None
@@ -125,7 +122,11 @@ class _PlanOutdated(Exception):
 async def lock_incident(session: AsyncSession, *, incident_id: uuid.UUID) -> Incident | None:
     """The incident, row-locked until the transaction ends (PostgreSQL; a SQLite write
     transaction holds the whole database), so decisions on it happen one at a time."""
-    return await session.get(Incident, incident_id, with_for_update=True, populate_existing=True)
+    # FOR NO KEY UPDATE: rows that reference the incident (jobs, timeline) may still be
+    # inserted by others meanwhile; a plain FOR UPDATE would make them wait for us.
+    return await session.get(
+        Incident, incident_id, with_for_update={"key_share": True}, populate_existing=True
+    )
 
 
 async def decide(
@@ -144,35 +145,60 @@ async def decide(
     No transaction is open while coaching and the directory are asked: a slow service
     must not hold the database's write lock (SQLite) or the row lock and a connection
     (PostgreSQL). So each round reads in a short read transaction, asks, then writes in a
-    short write transaction after checking that neither the incident nor the published
-    policy changed meanwhile; if one did, the round starts again with fresh facts."""
-    for _ in range(MAX_ROUNDS):
-        async with database.transaction(write=False) as session:
-            incident = await load(session, writing=False)
-            if incident is None:
-                return None
-            plan = await _plan(session, incident=incident)
-        verdict = await _conclude(
-            outside, incident=incident, plan=plan, trigger=trigger, actor=actor, person=person
-        )
-        try:
-            async with database.transaction() as session:
-                current = await load(session, writing=True)
-                if current is None:
+    short write transaction after checking that neither the incident, the published
+    policy nor the person's history changed meanwhile (``decision.person``); if one did,
+    the round starts again with fresh facts."""
+    async with contextlib.AsyncExitStack() as queued:
+        in_turn = False
+        rounds = 0
+        while rounds < MAX_ROUNDS:
+            async with database.transaction(write=False) as session:
+                incident = await load(session, writing=False)
+                if incident is None:
                     return None
-                await _check_unchanged(session, incident=current, plan=plan)
-                decision = await _record(
-                    session, incident=current, verdict=verdict, outside=outside, actor=actor
-                )
-        except _PlanOutdated:
-            continue
-        if decision is not None:
-            DECISIONS_TOTAL.labels(action=decision.action.value, trigger=trigger.value).inc()
-        return current, decision
+                plan = await _plan(session, incident=incident)
+            if not in_turn:
+                in_turn = True
+                if await queued.enter_async_context(outside.turns.turn(incident.person_id)):
+                    continue  # another decision about the person came first: read again
+            rounds += 1
+            verdict = await _conclude(
+                outside, incident=incident, plan=plan, trigger=trigger, actor=actor, person=person
+            )
+            try:
+                async with database.transaction() as session:
+                    current = await load(session, writing=True)
+                    if current is None:
+                        return None
+                    await _check_unchanged(session, incident=current, plan=plan)
+                    decision = await _record(
+                        session,
+                        incident=current,
+                        verdict=verdict,
+                        outside=outside,
+                        actor=actor,
+                        trigger=trigger,
+                    )
+            except _PlanOutdated:
+                continue
+            if decision is not None:
+                DECISIONS_TOTAL.labels(action=decision.action.value, trigger=trigger.value).inc()
+            return current, decision
     raise DecisionRaced(
-        "The incident or the published escalation policy kept changing while the incident "
-        "was being decided; nothing was recorded. Try again."
+        "The incident, the published escalation policy or the person's other incidents kept "
+        "changing while the incident was being decided; nothing was recorded. Try again."
     )
+
+
+async def record_undecided(database: Database, *, load: Load, outside: Outside) -> Incident:
+    """A new report that could not be decided now (its person's other reports kept it from
+    its turn): recorded as ``reported`` with its decision queued for the worker."""
+    async with database.transaction() as session:
+        incident = _required(await load(session, writing=True))
+        await person_history.move_on(session, person_id=incident.person_id)
+        await person_history.history_changed(session, incident=incident)
+        await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.DECIDE)
+    return incident
 
 
 def check_decidable_again(incident: Incident) -> None:
@@ -228,8 +254,12 @@ async def override(
         current, owner_role=owner_role, contacts=contacts, deadline_hours=deadline_hours
     )
     try:
-        assignees = await resolve_assignees(
-            outside.gateway, person_id=incident.person_id, contacts=contacts, owner_role=owner_role
+        assignees = await contacts_resolution.resolve_assignees(
+            outside.gateway,
+            person_id=incident.person_id,
+            reporter_id=incident.reporter_id,
+            contacts=contacts,
+            owner_role=owner_role,
         )
     except UpstreamUnavailable as error:
         raise ServiceUnavailable(
@@ -244,6 +274,8 @@ async def override(
         contacts=assignees.contacts,
         owner_role=assignees.owner_role,
         owner_id=assignees.owner_id,
+        owner_conflict=assignees.owner_conflict,
+        owner_note=assignees.owner_note,
         deadline_at=deadline,
         reason=reason,
         decided_by=actor.person_id,
@@ -266,11 +298,17 @@ def _required(incident: Incident | None) -> Incident:
 
 
 async def _plan(session: AsyncSession, *, incident: Incident) -> Plan:
+    person_version = await person_history.version_of(session, person_id=incident.person_id)
     try:
         policy = await published_policy(session)
     except NoPublishedEscalationPolicy as error:
         return Plan(
-            version=incident.version, policy=None, rules=[], facts=None, missing=error.detail
+            version=incident.version,
+            person_version=person_version,
+            policy=None,
+            rules=[],
+            facts=None,
+            missing=error.detail,
         )
     rules = list(await rules_of(session, policy=policy))
     facts = Facts(
@@ -281,7 +319,13 @@ async def _plan(session: AsyncSession, *, incident: Incident) -> Plan:
         ),
         completed_remedial=None,
     )
-    return Plan(version=incident.version, policy=policy, rules=rules, facts=facts)
+    return Plan(
+        version=incident.version,
+        person_version=person_version,
+        policy=policy,
+        rules=rules,
+        facts=facts,
+    )
 
 
 async def _conclude(
@@ -310,9 +354,10 @@ async def _conclude(
         evaluation = evaluate(plan.rules, facts)
     rule = _rule_at(plan.rules, evaluation.rule_position)
     try:
-        assignees = await resolve_assignees(
+        assignees = await contacts_resolution.resolve_assignees(
             outside.gateway,
             person_id=incident.person_id,
+            reporter_id=incident.reporter_id,
             contacts=rule.contacts if rule else ["hr"],
             owner_role=OwnerRole(rule.owner_role) if rule else FALLBACK_OWNER,
             person=person,
@@ -340,6 +385,10 @@ async def _check_unchanged(session: AsyncSession, *, incident: Incident, plan: P
     planned_id = plan.policy.id if plan.policy else None
     if incident.version != plan.version or published_id != planned_id:
         raise _PlanOutdated
+    if not await person_history.take_turn(
+        session, person_id=incident.person_id, read_version=plan.person_version
+    ):
+        raise _PlanOutdated
 
 
 async def _record(
@@ -349,8 +398,11 @@ async def _record(
     verdict: Verdict,
     outside: Outside,
     actor: Caller | None,
+    trigger: Trigger,
 ) -> Decision | None:
     """The writing half of deciding, in the write transaction with the incident locked."""
+    if trigger is Trigger.REPORTED:  # a new incident now counts for the later ones
+        await person_history.history_changed(session, incident=incident)
     if verdict.decision is not None:
         await _apply(session, incident=incident, decision=verdict.decision, actor=actor)
         return verdict.decision
@@ -441,36 +493,6 @@ async def count_prior_incidents(
     )
     row = (await session.execute(counted)).one()
     return {window: int(count) for window, count in zip(sorted(windows), row, strict=True)}
-
-
-async def resolve_assignees(
-    gateway: httpx.AsyncClient,
-    *,
-    person_id: uuid.UUID,
-    contacts: Sequence[str],
-    owner_role: OwnerRole,
-    person: DirectoryPerson | None = None,
-) -> Assignees:
-    """Turn the rule's contacts and owner role into people through the directory: the
-    manager, the active people holding ``hr`` or ``legal``, the active members of a
-    ``group:<name>``. A contact nobody answers to is recorded as unresolved (a role stays
-    assigned to the role), never an error. Raises ``UpstreamUnavailable`` when the directory
-    cannot answer, before anything is written."""
-    manager: DirectoryPerson | None = None
-    if "manager" in contacts or owner_role is OwnerRole.MANAGER:
-        person = person or await upstream.find_person(gateway, person_id)
-        if person is not None and person.manager_id is not None:
-            manager = await upstream.find_person(gateway, person.manager_id)
-    resolved: list[dict[str, Any]] = []
-    for spec in contacts:
-        if spec == ContactKind.MANAGER:
-            resolved.append(_manager_contact(manager))
-        else:
-            resolved += await _people_contacts(gateway, spec, person_id=person_id)
-    if owner_role is OwnerRole.MANAGER and manager is None:
-        return Assignees(contacts=resolved, owner_role=OwnerRole.HR, owner_id=None)
-    owner_id = manager.id if owner_role is OwnerRole.MANAGER and manager else None
-    return Assignees(contacts=resolved, owner_role=owner_role, owner_id=owner_id)
 
 
 async def open_remedial(
@@ -586,6 +608,8 @@ def _policy_decision(
         contacts=assignees.contacts,
         owner_role=assignees.owner_role,
         owner_id=assignees.owner_id,
+        owner_conflict=assignees.owner_conflict,
+        owner_note=assignees.owner_note,
         deadline_at=now + deadline,
         decided_by=actor.person_id if actor else None,
         created_at=now,
@@ -622,6 +646,8 @@ async def _apply(
     incident.updated_at = utcnow()
     session.add(incident)
     await jobs.finish(session, incident_id=incident.id, kind=JobKind.DECIDE)
+    if decision.kind is DecisionKind.POLICY:  # taken on the person's history as it is now
+        await jobs.finish(session, incident_id=incident.id, kind=JobKind.RECOUNT)
     await _replace_assignments(session, decision=decision)
     _record_on_timeline(session, decision=decision, actor=actor)
     wants_coaching = decision.action is Action.COACHING and incident.remedial_engagement_id is None
@@ -682,6 +708,11 @@ def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Cal
             "decision_id": str(decision.id),
             "action": decision.action.value,
             "reason": decision.reason,
+            **(
+                {"owner_conflict": decision.owner_conflict, "owner_note": decision.owner_note}
+                if decision.owner_conflict
+                else {}
+            ),
         },
     )
     for contact in decision.contacts:
@@ -690,81 +721,9 @@ def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Cal
             incident_id=decision.incident_id,
             kind=TimelineKind.CONTACTED,
             actor=actor,
-            summary=_describe(contact),
+            summary=contacts_resolution.describe(contact),
             data={"decision_id": str(decision.id), "contact": contact},
         )
-
-
-async def _people_contacts(
-    gateway: httpx.AsyncClient, spec: str, *, person_id: uuid.UUID
-) -> list[dict[str, Any]]:
-    """One contact per person holding the role (``hr``, ``legal``) or in the group
-    (``group:<name>``), the person concerned left out: nobody handles their own incident."""
-    if spec.startswith(GROUP_CONTACT_PREFIX):
-        group = spec.removeprefix(GROUP_CONTACT_PREFIX)
-        kind, role = ContactKind.GROUP, None
-        found = await upstream.group_members(gateway, group)
-    else:
-        kind, role, group = ContactKind(spec), spec, None
-        found = await upstream.people_with_role(gateway, spec)
-    people = [p for p in found if p.id != person_id]
-    base = _contact_base(spec, kind=kind, role=role, group=group)
-    if not people:
-        return [{**base, "unresolved": True, "note": _nobody_note(kind, role=role, group=group)}]
-    return [{**base, "person_id": str(p.id), "display_name": p.display_name} for p in people]
-
-
-def _manager_contact(manager: DirectoryPerson | None) -> dict[str, Any]:
-    contact = _contact_base(ContactKind.MANAGER.value, kind=ContactKind.MANAGER)
-    if manager is None:
-        return {
-            **contact,
-            "unresolved": True,
-            "note": "The person has no manager in the directory.",
-        }
-    return {**contact, "person_id": str(manager.id), "display_name": manager.display_name}
-
-
-def _contact_base(
-    spec: str, *, kind: ContactKind, role: str | None = None, group: str | None = None
-) -> dict[str, Any]:
-    return {
-        "spec": spec,
-        "kind": kind.value,
-        "person_id": None,
-        "display_name": None,
-        "role": role,
-        "group": group,
-        "unresolved": False,
-        "note": None,
-    }
-
-
-def _nobody_note(kind: ContactKind, *, role: str | None, group: str | None) -> str:
-    if kind is ContactKind.GROUP:
-        return (
-            f"The group {group!r} has no active members in the directory (or does not "
-            "exist); nobody was contacted through it."
-        )
-    return (
-        f"Nobody holds the {role} role in the directory; the incident is assigned to the "
-        "role, so whoever holds it sees it in their actions."
-    )
-
-
-def _describe(contact: dict[str, Any]) -> str:
-    """The timeline's sentence for one contact."""
-    name = contact["display_name"]
-    if contact["kind"] == ContactKind.MANAGER:
-        return f"Manager {name} contacted." if name else "Manager (none) contacted."
-    if contact["kind"] == ContactKind.GROUP:
-        if name:
-            return f"{name} contacted (group {contact['group']})."
-        return f"Group {contact['group']}: no active members, nobody contacted."
-    role_name = ROLE_NAMES[contact["kind"]]
-    if name:
-        return f"{name} contacted ({role_name})."
-    return f"{role_name} contacted as a role (nobody holds it)."
 
 
 def _rule_at(rules: Sequence[EscalationRule], position: int | None) -> EscalationRule | None:

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from incidents.decision import jobs, upstream
 from incidents.decision.jobs import Backoff
 from incidents.decision.models import JobKind, PendingJob, Trigger
+from incidents.decision.recount import recount
 from incidents.decision.service import (
     UNDECIDED,
     Outside,
@@ -100,6 +101,8 @@ class Worker:
         try:
             if job.kind is JobKind.DECIDE:
                 await self._decide(job)
+            elif job.kind is JobKind.RECOUNT:
+                await recount(self.database, incident_id=job.incident_id, outside=self.outside)
             else:
                 await self._open_remedial(job)
         except Exception as error:  # a bug must not block the other jobs: back off

@@ -68,6 +68,8 @@ class TimelineKind(StrEnum):
     NOTE = "note"
     REMEDIAL_REQUESTED = "remedial_requested"
     REMEDIAL_OPENED = "remedial_opened"
+    # The person's history changed after the decision; the owner should review it.
+    HISTORY_CHANGED = "history_changed"
 
 
 class TimelineEntry(Base, table=True):

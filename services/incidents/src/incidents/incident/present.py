@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from incidents.decision.contacts import Party
 from incidents.decision.models import Decision
 from incidents.domain import ACTIONABLE_STATUSES
 from incidents.incident import access
@@ -27,7 +28,7 @@ def summary(caller: Caller, seen: Seen) -> IncidentSummary:
 
 
 def detail(caller: Caller, seen: Seen, decisions: Sequence[Decision]) -> IncidentRead:
-    shown = [DecisionRead.model_validate(d) for d in decisions] if _decided(seen) else []
+    shown = [decision(caller, seen, d) for d in decisions] if _decided(seen) else []
     in_force = next((d for d in shown if d.id == seen.incident.decision_id), None)
     incident = seen.incident
     return IncidentRead.model_validate(
@@ -42,12 +43,28 @@ def detail(caller: Caller, seen: Seen, decisions: Sequence[Decision]) -> Inciden
     )
 
 
-def timeline_entry(caller: Caller, seen: Seen, entry: TimelineEntry) -> TimelineEntryRead:
-    """The reporter's own entries do not name them to those who may not know who reported."""
-    hidden = (
-        not access.sees_reporter(caller, incident=seen.incident, view=seen.view)
-        and entry.actor_id == seen.incident.reporter_id
+def decision(caller: Caller, seen: Seen, row: Decision) -> DecisionRead:
+    """An owner passed on because the reporter held the role says who reported to anyone
+    who knows the scheme: only those who may see the reporter learn why."""
+    explained = row.owner_conflict is not None and (
+        row.owner_conflict != Party.REPORTER or _sees_reporter(caller, seen)
     )
+    return DecisionRead.model_validate(row).model_copy(
+        update={
+            "owner_conflict_of_interest": explained,
+            "owner_note": row.owner_note if explained else None,
+        }
+    )
+
+
+def timeline_entry(caller: Caller, seen: Seen, entry: TimelineEntry) -> TimelineEntryRead:
+    """The reporter's own entries do not name them to those who may not know who reported,
+    nor does a decision's note that the reporter could not own the incident."""
+    sees_reporter = _sees_reporter(caller, seen)
+    hidden = not sees_reporter and entry.actor_id == seen.incident.reporter_id
+    data = entry.data
+    if not sees_reporter and data.get("owner_conflict") == Party.REPORTER:
+        data = {k: v for k, v in data.items() if k not in ("owner_conflict", "owner_note")}
     return TimelineEntryRead(
         seq=entry.seq or 0,
         kind=entry.kind,
@@ -55,8 +72,12 @@ def timeline_entry(caller: Caller, seen: Seen, entry: TimelineEntry) -> Timeline
         actor=HIDDEN_ACTOR if hidden else entry.actor,
         actor_id=None if hidden else entry.actor_id,
         summary=entry.summary,
-        data=entry.data,
+        data=data,
     )
+
+
+def _sees_reporter(caller: Caller, seen: Seen) -> bool:
+    return access.sees_reporter(caller, incident=seen.incident, view=seen.view)
 
 
 def _decided(seen: Seen) -> bool:
@@ -70,9 +91,7 @@ def _summary_fields(caller: Caller, seen: Seen) -> dict[str, Any]:
         "id": incident.id,
         "view": seen.view,
         "person_id": incident.person_id,
-        "reporter_id": incident.reporter_id
-        if access.sees_reporter(caller, incident=incident, view=seen.view)
-        else None,
+        "reporter_id": incident.reporter_id if _sees_reporter(caller, seen) else None,
         "channel": incident.channel,
         "occurred_at": incident.occurred_at,
         "category": incident.category,

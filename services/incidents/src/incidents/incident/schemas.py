@@ -92,6 +92,11 @@ class ContactRead(BaseModel):
     )
     group: str | None = Field(description="The group they were contacted as a member of.")
     unresolved: bool = False
+    conflict_of_interest: bool = Field(
+        default=False,
+        description="Contacted in place of the rule's contact (`spec`), which only the person "
+        "concerned holds; `note` says so.",
+    )
     note: str | None = None
 
 
@@ -114,6 +119,11 @@ class DecisionRead(BaseModel):
     contacts: list[ContactRead]
     owner_role: OwnerRole
     owner_id: uuid.UUID | None
+    owner_conflict_of_interest: bool = Field(
+        default=False,
+        description="The owner is not the rule's: a party to the incident held that role.",
+    )
+    owner_note: str | None = Field(default=None, description="Why the owner is not the rule's.")
     deadline_at: dt.datetime
     reason: str | None = Field(description="An override's reason.")
     decided_by: uuid.UUID | None = Field(description="HR person who overrode or asked.")

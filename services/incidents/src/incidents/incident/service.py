@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from incidents.decision import jobs, upstream
+from incidents.decision import person as person_history
 from incidents.decision import service as decisions
 from incidents.decision.models import Assignment, Decision, JobKind, Trigger
 from incidents.decision.upstream import UpstreamUnavailable
@@ -21,13 +22,14 @@ from incidents.domain import (
     ACTIONABLE_STATUSES,
     Category,
     IncidentStatus,
+    Outcome,
     OwnerRole,
     Severity,
 )
 from incidents.errors import (
+    DecisionRaced,
     IllegalTransition,
     IncidentNotFound,
-    NotAllowedOnIncident,
     PersonNotInDirectory,
 )
 from incidents.incident import access, timeline
@@ -117,9 +119,14 @@ async def report(
             )
         return incident
 
-    outcome = await decisions.decide(
-        database, load=new_incident, outside=outside, trigger=Trigger.REPORTED, person=person
-    )
+    try:
+        outcome = await decisions.decide(
+            database, load=new_incident, outside=outside, trigger=Trigger.REPORTED, person=person
+        )
+    except DecisionRaced:
+        # Other reports about the person kept it from its turn: record it, the worker
+        # decides it after them. A report is never refused for being concurrent.
+        return await decisions.record_undecided(database, load=new_incident, outside=outside)
     assert outcome is not None  # a new report always has something to decide
     return outcome[0]
 
@@ -136,6 +143,7 @@ async def decide_again(
 
     async def decidable(session: AsyncSession, *, writing: bool) -> Incident:
         seen = await seen_incident(session, caller=caller, incident_id=incident_id, lock=writing)
+        access.check_may_decide(caller, incident=seen.incident)
         check_if_match(if_match, current_version=seen.incident.version, required=False)
         decisions.check_decidable_again(seen.incident)
         return seen.incident
@@ -156,6 +164,7 @@ async def override(
 
     async def overridable(session: AsyncSession, *, writing: bool) -> Incident:
         seen = await seen_incident(session, caller=caller, incident_id=incident_id, lock=writing)
+        access.check_may_decide(caller, incident=seen.incident)
         check_if_match(if_match, current_version=seen.incident.version)
         decisions.check_overridable(seen.incident)
         return seen.incident
@@ -245,10 +254,7 @@ async def change_status(
     incident = seen.incident
     check_if_match(if_match, current_version=incident.version)
     if data.status is IncidentStatus.DISMISSED:
-        if seen.view is not View.FULL:
-            raise NotAllowedOnIncident(
-                "Only HR (or legal, when it was escalated to legal) can dismiss an incident."
-            )
+        access.check_may_dismiss(caller, incident=incident, view=seen.view)
     else:
         access.check_may_act(caller, incident=incident, view=seen.view)
     if data.status not in TRANSITIONS[incident.status]:
@@ -266,6 +272,11 @@ async def change_status(
         for kind in JobKind:
             await jobs.finish(session, incident_id=incident.id, kind=kind)
     session.add(incident)
+    if not counts_as_prior(incident):
+        # It no longer counts as a prior incident: later decisions about the person are
+        # revisited, and decisions being taken now read their facts again.
+        await person_history.move_on(session, person_id=incident.person_id)
+        await person_history.history_changed(session, incident=incident)
     timeline.append(
         session,
         incident_id=incident.id,
@@ -350,6 +361,14 @@ async def _with_views(
         if view is not None:
             seen.append(Seen(incident=incident, view=view, assignments=assignments))
     return seen
+
+
+def counts_as_prior(incident: Incident) -> bool:
+    """Whether the incident counts in later decisions about the person (the rule of
+    ``decision.service.count_prior_incidents``)."""
+    return incident.status is not IncidentStatus.DISMISSED and (
+        incident.outcome is not Outcome.NO_VIOLATION
+    )
 
 
 def _status_summary(previous: IncidentStatus, data: IncidentUpdate) -> str:
