@@ -13,6 +13,8 @@ from gateway.models import Person
 from tests.support.stack import StackHandle
 
 BASE = "/api/v1/coaching"
+PROGRAM = f"{BASE}/ambassadors"
+MOTIVATION = "I post about our work every week and want to help colleagues do it well."
 
 
 async def make_coach(
@@ -141,3 +143,33 @@ def overdue_later() -> time_machine.travel:
     """Two days on: assignments from ``assign_core_module`` are overdue. Create clients
     inside the block (their tokens must be fresh then)."""
     return time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2))
+
+
+# -- the ambassador program ------------------------------------------------------------
+
+
+async def apply(stack: StackHandle, person: Person) -> httpx.Response:
+    return await stack.as_user(person).post(
+        f"{PROGRAM}/applications", json={"motivation": MOTIVATION}
+    )
+
+
+async def decide(
+    client: httpx.AsyncClient, application: dict[str, Any], verdict: str, reason: str | None = None
+) -> httpx.Response:
+    return await client.post(
+        f"{PROGRAM}/applications/{application['id']}/{verdict}",
+        json={"reason": reason},
+        headers={"If-Match": f'"{application["version"]}"'},
+    )
+
+
+async def ambassador(stack: StackHandle) -> tuple[Person, httpx.AsyncClient]:
+    """An approved ambassador, and a policy owner's client."""
+    person = await stack.person()
+    await pass_core_training(stack, person)
+    application = (await apply(stack, person)).json()
+    owner = stack.as_user(await stack.person(roles=["policy_owner"]))
+    approved = await decide(owner, application, "approve")
+    assert approved.status_code == 200, approved.text
+    return person, owner

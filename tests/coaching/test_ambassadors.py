@@ -1,45 +1,26 @@
 """The ambassador program: eligibility asked of the real training app, applications decided
-by policy owners, suspension while remedial coaching is open, and training being down."""
+by policy owners, suspension while a decision that suspends is in force, and training being
+down."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 
-from gateway.models import Person
-from tests.coaching.support import BASE, act, active_engagement, open_remedial, pass_core_training
+from tests.coaching.support import (
+    BASE,
+    PROGRAM,
+    act,
+    active_engagement,
+    ambassador,
+    apply,
+    decide,
+    open_remedial,
+    pass_core_training,
+)
 from tests.support.stack import StackHandle
-
-PROGRAM = f"{BASE}/ambassadors"
-MOTIVATION = "I post about our work every week and want to help colleagues do it well."
-
-
-async def apply(stack: StackHandle, person: Person) -> httpx.Response:
-    return await stack.as_user(person).post(
-        f"{PROGRAM}/applications", json={"motivation": MOTIVATION}
-    )
-
-
-async def decide(
-    client: httpx.AsyncClient, application: dict[str, Any], verdict: str, reason: str | None = None
-) -> httpx.Response:
-    return await client.post(
-        f"{PROGRAM}/applications/{application['id']}/{verdict}",
-        json={"reason": reason},
-        headers={"If-Match": f'"{application["version"]}"'},
-    )
-
-
-async def ambassador(stack: StackHandle) -> tuple[Person, httpx.AsyncClient]:
-    """An approved ambassador, and a policy owner's client."""
-    person = await stack.person()
-    await pass_core_training(stack, person)
-    application = (await apply(stack, person)).json()
-    owner = stack.as_user(await stack.person(roles=["policy_owner"]))
-    approved = await decide(owner, application, "approve")
-    assert approved.status_code == 200, approved.text
-    return person, owner
 
 
 class TestEligibility:
@@ -239,21 +220,113 @@ class TestDecide:
         assert [a["id"] for a in listed["items"]] == [application["id"]]
 
 
+async def tell_measures(
+    stack: StackHandle, engagement: dict[str, Any], *, suspends: bool, status: str
+) -> dict[str, Any]:
+    """What the incidents service sends when the incident's decision or status changes."""
+    response = await stack.as_service("incidents").put(
+        f"{BASE}/incidents/{engagement['incident_id']}/measures",
+        json={
+            "person_id": engagement["coachee_id"],
+            "suspends_ambassador": suspends,
+            "status": status,
+            "reason": "dismissed" if status == "withdrawn" else None,
+        },
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def statuses(listed: httpx.Response) -> list[tuple[str, str]]:
+    return [(a["person_id"], a["status"]) for a in listed.json()["items"]]
+
+
 class TestSuspension:
-    async def test_an_open_remedial_engagement_suspends_and_completing_it_reinstates(
+    async def test_remedial_coaching_alone_does_not_suspend(self, stack: StackHandle) -> None:
+        person, owner = await ambassador(stack)
+        await active_engagement(stack, person)
+
+        assert statuses(await owner.get(PROGRAM)) == [(str(person.id), "active")]
+
+    async def test_a_decision_that_suspends_lasts_until_closed_and_coached(
         self, stack: StackHandle
     ) -> None:
         person, owner = await ambassador(stack)
         coach, engagement = await active_engagement(stack, person)
         employee = stack.as_user(await stack.person())
 
-        while_open = (await owner.get(PROGRAM)).json()["items"]
-        public_while_open = (await employee.get(PROGRAM)).json()["items"]
+        told = await tell_measures(stack, engagement, suspends=True, status="open")
+        while_open = await owner.get(PROGRAM)
+        public_while_open = await employee.get(PROGRAM)
+        await tell_measures(stack, engagement, suspends=True, status="closed")
+        closed_but_coaching = await owner.get(PROGRAM)
         await act(stack.as_user(coach), engagement, "complete", {"outcome": "goals_met"})
-        after = (await employee.get(PROGRAM)).json()["items"]
+        after = await employee.get(PROGRAM)
 
-        assert [(a["person_id"], a["status"]) for a in while_open] == [
-            (str(person.id), "suspended")
-        ]
-        assert public_while_open == []
-        assert [(a["person_id"], a["status"]) for a in after] == [(str(person.id), "active")]
+        assert (told["ambassador_suspended"], told["suspension_lifted"]) == (True, False)
+        assert statuses(while_open) == [(str(person.id), "suspended")]
+        assert public_while_open.json()["items"] == []
+        assert statuses(closed_but_coaching) == [(str(person.id), "suspended")]
+        assert statuses(after) == [(str(person.id), "active")]
+
+    async def test_a_withdrawn_incident_lifts_it_and_cancels_its_coaching(
+        self, stack: StackHandle
+    ) -> None:
+        person, owner = await ambassador(stack)
+        coach, engagement = await active_engagement(stack, person)
+        await tell_measures(stack, engagement, suspends=True, status="open")
+
+        told = await tell_measures(stack, engagement, suspends=True, status="withdrawn")
+        again = await tell_measures(stack, engagement, suspends=True, status="withdrawn")
+
+        assert (told["suspension_lifted"], told["engagement_cancelled"]) == (True, True)
+        assert (again["suspension_lifted"], again["engagement_cancelled"]) == (False, False)
+        assert statuses(await owner.get(PROGRAM)) == [(str(person.id), "active")]
+        cancelled = (
+            await stack.as_user(coach).get(f"{BASE}/engagements/{engagement['id']}")
+        ).json()
+        assert cancelled["status"] == "cancelled"
+        assert cancelled["closing_note"] == "Cancelled: the incident was dismissed."
+
+    async def test_no_remedial_coaching_opens_for_a_withdrawn_incident(
+        self, stack: StackHandle
+    ) -> None:
+        person = await stack.person()
+        incident = {"incident_id": str(uuid.uuid4()), "coachee_id": str(person.id)}
+        await tell_measures(stack, incident, suspends=False, status="withdrawn")
+
+        response = await open_remedial(
+            stack, person, incident_id=uuid.UUID(incident["incident_id"])
+        )
+
+        assert response.status_code == 409
+        assert response.json()["type"].endswith("incident-withdrawn")
+
+    async def test_a_manager_referral_suspends_while_it_is_open(self, stack: StackHandle) -> None:
+        person, owner = await ambassador(stack)
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+        referral = await hr.post(
+            f"{BASE}/engagements",
+            json={
+                "coachee_id": str(person.id),
+                "track": "remedial",
+                "source": "manager_referral",
+                "goals": "Agree how to answer customers in public.",
+            },
+        )
+        assert referral.status_code == 201, referral.text
+
+        assert statuses(await owner.get(PROGRAM)) == [(str(person.id), "suspended")]
+
+    async def test_only_the_incidents_service_tells_coaching_about_an_incident(
+        self, stack: StackHandle
+    ) -> None:
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+
+        response = await hr.put(
+            f"{BASE}/incidents/{uuid.uuid4()}/measures",
+            json={"person_id": str(uuid.uuid4()), "suspends_ambassador": True, "status": "open"},
+        )
+
+        assert response.status_code == 403

@@ -131,11 +131,12 @@ class TestConcurrentRemedialCreation:
         responses = await asyncio.gather(
             *(
                 open_remedial(committed_stack, coachee, incident_id=incident_id, key=f"k{i}")
-                for i in range(4)
+                for i in range(10)
             )
         )
 
-        assert sorted(r.status_code for r in responses).count(201) == 1
+        # One creates it; every other racer gets it back (never a 500 from the refused row).
+        assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
         assert {r.json()["id"] for r in responses if r.status_code in (200, 201)} == {
             responses[0].json()["id"]
         }

@@ -25,6 +25,7 @@ class Rule:
     min_completed_remedial: int | None = None
     window_days: int = 365
     contacts: Sequence[str] = ()
+    suspends_ambassador: bool = False
 
 
 RULES = [Rule(position=position, **rule) for position, rule in enumerate(DEFAULT_RULES, start=1)]

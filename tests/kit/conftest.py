@@ -14,6 +14,7 @@ from sqlalchemy import delete
 
 from kit.clients import InternalTokenAuth
 from kit.db import Database
+from kit.idempotency import request_fingerprint
 from kit.identity import InternalTokenSigner, PrincipalKind
 from kit.settings import DEV_INTERNAL_TOKEN_SECRET
 from tests.kit.notes_app import NotesBase, NotesSettings, create_app
@@ -25,6 +26,15 @@ from tests.support.databases import (
 )
 
 SIGNER = InternalTokenSigner(DEV_INTERNAL_TOKEN_SECRET)
+SUBJECT = "00000000-0000-0000-0000-000000000001"
+
+
+def fingerprint_of(request: httpx.Request) -> str:
+    """The fingerprint the idempotency middleware takes of ``request``."""
+    return request_fingerprint(
+        {"method": request.method, "path": request.url.path, "query_string": request.url.query},
+        request.read(),
+    )
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +70,7 @@ class Notes:
     def client(
         self,
         *,
-        subject: str = "00000000-0000-0000-0000-000000000001",
+        subject: str = SUBJECT,
         roles: Iterable[str] = ("employee",),
         token: str | None = None,
         headers: dict[str, str] | None = None,

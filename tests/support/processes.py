@@ -54,6 +54,16 @@ class RunningStack:
         )
         return result.stdout.decode().strip()
 
+    async def restart(self, app: str, *, extra_env: dict[str, str] | None = None) -> None:
+        """Start ``app`` again (after it died or was stopped), with ``extra_env`` on top of
+        the stack's environment, and wait until it is ready."""
+        process = self.processes[app]
+        if process.poll() is None:
+            process.terminate()
+            await asyncio.to_thread(process.wait, EXIT_TIMEOUT_SECONDS)
+        _start(self, app, extra_env=extra_env, append=True).close()
+        await _ready(self, app)
+
 
 def stack_environment(databases: DatabaseSet, ports: dict[str, int]) -> dict[str, str]:
     env = {
@@ -115,10 +125,20 @@ async def started_processes(
             log.close()
 
 
-def _start(stack: RunningStack, app: str) -> IO[bytes]:
-    log = (stack.logs / f"{app}.log").open("wb")
+def _start(
+    stack: RunningStack,
+    app: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    append: bool = False,
+) -> IO[bytes]:
+    log = (stack.logs / f"{app}.log").open("ab" if append else "wb")
     stack.processes[app] = subprocess.Popen(
-        serve_command(app), env=stack.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        serve_command(app),
+        env={**stack.env, **(extra_env or {})},
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     return log
 

@@ -33,6 +33,11 @@ class IncidentAlreadyLinked(Conflict):
     title = "Incident already has an engagement"
 
 
+class IncidentWithdrawn(Conflict):
+    slug = "incident-withdrawn"
+    title = "The incident was withdrawn"
+
+
 class SessionNotFound(NotFound):
     slug = "session-not-found"
     title = "Session not found"

@@ -50,6 +50,14 @@ class SessionStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class MeasureStatus(StrEnum):
+    """Where the incident behind a measure stands, as incidents last told us."""
+
+    OPEN = "open"  # being handled
+    CLOSED = "closed"  # resolved as a violation
+    WITHDRAWN = "withdrawn"  # dismissed, or no violation: nothing of it holds
+
+
 class ApplicationStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
@@ -146,3 +154,19 @@ class AmbassadorApplication(Versioned, Base, table=True):
     decided_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     decision_reason: str | None = Field(default=None, sa_type=Text)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class IncidentMeasure(Base, table=True):
+    """What an incident's decision means here, as the incidents service last told us (an
+    idempotent PUT per incident). An approved ambassador is suspended while a measure of
+    theirs suspends and is not withdrawn, and its incident is open or its remedial
+    engagement is (see ``ambassadors.service``)."""
+
+    __tablename__ = "incident_measures"
+    __table_args__ = (Index("ix_incident_measures_person_id", "person_id"),)
+
+    incident_id: uuid.UUID = Field(primary_key=True)
+    person_id: uuid.UUID
+    suspends_ambassador: bool
+    status: MeasureStatus = Field(sa_type=str_enum(MeasureStatus))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

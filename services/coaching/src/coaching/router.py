@@ -6,7 +6,8 @@ from coaching.ambassadors.router import router as ambassadors
 from coaching.candidates.router import router as candidates
 from coaching.coaches.router import router as coaches
 from coaching.engagements.router import router as engagements
+from coaching.measures.router import router as measures
 
 router = APIRouter(prefix="/api/v1/coaching")
-for sub_router in (coaches, engagements, ambassadors, candidates):
+for sub_router in (coaches, engagements, ambassadors, candidates, measures):
     router.include_router(sub_router)

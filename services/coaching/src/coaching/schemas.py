@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from coaching.models import (
     ApplicationStatus,
     EngagementStatus,
+    MeasureStatus,
     Outcome,
     SessionStatus,
     Source,
@@ -244,4 +245,33 @@ class Candidate(BaseModel):
     )
     module_id: uuid.UUID | None = Field(
         default=None, description="The training module, for training's reasons."
+    )
+
+
+class IncidentMeasuresPut(Strict):
+    """The incident's measures as they are now (sent by the incidents service)."""
+
+    person_id: uuid.UUID = Field(description="The person concerned.")
+    suspends_ambassador: bool = Field(
+        description="The decision in force suspends the person's ambassador role."
+    )
+    status: MeasureStatus = Field(
+        description="`open` while it is handled, `closed` once resolved as a violation, "
+        "`withdrawn` when dismissed or found no violation (lifts the suspension at once and "
+        "cancels the incident's remedial engagement)."
+    )
+    reason: str | None = Field(
+        default=None, max_length=200, description="Why it was withdrawn, for the engagement."
+    )
+
+
+class IncidentMeasuresRead(BaseModel):
+    incident_id: uuid.UUID
+    person_id: uuid.UUID
+    suspends_ambassador: bool
+    status: MeasureStatus
+    ambassador_suspended: bool = Field(description="The person's ambassador role is suspended now.")
+    suspension_lifted: bool = Field(description="This update lifted their suspension.")
+    engagement_cancelled: bool = Field(
+        description="This update cancelled the incident's remedial engagement."
     )

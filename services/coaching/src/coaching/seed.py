@@ -22,6 +22,8 @@ from coaching.models import (
     CoachingSession,
     Engagement,
     EngagementStatus,
+    IncidentMeasure,
+    MeasureStatus,
     Outcome,
     SessionStatus,
     Source,
@@ -70,6 +72,15 @@ async def _engagements(session: AsyncSession, *, carla: Coach, paul: Coach) -> N
         created_by="service:incidents",
         created_at=_days_ago(12),
         started_at=_days_ago(10),
+    )
+    # His incident's decision suspends his ambassador role while it is handled.
+    session.add(
+        IncidentMeasure(
+            incident_id=demo_incident_id("sam-customer-screenshot"),
+            person_id=demo_person_id("sam.sales"),
+            suspends_ambassador=True,
+            status=MeasureStatus.OPEN,
+        )
     )
     session.add_all(
         [

@@ -32,6 +32,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "contacts": ["legal", "hr"],
         "owner_role": "legal",
         "deadline_hours": 24,
+        "suspends_ambassador": True,
     },
     {
         "name": "Repeated again after completed coaching: disciplinary review",
@@ -42,6 +43,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "contacts": ["hr", "manager"],
         "owner_role": "hr",
         "deadline_hours": 72,
+        "suspends_ambassador": True,
     },
     {
         "name": "Repeated after completed coaching: HR review",
@@ -52,6 +54,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "contacts": ["hr", "manager"],
         "owner_role": "hr",
         "deadline_hours": 72,
+        "suspends_ambassador": True,
     },
     {
         "name": "High: HR with the manager",
@@ -60,6 +63,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "contacts": ["hr", "manager"],
         "owner_role": "hr",
         "deadline_hours": 72,
+        "suspends_ambassador": True,
     },
     {
         "name": "Medium: coaching, manager informed",
@@ -68,6 +72,7 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "contacts": ["manager"],
         "owner_role": "manager",
         "deadline_hours": 168,
+        "suspends_ambassador": True,
     },
     {
         "name": "Low: coaching",
@@ -76,6 +81,8 @@ DEFAULT_RULES: list[dict[str, Any]] = [
         "contacts": [],
         "owner_role": "coach",
         "deadline_hours": 336,
+        # One low-severity mistake is coached; it does not suspend an ambassador.
+        "suspends_ambassador": False,
     },
 ]
 

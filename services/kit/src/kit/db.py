@@ -12,9 +12,9 @@ import asyncio
 import datetime as dt
 import enum
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Enum, MetaData, Table, event
@@ -42,6 +42,15 @@ NAMING_CONVENTION = {
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _WRITE_OPTION = "kit_write"
+# In a request's ``state``: who commits the request's transaction once its response is
+# known, instead of the session dependency (``kit.idempotency``: the key is sealed in it).
+TRANSACTION_OWNER = "kit_transaction_owner"
+
+
+class TransactionOwner(Protocol):
+    async def open(
+        self, transaction: AbstractAsyncContextManager[AsyncSession]
+    ) -> AsyncSession: ...
 
 
 def new_registry() -> registry:
@@ -258,6 +267,11 @@ async def database_of(request: Request) -> Database:
 async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request; reads take no write lock on SQLite."""
     database: Database = request.app.state.database
+    owner: TransactionOwner | None = request.scope.get("state", {}).get(TRANSACTION_OWNER)
+    if owner is not None and request.method not in SAFE_METHODS:
+        # Committed (or rolled back) by the owner once the response is built.
+        yield await owner.open(database.transaction())
+        return
     async with database.transaction(write=request.method not in SAFE_METHODS) as session:
         yield session
     # One turn of the event loop between the work and the response. On SQLite nothing in a

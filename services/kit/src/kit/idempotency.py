@@ -1,25 +1,42 @@
-"""``Idempotency-Key`` for POSTs that create (DESIGN §4).
+"""``Idempotency-Key`` for POSTs that create (DESIGN §4), exactly once across crashes.
 
-* The first request with a key claims it (a row in the service's own database), runs,
-  and its successful response is stored; a replay gets that response back, marked with
-  ``Idempotent-Replayed: true``.
-* The same key with a different method, path or body is a 422.
-* The same key while the first request is still running is a 409 (retry shortly).
-* Keys are scoped per principal and kept 24 h.
-* A request that fails (any non-2xx) releases its key, so the client can fix and retry.
+* The first request with a key claims it: a row in the service's own database, in flight,
+  with a token only this request knows and a short lease.
+* The work, the key and the response are committed together: the transaction that does
+  the work also seals the claim with the response it answers. So a process killed at any
+  instant leaves either nothing but the claim (its lease ends and a retry does the work)
+  or the work with its response (a retry gets that response back, marked
+  ``Idempotent-Replayed: true``). Never the work without its response.
+
+  - A route on the request's session (``kit.db.SessionDep``) is sealed for it: this
+    middleware holds the request's transaction open until the response is built, seals
+    the key in it, commits, and only then sends the response.
+  - A route that manages its own transactions (incidents asks other services between
+    them) seals in the transaction that records the work: ``sealed_json``.
+* Only the holder of the claim can seal it: a request that outlived its lease and whose
+  key a retry took over rolls its work back (409) instead of doing it a second time.
+* The same key with a different method, path or body is a 422; while the first request
+  is still running, a 409 with ``Retry-After``.
+* Keys are scoped per principal and kept 24 h. A request that fails (any non-2xx)
+  releases its key, so the client can fix and retry.
 
 Because the claim is a committed row, this holds across any number of replicas.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import logging
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fastapi import Request, Response
+from pydantic import BaseModel
 from sqlalchemy import (
     Column,
     ColumnElement,
@@ -36,20 +53,25 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kit.db import Database, UtcDateTime, utcnow
+from kit.db import TRANSACTION_OWNER, Database, UtcDateTime, utcnow
 from kit.errors import BadRequest, Conflict, DomainError, Unprocessable, domain_error_response
+from kit.failpoints import crash_point
 from kit.identity import Caller
 
 logger = logging.getLogger("kit.idempotency")
 
 RETENTION = dt.timedelta(hours=24)
-# A claim whose request has not finished after this long is taken to be abandoned
-# (the process died mid-request) and may be claimed again.
-IN_FLIGHT_LEASE = dt.timedelta(seconds=120)
+# A claim whose request has not finished after this long is taken to be abandoned (the
+# process died mid-request) and may be claimed again. Short, because it is safe: a request
+# that is only slow finds its claim taken over when it seals, and rolls its work back.
+IN_FLIGHT_LEASE = dt.timedelta(seconds=10)
 MAX_KEY_LENGTH = 255
 HEADER = b"idempotency-key"
+HELD_KEY = "kit_idempotency_key"
+JSON_MEDIA_TYPE = "application/json"
 _REPLAYED_HEADERS = frozenset({b"content-type", b"location", b"etag"})
 
 
@@ -62,6 +84,8 @@ def define_table(metadata: MetaData) -> Table:
         Column("key", String(MAX_KEY_LENGTH), nullable=False),
         Column("fingerprint", String(64), nullable=False),
         Column("state", String(16), nullable=False),
+        # The claiming request's token: only it may seal or release the key.
+        Column("claim", String(36), nullable=True),
         Column("status_code", Integer, nullable=True),
         Column("headers", Text, nullable=True),
         Column("body", LargeBinary, nullable=True),
@@ -89,6 +113,86 @@ class StoredResponse:
 class Claim:
     outcome: ClaimOutcome
     stored: StoredResponse | None = None
+    token: str | None = None
+
+
+class KeyTakenOver(Conflict):
+    slug = "idempotency-key-taken-over"
+    title = "A retry took this request over"
+
+
+class HeldKey:
+    """The key a running request holds (in the request's ``state``), and the request's
+    transaction, which the middleware commits once the response is known
+    (``kit.db.TransactionOwner``)."""
+
+    def __init__(self, store: IdempotencyStore, *, principal: str, key: str, token: str) -> None:
+        self.store = store
+        self.principal = principal
+        self.key = key
+        self.token = token
+        self.sealed = False
+        self.session: AsyncSession | None = None
+        self._transaction = contextlib.AsyncExitStack()
+
+    async def open(
+        self, transaction: contextlib.AbstractAsyncContextManager[AsyncSession]
+    ) -> AsyncSession:
+        if self.session is None:
+            self.session = await self._transaction.enter_async_context(transaction)
+        return self.session
+
+    async def commit_with(self, response: StoredResponse) -> None:
+        """The request succeeded: seal its key with ``response`` in its transaction (or on
+        its own if it wrote nothing), then commit."""
+        if self.session is None:
+            if not self.sealed:
+                await self.store.complete(held=self, response=response)
+            return
+        try:
+            if not self.sealed:
+                await self.store.seal(self.session, held=self, response=response)
+        except BaseException:
+            await self.roll_back()
+            raise
+        self.session = None
+        await self._transaction.aclose()
+
+    async def roll_back(self) -> None:
+        if self.session is not None:
+            self.session = None
+            await self._transaction.__aexit__(_RolledBack, _RolledBack(), None)
+
+
+class _RolledBack(Exception):
+    """Thrown into the request's transaction to end it with a rollback."""
+
+
+def held_key(request: Request) -> HeldKey | None:
+    held = request.scope.get("state", {}).get(HELD_KEY)
+    return held if isinstance(held, HeldKey) else None
+
+
+async def sealed_json(
+    request: Request,
+    session: AsyncSession,
+    model: BaseModel,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The response of a route that manages its own transactions, built in the transaction
+    that records its work: with an ``Idempotency-Key`` the key is sealed with exactly these
+    bytes there, so the work and its answer are committed together."""
+    body = model.model_dump_json().encode()
+    response = Response(
+        body, status_code=status_code, headers=dict(headers or {}), media_type=JSON_MEDIA_TYPE
+    )
+    held = held_key(request)
+    if held is not None:
+        stored = StoredResponse(status_code, list(response.raw_headers), body)
+        await held.store.seal(session, held=held, response=stored)
+    return response
 
 
 class IdempotencyStore:
@@ -97,12 +201,15 @@ class IdempotencyStore:
         self.table = table
 
     async def claim(self, *, principal: str, key: str, fingerprint: str) -> Claim:
+        """Claim the key for a new request, or say why not (a replay, a mismatch, a
+        request still in flight)."""
         # Look first without taking a write lock: on SQLite the first request holds the
         # write lock while it runs, and a duplicate must still get its 409 at once.
         existing = await self._existing(principal=principal, key=key, fingerprint=fingerprint)
         if existing is not None:
             return existing
         now = utcnow()
+        token = str(uuid.uuid4())
         try:
             async with self.database.transaction() as session:
                 await session.execute(delete(self.table).where(self._stale(principal, key, now)))
@@ -112,11 +219,12 @@ class IdempotencyStore:
                         key=key,
                         fingerprint=fingerprint,
                         state="in_flight",
+                        claim=token,
                         created_at=now,
                         expires_at=now + RETENTION,
                     )
                 )
-            return Claim(ClaimOutcome.CLAIMED)
+            return Claim(ClaimOutcome.CLAIMED, token=token)
         except IntegrityError:
             # Another request claimed the key between our look and our insert.
             existing = await self._existing(principal=principal, key=key, fingerprint=fingerprint)
@@ -155,29 +263,49 @@ class IdempotencyStore:
         headers = [(name.encode(), value.encode()) for name, value in json.loads(row.headers)]
         return Claim(ClaimOutcome.REPLAY, StoredResponse(row.status_code, headers, row.body))
 
-    async def complete(self, *, principal: str, key: str, response: StoredResponse) -> None:
+    async def seal(self, session: AsyncSession, *, held: HeldKey, response: StoredResponse) -> None:
+        """Store ``response`` as the key's answer in ``session``'s transaction, the one
+        that does the work. Raises ``KeyTakenOver`` (the transaction must roll back) if
+        the claim is no longer this request's."""
         headers = [
             (name.decode(), value.decode())
             for name, value in response.headers
             if name.lower() in _REPLAYED_HEADERS
         ]
-        async with self.database.transaction() as session:
-            await session.execute(
-                update(self.table)
-                .where(self.table.c.principal == principal, self.table.c.key == key)
-                .values(
-                    state="done",
-                    status_code=response.status_code,
-                    headers=json.dumps(headers),
-                    body=response.body,
-                )
+        c = self.table.c
+        result = await session.execute(
+            update(self.table)
+            .where(
+                c.principal == held.principal,
+                c.key == held.key,
+                c.claim == held.token,
+                c.state == "in_flight",
             )
+            .values(
+                state="done",
+                status_code=response.status_code,
+                headers=json.dumps(headers),
+                body=response.body,
+            )
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise KeyTakenOver(
+                "This request ran past its Idempotency-Key's lease and a retry with the same "
+                "key took it over; this one recorded nothing. The retry's answer stands."
+            )
+        held.sealed = True
 
-    async def release(self, *, principal: str, key: str) -> None:
+    async def complete(self, *, held: HeldKey, response: StoredResponse) -> None:
+        """Store the answer of a request that wrote nothing (there was no work to seal)."""
+        async with self.database.transaction() as session:
+            await self.seal(session, held=held, response=response)
+
+    async def release(self, *, held: HeldKey) -> None:
+        c = self.table.c
         async with self.database.transaction() as session:
             await session.execute(
                 delete(self.table).where(
-                    self.table.c.principal == principal, self.table.c.key == key
+                    c.principal == held.principal, c.key == held.key, c.claim == held.token
                 )
             )
 
@@ -208,7 +336,7 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-def _fingerprint(scope: Scope, body: bytes) -> str:
+def request_fingerprint(scope: Scope, body: bytes) -> str:
     digest = hashlib.sha256()
     digest.update(scope["method"].encode())
     digest.update(b"\0" + scope["path"].encode() + b"\0" + scope.get("query_string", b""))
@@ -245,7 +373,7 @@ class IdempotencyMiddleware:
             raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.")
         body = await _read_body(receive)
         claim = await self.store.claim(
-            principal=principal, key=key, fingerprint=_fingerprint(scope, body)
+            principal=principal, key=key, fingerprint=request_fingerprint(scope, body)
         )
         if claim.outcome is ClaimOutcome.MISMATCH:
             raise Unprocessable(
@@ -261,11 +389,15 @@ class IdempotencyMiddleware:
             assert claim.stored is not None
             await _send_stored(send, claim.stored, replayed=True)
             return
-        await self._run_claimed(scope, body, send, key=key, principal=principal)
+        assert claim.token is not None
+        crash_point("idempotency.claimed")
+        held = HeldKey(self.store, principal=principal, key=key, token=claim.token)
+        await self._run_claimed(scope, body, send, held=held)
 
-    async def _run_claimed(
-        self, scope: Scope, body: bytes, send: Send, *, key: str, principal: str
-    ) -> None:
+    async def _run_claimed(self, scope: Scope, body: bytes, send: Send, *, held: HeldKey) -> None:
+        state = scope.setdefault("state", {})
+        state[HELD_KEY] = held
+        state[TRANSACTION_OWNER] = held
         captured = _CapturedResponse()
         body_sent = False
 
@@ -278,17 +410,38 @@ class IdempotencyMiddleware:
 
         try:
             await self.app(scope, replay_body, captured.send)
+            response = captured.response()
+            if not 200 <= response.status_code < 300:
+                raise _Failed
+            # Committed before the client sees it: a retry racing the response's delivery
+            # already finds it, and a crash after the commit loses nothing.
+            await held.commit_with(response)
+        except _Failed:
+            await self._give_up(held)
+        except KeyTakenOver as error:
+            await self._give_up(held)
+            response = _stored_problem(error, instance=scope["path"])
         except BaseException:
-            await self.store.release(principal=principal, key=key)
+            await self._give_up(held)
             raise
-        response = captured.response()
-        # Record the outcome before the client sees it, so a replay racing the first
-        # response's delivery already finds it.
-        if 200 <= response.status_code < 300:
-            await self.store.complete(principal=principal, key=key, response=response)
-        else:
-            await self.store.release(principal=principal, key=key)
+        crash_point("idempotency.committed")
         await _send_stored(send, response, replayed=False)
+
+    async def _give_up(self, held: HeldKey) -> None:
+        """The work is rolled back and the key released, so the client can retry."""
+        try:
+            await held.roll_back()
+        finally:
+            await self.store.release(held=held)
+
+
+class _Failed(Exception):
+    """The request answered a non-2xx: nothing of it is kept."""
+
+
+def _stored_problem(error: DomainError, *, instance: str) -> StoredResponse:
+    problem = domain_error_response(error, instance=instance)
+    return StoredResponse(problem.status_code, list(problem.raw_headers), bytes(problem.body))
 
 
 class _CapturedResponse:

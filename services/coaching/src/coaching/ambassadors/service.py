@@ -1,9 +1,10 @@
 """The ambassador program: eligibility (asked of training), applications and decisions,
 and the current ambassadors.
 
-Suspension is not stored: an approved ambassador is suspended exactly while they have an
-open (proposed or active) remedial engagement, so completing or cancelling that engagement
-reinstates them without anyone having to remember to.
+Suspension is not stored: an approved ambassador is suspended exactly while a decision
+about them that suspends is in force (``measures.service.suspended``), so closing the
+incident and completing its remedial coaching, or withdrawing the incident, reinstates
+them without anyone having to remember to.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlmodel import col, select
 from coaching import upstream
 from coaching.ambassadors import rules
 from coaching.errors import ApplicationNotFound, IllegalTransition, NotEligible
+from coaching.measures.service import suspended
 from coaching.models import (
     OPEN_STATUSES,
     AmbassadorApplication,
@@ -163,21 +165,21 @@ async def list_ambassadors(
         col(AmbassadorApplication.status) == ApplicationStatus.APPROVED
     )
     if not include_suspended:
-        statement = statement.where(~_open_remedial(col(AmbassadorApplication.person_id)))
+        statement = statement.where(~suspended(col(AmbassadorApplication.person_id)))
     rows, next_cursor = await paginate(
         session,
         statement,
         order_by=[AmbassadorApplication.created_at, AmbassadorApplication.id],
         params=page,
     )
-    suspended = await _suspended(session, (row.person_id for row in rows))
+    suspended_ids = await _suspended(session, (row.person_id for row in rows))
     return [
         AmbassadorRead(
             person_id=row.person_id,
             application_id=row.id,
             since=row.decided_at or row.created_at,
             status=AmbassadorStatus.SUSPENDED
-            if row.person_id in suspended
+            if row.person_id in suspended_ids
             else AmbassadorStatus.ACTIVE,
         )
         for row in rows
@@ -188,12 +190,13 @@ async def _suspended(session: AsyncSession, person_ids: Iterable[uuid.UUID]) -> 
     ids = list(set(person_ids))
     if not ids:
         return set()
+    person = col(AmbassadorApplication.person_id)
     rows = await session.scalars(
-        select(col(Engagement.coachee_id))
+        select(person)
         .where(
-            col(Engagement.coachee_id).in_(ids),
-            col(Engagement.track) == Track.REMEDIAL,
-            col(Engagement.status).in_(OPEN_STATUSES),
+            person.in_(ids),
+            col(AmbassadorApplication.status) == ApplicationStatus.APPROVED,
+            suspended(person),
         )
         .distinct()
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 import httpx
 from sqlalchemy import ColumnElement, or_
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -24,9 +23,11 @@ from coaching.errors import (
     EngagementNotFound,
     IllegalTransition,
     IncidentAlreadyLinked,
+    IncidentWithdrawn,
     PersonNotFound,
     SessionNotFound,
 )
+from coaching.measures.service import withdrawn
 from coaching.models import (
     OPEN_STATUSES,
     CoachingSession,
@@ -46,7 +47,7 @@ from coaching.schemas import (
     SessionUpdate,
 )
 from kit.concurrency import check_if_match
-from kit.db import utcnow
+from kit.db import flush_unless_duplicate, utcnow
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
 
@@ -75,6 +76,11 @@ async def create_engagement(
         existing = await _for_incident(session, data=data)
         if existing is not None:
             return Created(existing, created=False)
+        if data.incident_id is not None and await withdrawn(session, data.incident_id):
+            raise IncidentWithdrawn(
+                f"Incident {data.incident_id} was dismissed or found no violation; no "
+                "remedial coaching opens for it."
+            )
     coachee = await upstream.person(gateway, data.coachee_id)
     if coachee is None:
         raise PersonNotFound(f"There is no person {data.coachee_id} in the directory.")
@@ -86,15 +92,15 @@ async def create_engagement(
         await _assign_on_creation(
             session, caller=caller, engagement=engagement, coach_id=data.coach_id
         )
-    session.add(engagement)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError:
+    if not await flush_unless_duplicate(session, engagement):
         # A concurrent create for the same incident won the unique index: answer with it.
+        # (Added inside the savepoint, the refused row leaves the session with it, so the
+        # lookup below does not try to insert it again.)
         existing = await _for_incident(session, data=data)
         if existing is None:
-            raise
+            raise IncidentAlreadyLinked(
+                f"Incident {data.incident_id} got an engagement at the same time; try again."
+            )
         return Created(existing, created=False)
     return Created(engagement, created=True)
 

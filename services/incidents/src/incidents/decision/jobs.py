@@ -73,6 +73,17 @@ async def retry_later(
     return job
 
 
+async def due_now(session: AsyncSession, *, incident_id: uuid.UUID, kind: JobKind) -> None:
+    """The job must run again at once (what it did is already out of date)."""
+    job = await job_for(session, incident_id=incident_id, kind=kind)
+    if job is None:
+        job = PendingJob(incident_id=incident_id, kind=kind)
+    job.next_attempt_at = utcnow()
+    job.leased_until = None
+    session.add(job)
+    await session.flush()
+
+
 async def finish(session: AsyncSession, *, incident_id: uuid.UUID, kind: JobKind) -> None:
     await session.execute(
         delete(PendingJob).where(

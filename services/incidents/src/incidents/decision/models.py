@@ -55,6 +55,7 @@ class Decision(Base, table=True):
     owner_conflict: str | None = Field(default=None, max_length=32)
     owner_note: str | None = Field(default=None, sa_type=Text)
     deadline_at: dt.datetime = Field(sa_type=UtcDateTime)
+    suspends_ambassador: bool = False
     reason: str | None = Field(default=None, sa_type=Text)
     decided_by: uuid.UUID | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -88,6 +89,9 @@ class JobKind(StrEnum):
     OPEN_REMEDIAL = "open_remedial"
     # Count the person's prior incidents again: decide again, or flag to the owner.
     RECOUNT = "recount"
+    # Tell coaching what the incident means for the person now: an ambassador suspension
+    # while it is handled; a dismissal cancels its remedial coaching.
+    SYNC_COACHING = "sync_coaching"
 
 
 class PendingJob(Base, table=True):

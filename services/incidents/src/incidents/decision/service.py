@@ -80,6 +80,14 @@ class Outside:
     turns: PersonTurns = field(default_factory=PersonTurns)
 
 
+class OnRecord(Protocol):
+    """Called last in the transaction that records a decision (or a report's waiting), with
+    the incident as recorded: what must be committed with it (the route's answer, sealed
+    with its ``Idempotency-Key``)."""
+
+    async def __call__(self, session: AsyncSession, incident: Incident) -> None: ...
+
+
 class Load(Protocol):
     """Reads the incident to decide and checks it may still be decided (raising a domain
     error otherwise); ``None`` when there is nothing (left) to decide. Called twice per
@@ -137,6 +145,7 @@ async def decide(
     trigger: Trigger,
     actor: Caller | None = None,
     person: DirectoryPerson | None = None,
+    on_record: OnRecord | None = None,
 ) -> tuple[Incident, Decision | None] | None:
     """Evaluate the published policy for the incident ``load`` gives and record the
     decision. Returns the incident as recorded with its decision (``None`` when it has to
@@ -179,6 +188,8 @@ async def decide(
                         actor=actor,
                         trigger=trigger,
                     )
+                    if on_record is not None:
+                        await on_record(session, current)
             except _PlanOutdated:
                 continue
             if decision is not None:
@@ -190,7 +201,9 @@ async def decide(
     )
 
 
-async def record_undecided(database: Database, *, load: Load, outside: Outside) -> Incident:
+async def record_undecided(
+    database: Database, *, load: Load, on_record: OnRecord | None = None
+) -> Incident:
     """A new report that could not be decided now (its person's other reports kept it from
     its turn): recorded as ``reported`` with its decision queued for the worker."""
     async with database.transaction() as session:
@@ -198,6 +211,8 @@ async def record_undecided(database: Database, *, load: Load, outside: Outside) 
         await person_history.move_on(session, person_id=incident.person_id)
         await person_history.history_changed(session, incident=incident)
         await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.DECIDE)
+        if on_record is not None:
+            await on_record(session, incident)
     return incident
 
 
@@ -210,12 +225,22 @@ def check_decidable_again(incident: Incident) -> None:
 
 
 async def decide_again(
-    database: Database, *, load: Load, outside: Outside, actor: Caller
+    database: Database,
+    *,
+    load: Load,
+    outside: Outside,
+    actor: Caller,
+    on_record: OnRecord | None = None,
 ) -> Decision:
     """HR asks for a fresh decision (new facts, the policy published now). ``load``
     checks the incident may be decided again (``check_decidable_again``)."""
     outcome = await decide(
-        database, load=load, outside=outside, trigger=Trigger.REQUESTED, actor=actor
+        database,
+        load=load,
+        outside=outside,
+        trigger=Trigger.REQUESTED,
+        actor=actor,
+        on_record=on_record,
     )
     if outcome is None or outcome[1] is None:
         raise ServiceUnavailable(
@@ -241,6 +266,8 @@ async def override(
     owner_role: OwnerRole | None,
     contacts: Sequence[str] | None,
     deadline_hours: int | None,
+    suspends_ambassador: bool | None = None,
+    on_record: OnRecord | None = None,
 ) -> Decision:
     """HR replaces the decision in force with its own; both stay on the incident. ``load``
     checks the incident may be overridden (``check_overridable``). As in ``decide``, the
@@ -277,6 +304,9 @@ async def override(
         owner_conflict=assignees.owner_conflict,
         owner_note=assignees.owner_note,
         deadline_at=deadline,
+        suspends_ambassador=incident.suspends_ambassador
+        if suspends_ambassador is None
+        else suspends_ambassador,
         reason=reason,
         decided_by=actor.person_id,
     )
@@ -288,6 +318,8 @@ async def override(
                 "recorded. Read it again and send the override again."
             )
         await _apply(session, incident=locked, decision=decision, actor=actor)
+        if on_record is not None:
+            await on_record(session, locked)
     return decision
 
 
@@ -611,6 +643,8 @@ def _policy_decision(
         owner_conflict=assignees.owner_conflict,
         owner_note=assignees.owner_note,
         deadline_at=now + deadline,
+        # No rule matched: HR decides, and nothing is suspended before it has.
+        suspends_ambassador=rule.suspends_ambassador if rule else False,
         decided_by=actor.person_id if actor else None,
         created_at=now,
     )
@@ -641,6 +675,9 @@ async def _apply(
     incident.owner_role = decision.owner_role
     incident.owner_id = decision.owner_id
     incident.deadline_at = decision.deadline_at
+    if incident.suspends_ambassador != decision.suspends_ambassador:
+        incident.suspends_ambassador = decision.suspends_ambassador
+        await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING)
     if incident.status in UNDECIDED:
         incident.status = IncidentStatus.DECIDED
     incident.updated_at = utcnow()
@@ -698,6 +735,8 @@ def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Cal
         kind = TimelineKind.DECIDED
         version = f"escalation policy v{decision.policy_number}"
         summary = f"Decided: {decision.action} ({version}). {decision.explanation}"
+    if decision.suspends_ambassador:
+        summary += " It suspends the person's ambassador role, if they hold one."
     timeline.append(
         session,
         incident_id=decision.incident_id,

@@ -114,6 +114,48 @@ async def open_remedial_engagement(
         raise UpstreamUnavailable(f"coaching answered without an engagement id: {exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class CoachingMeasures:
+    """What coaching made of an incident's measures."""
+
+    ambassador_suspended: bool
+    suspension_lifted: bool
+    engagement_cancelled: bool
+
+
+async def tell_coaching(
+    gateway: httpx.AsyncClient,
+    *,
+    incident_id: uuid.UUID,
+    person_id: uuid.UUID,
+    suspends_ambassador: bool,
+    status: str,
+    reason: str | None,
+) -> CoachingMeasures:
+    """The incident's measures as they are now (an idempotent PUT: a retry is harmless):
+    ``status`` is ``open``, ``closed`` or ``withdrawn`` (dismissed, or no violation)."""
+    response = await _call(
+        gateway,
+        "PUT",
+        f"/api/v1/coaching/incidents/{incident_id}/measures",
+        json={
+            "person_id": str(person_id),
+            "suspends_ambassador": suspends_ambassador,
+            "status": status,
+            "reason": reason,
+        },
+    )
+    body = _json_of(response, expected=(200,))
+    try:
+        return CoachingMeasures(
+            ambassador_suspended=bool(body["ambassador_suspended"]),
+            suspension_lifted=bool(body["suspension_lifted"]),
+            engagement_cancelled=bool(body["engagement_cancelled"]),
+        )
+    except KeyError as exc:
+        raise UpstreamUnavailable(f"coaching answered measures without {exc}") from exc
+
+
 async def _call(gateway: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
     try:
         return await gateway.request(method, url, **kwargs)

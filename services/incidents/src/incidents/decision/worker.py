@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from incidents.decision import jobs, upstream
 from incidents.decision.jobs import Backoff
+from incidents.decision.measures import tell_coaching
 from incidents.decision.models import JobKind, PendingJob, Trigger
 from incidents.decision.recount import recount
 from incidents.decision.service import (
@@ -103,6 +104,10 @@ class Worker:
                 await self._decide(job)
             elif job.kind is JobKind.RECOUNT:
                 await recount(self.database, incident_id=job.incident_id, outside=self.outside)
+            elif job.kind is JobKind.SYNC_COACHING:
+                await tell_coaching(
+                    self.database, incident_id=job.incident_id, outside=self.outside
+                )
             else:
                 await self._open_remedial(job)
         except Exception as error:  # a bug must not block the other jobs: back off

@@ -53,6 +53,8 @@ class Incident(Versioned, Base, table=True):
     owner_id: uuid.UUID | None = Field(default=None, index=True)
     deadline_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     remedial_engagement_id: uuid.UUID | None = None
+    # The decision in force suspends the person's ambassador role (coaching is told).
+    suspends_ambassador: bool = False
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     closed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -70,6 +72,8 @@ class TimelineKind(StrEnum):
     REMEDIAL_OPENED = "remedial_opened"
     # The person's history changed after the decision; the owner should review it.
     HISTORY_CHANGED = "history_changed"
+    # What coaching did about the incident: a suspension, its lifting, a cancellation.
+    COACHING_MEASURES = "coaching_measures"
 
 
 class TimelineEntry(Base, table=True):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Query, Response, status
+from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.deps import DatabaseDep, HrDep, OutsideDep, SessionDep, WorkerDep
 from incidents.domain import Category, IncidentStatus, OwnerRole, Severity
 from incidents.incident import present, service
+from incidents.incident.models import Incident
 from incidents.incident.schemas import (
     IncidentCreate,
     IncidentRead,
@@ -20,8 +22,8 @@ from incidents.incident.schemas import (
     TimelineEntryRead,
 )
 from incidents.incident.service import IncidentFilters, Seen
-from kit.concurrency import IfMatchHeader, set_etag
-from kit.db import Database
+from kit.concurrency import IfMatchHeader, etag_of, set_etag
+from kit.idempotency import sealed_json
 from kit.identity import Caller, UserDep
 from kit.pagination import Page, PageParamsDep
 
@@ -35,14 +37,32 @@ async def _detail(
     return present.detail(caller, seen, await service.decisions_of(session, incident=seen.incident))
 
 
-async def _read_detail(
-    database: Database, caller: Caller, incident_id: uuid.UUID, response: Response
-) -> IncidentRead:
-    """The incident as it is now, in a read transaction of its own (the routes that decide
-    manage their transactions themselves)."""
-    async with database.transaction(write=False) as session:
-        seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
-        return await _detail(session, caller, seen, response)
+class _Answer:
+    """The answer of a route that decides, built in the transaction that records the
+    decision: with an ``Idempotency-Key`` it is sealed there with the work (see
+    ``kit.idempotency``), so a crash can never keep the work and lose its answer."""
+
+    def __init__(self, request: Request, caller: Caller, *, status_code: int) -> None:
+        self.request = request
+        self.caller = caller
+        self.status_code = status_code
+        self.response: Response | None = None
+
+    async def __call__(self, session: AsyncSession, incident: Incident) -> None:
+        seen = await service.seen_incident(session, caller=self.caller, incident_id=incident.id)
+        detail = present.detail(
+            self.caller, seen, await service.decisions_of(session, incident=seen.incident)
+        )
+        headers = {"ETag": etag_of(seen.incident.version)}
+        if self.status_code == status.HTTP_201_CREATED:
+            headers["Location"] = f"/api/v1/incidents/{incident.id}"
+        self.response = await sealed_json(
+            self.request, session, detail, status_code=self.status_code, headers=headers
+        )
+
+    def given(self) -> Response:
+        assert self.response is not None, "the decision was recorded without its answer"
+        return self.response
 
 
 @router.post(
@@ -53,19 +73,19 @@ async def _read_detail(
 )
 async def report_incident(
     data: IncidentCreate,
+    request: Request,
     database: DatabaseDep,
     caller: UserDep,
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
-    response: Response,
-) -> IncidentRead:
+) -> Response:
     """Report an incident about a person; it is decided at once (or as soon as coaching
-    history is available). Honours `Idempotency-Key`."""
-    incident = await service.report(database, caller=caller, data=data, outside=outside)
+    history is available). Honours `Idempotency-Key`, exactly once even across a crash."""
+    answer = _Answer(request, caller, status_code=status.HTTP_201_CREATED)
+    await service.report(database, caller=caller, data=data, outside=outside, on_record=answer)
     background.add_task(worker.wake)
-    response.headers["Location"] = f"/api/v1/incidents/{incident.id}"
-    return await _read_detail(database, caller, incident.id, response)
+    return answer.given()
 
 
 @router.get("", response_model=Page[IncidentSummary])
@@ -148,20 +168,26 @@ async def update_incident_status(
 )
 async def decide_incident_again(
     incident_id: uuid.UUID,
+    request: Request,
     database: DatabaseDep,
     caller: HrDep,
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> IncidentRead:
+) -> Response:
     """Decide again with fresh facts and the policy published now (HR)."""
+    answer = _Answer(request, caller, status_code=status.HTTP_200_OK)
     await service.decide_again(
-        database, caller=caller, incident_id=incident_id, if_match=if_match, outside=outside
+        database,
+        caller=caller,
+        incident_id=incident_id,
+        if_match=if_match,
+        outside=outside,
+        on_record=answer,
     )
     background.add_task(worker.wake)
-    return await _read_detail(database, caller, incident_id, response)
+    return answer.given()
 
 
 @router.post(
@@ -172,16 +198,17 @@ async def decide_incident_again(
 async def override_decision(
     incident_id: uuid.UUID,
     data: OverrideCreate,
+    request: Request,
     database: DatabaseDep,
     caller: HrDep,
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
-    response: Response,
     if_match: IfMatchHeader = None,
-) -> IncidentRead:
+) -> Response:
     """Override the decision in force with a reason (HR; `If-Match` required). The
     policy's decision stays visible next to the override."""
+    answer = _Answer(request, caller, status_code=status.HTTP_200_OK)
     await service.override(
         database,
         caller=caller,
@@ -189,9 +216,10 @@ async def override_decision(
         if_match=if_match,
         data=data,
         outside=outside,
+        on_record=answer,
     )
     background.add_task(worker.wake)
-    return await _read_detail(database, caller, incident_id, response)
+    return answer.given()
 
 
 @router.get("/{incident_id}/timeline", response_model=Page[TimelineEntryRead])

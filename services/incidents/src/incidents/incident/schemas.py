@@ -125,6 +125,9 @@ class DecisionRead(BaseModel):
     )
     owner_note: str | None = Field(default=None, description="Why the owner is not the rule's.")
     deadline_at: dt.datetime
+    suspends_ambassador: bool = Field(
+        description="It suspends the person's ambassador role while the incident is handled."
+    )
     reason: str | None = Field(description="An override's reason.")
     decided_by: uuid.UUID | None = Field(description="HR person who overrode or asked.")
     created_at: dt.datetime
@@ -197,6 +200,11 @@ class OverrideCreate(BaseModel):
     owner_role: OwnerRole | None = None
     contacts: list[ContactSpec] | None = Field(default=None, max_length=10)
     deadline_hours: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_HOURS)
+    suspends_ambassador: bool | None = Field(
+        default=None,
+        description="Suspend the person's ambassador role while the incident is handled; "
+        "omitted: as the decision in force.",
+    )
 
 
 class NoteCreate(BaseModel):

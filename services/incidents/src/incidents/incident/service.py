@@ -20,6 +20,7 @@ from incidents.decision.models import Assignment, Decision, JobKind, Trigger
 from incidents.decision.upstream import UpstreamUnavailable
 from incidents.domain import (
     ACTIONABLE_STATUSES,
+    Action,
     Category,
     IncidentStatus,
     Outcome,
@@ -76,7 +77,12 @@ class IncidentFilters:
 
 
 async def report(
-    database: Database, *, caller: Caller, data: IncidentCreate, outside: decisions.Outside
+    database: Database,
+    *,
+    caller: Caller,
+    data: IncidentCreate,
+    outside: decisions.Outside,
+    on_record: decisions.OnRecord | None = None,
 ) -> Incident:
     """Record a report and decide it at once (or queue the decision). The report and its
     decision (or its waiting) are written together in one short transaction, after the
@@ -121,12 +127,17 @@ async def report(
 
     try:
         outcome = await decisions.decide(
-            database, load=new_incident, outside=outside, trigger=Trigger.REPORTED, person=person
+            database,
+            load=new_incident,
+            outside=outside,
+            trigger=Trigger.REPORTED,
+            person=person,
+            on_record=on_record,
         )
     except DecisionRaced:
         # Other reports about the person kept it from its turn: record it, the worker
         # decides it after them. A report is never refused for being concurrent.
-        return await decisions.record_undecided(database, load=new_incident, outside=outside)
+        return await decisions.record_undecided(database, load=new_incident, on_record=on_record)
     assert outcome is not None  # a new report always has something to decide
     return outcome[0]
 
@@ -138,6 +149,7 @@ async def decide_again(
     incident_id: uuid.UUID,
     if_match: str | None,
     outside: decisions.Outside,
+    on_record: decisions.OnRecord | None = None,
 ) -> None:
     """HR asks for a fresh decision; ``If-Match``, when sent, must name the version."""
 
@@ -148,7 +160,9 @@ async def decide_again(
         decisions.check_decidable_again(seen.incident)
         return seen.incident
 
-    await decisions.decide_again(database, load=decidable, outside=outside, actor=caller)
+    await decisions.decide_again(
+        database, load=decidable, outside=outside, actor=caller, on_record=on_record
+    )
 
 
 async def override(
@@ -159,6 +173,7 @@ async def override(
     if_match: str | None,
     data: OverrideCreate,
     outside: decisions.Outside,
+    on_record: decisions.OnRecord | None = None,
 ) -> None:
     """HR overrides the decision in force (``If-Match`` required)."""
 
@@ -179,6 +194,8 @@ async def override(
         owner_role=data.owner_role,
         contacts=data.contacts,
         deadline_hours=data.deadline_hours,
+        suspends_ambassador=data.suspends_ambassador,
+        on_record=on_record,
     )
 
 
@@ -271,6 +288,10 @@ async def change_status(
         incident.closed_at = incident.updated_at
         for kind in JobKind:
             await jobs.finish(session, incident_id=incident.id, kind=kind)
+        if incident.suspends_ambassador or incident.action is Action.COACHING:
+            # Coaching lifts the suspension once the remedial coaching is over, or at once
+            # (cancelling that coaching) when the incident turned out to be nothing.
+            await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING)
     session.add(incident)
     if not counts_as_prior(incident):
         # It no longer counts as a prior incident: later decisions about the person are

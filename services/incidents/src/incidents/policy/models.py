@@ -72,3 +72,6 @@ class EscalationRule(Base, table=True):
     contacts: list[str] = Field(default_factory=list, sa_type=JSON)
     owner_role: str = Field(max_length=32)
     deadline_hours: int
+    # Part of the scheme agreed beforehand: a decision by this rule suspends the person's
+    # ambassador role while the incident is handled (a report alone never does).
+    suspends_ambassador: bool = False

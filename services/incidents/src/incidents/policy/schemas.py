@@ -6,7 +6,14 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from incidents.domain import Action, Category, OwnerRole, Severity
 from incidents.policy.models import PolicyStatus
@@ -56,6 +63,19 @@ class EscalationRuleIn(BaseModel):
     contacts: list[ContactSpec] = Field(default_factory=list, max_length=10)
     owner_role: OwnerRole
     deadline_hours: int = Field(ge=1, le=MAX_DEADLINE_HOURS)
+    suspends_ambassador: bool | None = Field(
+        default=None,
+        description="A decision by this rule suspends the person's ambassador role while the "
+        "incident is handled (until it is closed and its remedial coaching is over; dismissing "
+        "it, or finding no violation, lifts it at once). Default: yes, unless the rule only "
+        "matches low severity.",
+    )
+
+    @model_validator(mode="after")
+    def _default_suspension(self) -> EscalationRuleIn:
+        if self.suspends_ambassador is None:
+            self.suspends_ambassador = self.severities != [Severity.LOW]
+        return self
 
     @field_validator("severities", "categories", "contacts")
     @classmethod
@@ -79,6 +99,7 @@ class EscalationRuleRead(BaseModel):
     contacts: list[str]
     owner_role: str
     deadline_hours: int
+    suspends_ambassador: bool
 
 
 class EscalationPolicyRead(BaseModel):

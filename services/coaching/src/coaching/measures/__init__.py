@@ -1,0 +1,1 @@
+"""What incidents tells coaching about an incident: a suspension, its withdrawal."""

@@ -1,0 +1,26 @@
+"""Measures routes: the incidents service tells coaching what an incident means here."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+
+from coaching.deps import CallerDep, SessionDep
+from coaching.measures import service
+from coaching.schemas import IncidentMeasuresPut, IncidentMeasuresRead
+from kit.errors import Forbidden
+
+router = APIRouter(tags=["incident measures"])
+
+
+@router.put("/incidents/{incident_id}/measures", response_model=IncidentMeasuresRead)
+async def put_incident_measures(
+    incident_id: uuid.UUID, data: IncidentMeasuresPut, session: SessionDep, caller: CallerDep
+) -> IncidentMeasuresRead:
+    """The incident's measures as they are now (the incidents service only; idempotent): an
+    ambassador suspension while it is handled, withdrawn (with its remedial engagement
+    cancelled) when it was dismissed or found no violation."""
+    if not caller.is_service("incidents"):
+        raise Forbidden("Only the incidents service tells coaching about an incident.")
+    return await service.put_measures(session, incident_id=incident_id, data=data)
