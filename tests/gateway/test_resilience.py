@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from gateway.config import GatewaySettings
 from gateway.proxy import HttpxUpstream, Upstream
 from gateway.relay import HttpUpstream
 from gateway.resilience import CircuitBreaker, RateLimiter
+from tests.support.hung import hung_upstream
 from tests.support.stack import COMMON, StackHandle
 
 POLICY = "/api/v1/training/policy"
@@ -325,3 +327,37 @@ class TestReadiness:
         # Still ready: the directory and the other services keep working.
         assert degraded.status_code == 200
         assert degraded.json()["checks"]["upstream:incidents"] == "unreachable (ConnectError)"
+
+
+class TestCallersTimeout:
+    """A service calling through the gateway gives each call a budget (``Request-Timeout``);
+    the gateway times the call out itself, so its breaker counts the timeout."""
+
+    async def test_a_service_budget_shortens_the_upstream_timeout_and_counts_as_a_failure(
+        self, stack: StackHandle
+    ) -> None:
+        async with hung_upstream("training", read_timeout=30) as hung:
+            breaker = CircuitBreaker("training", failure_threshold=5, reset_seconds=10)
+            client = stack.as_service("coaching")
+            with (
+                swapped(gateway_state(stack).upstreams, "training", hung),
+                swapped(gateway_state(stack).breakers, "training", breaker),
+            ):
+                started = time.monotonic()
+                response = await client.get(POLICY, headers={"Request-Timeout": "0.2"})
+                took = time.monotonic() - started
+
+        assert response.status_code == 504
+        assert took < 2
+        assert breaker.failures == 1
+
+    async def test_a_persons_budget_is_not_heard(self, stack: StackHandle) -> None:
+        async with hung_upstream("training", read_timeout=0.8) as hung:
+            client = stack.as_user(await stack.person())
+            with swapped(gateway_state(stack).upstreams, "training", hung):
+                started = time.monotonic()
+                response = await client.get(POLICY, headers={"Request-Timeout": "0.05"})
+                took = time.monotonic() - started
+
+        assert response.status_code == 504
+        assert took >= 0.8

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+from gateway.resilience import BreakerState, CircuitBreaker
 from tests.incidents.conftest import Org, as_hr, coaching_down, days_ago, report, worker
+from tests.support.hung import hung_upstream
 from tests.support.stack import StackHandle
 
 
@@ -98,3 +102,36 @@ class TestCoachingDown:
         )
 
         assert [item["id"] for item in listed.json()["items"]] == [created["id"]]
+
+
+class TestCoachingHangs:
+    """Coaching accepts connections and never answers: the gateway times each history call
+    out at the decision's budget (not at its own 30 s), its breaker counts the timeouts and
+    opens, and every report is answered within a second."""
+
+    async def test_reports_are_answered_within_a_second_and_the_breaker_opens(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        await report(stack, org.reporter, org.employee, occurred_at=days_ago(30))
+        gateway_state = stack.stack.apps["gateway"].state
+        breaker: CircuitBreaker = gateway_state.breakers["coaching"]
+        reports = breaker.failure_threshold + 2
+
+        async with hung_upstream("coaching", read_timeout=30) as hung:
+            previous = gateway_state.upstreams["coaching"]
+            gateway_state.upstreams["coaching"] = hung
+            try:
+                timed = []
+                for _ in range(reports):
+                    started = time.monotonic()
+                    created = await report(stack, org.reporter, org.employee, severity="medium")
+                    timed.append((time.monotonic() - started, created["status"]))
+                state_after = breaker.state
+            finally:
+                gateway_state.upstreams["coaching"] = previous
+
+        assert [status for _, status in timed] == ["awaiting_history"] * reports
+        assert max(seconds for seconds, _ in timed) < 1.0
+        assert state_after is BreakerState.OPEN
+        # Once open, a report does not even wait for the budget.
+        assert timed[-1][0] < 0.3

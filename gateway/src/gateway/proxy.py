@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.metrics import UPSTREAM_REQUEST_SECONDS
 from gateway.resilience import BreakerOpen, BreakerState, CircuitBreaker, retry_after_header
+from kit.clients import MIN_BUDGET_SECONDS, TIMEOUT_HEADER
 from kit.errors import (
     BadGateway,
     DomainError,
@@ -36,6 +37,7 @@ from kit.errors import (
 from kit.identity import Caller, InternalTokenSigner, PrincipalKind
 
 API_PREFIX = "/api/v1/"
+_BUDGET_HEADER = TIMEOUT_HEADER.lower().encode()
 # Never forwarded: connection-level headers (RFC 9110 §7.6.1), the client's credentials
 # (replaced by the internal token), its cookies, and the request id (set by us).
 _DROPPED_REQUEST_HEADERS = frozenset(
@@ -118,9 +120,11 @@ class Upstream(Protocol):
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
         send: Send,
+        read_timeout: float | None = None,
     ) -> None:
         """Send the request upstream and stream the answer to ``send``. Raises an
-        :class:`UpstreamError` only before anything was sent to the client."""
+        :class:`UpstreamError` only before anything was sent to the client.
+        ``read_timeout`` shortens the upstream's own for this request."""
 
     async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
         """GET a JSON document (the service's OpenAPI document)."""
@@ -158,8 +162,17 @@ class HttpxUpstream:
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
         send: Send,
+        read_timeout: float | None = None,
     ) -> None:
-        request = self._client.build_request(method, target, headers=headers, content=body)
+        request = self._client.build_request(
+            method,
+            target,
+            headers=headers,
+            content=body,
+            timeout=self._client.timeout
+            if read_timeout is None
+            else min(read_timeout, self._client.timeout.read or read_timeout),
+        )
         try:
             response = await self._client.send(request, stream=True)
         except httpx.TimeoutException as exc:
@@ -189,6 +202,20 @@ class HttpxUpstream:
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise UpstreamUnreachable(str(exc)) from exc
+
+
+def _budget_of(scope: Scope) -> float | None:
+    """The seconds a calling service gives this call (``Request-Timeout``, see
+    ``kit.clients``), or ``None``. Only services are heard: a timeout counts against the
+    upstream's breaker, and a client must not be able to open it for everyone."""
+    for name, value in scope["headers"]:
+        if name == _BUDGET_HEADER:
+            try:
+                seconds = float(value)
+            except ValueError:
+                return None
+            return seconds if seconds >= MIN_BUDGET_SECONDS else None
+    return None
 
 
 def _has_body(scope: Scope) -> bool:
@@ -314,6 +341,7 @@ class ProxyMiddleware:
         if scope.get("query_string"):
             target += b"?" + scope["query_string"]
         has_body = _has_body(scope)
+        read_timeout = _budget_of(scope) if caller.kind is PrincipalKind.SERVICE else None
         # Only a request that cannot change anything and whose body was not consumed may
         # be sent twice.
         retries = self.connect_retries if scope["method"] in SAFE_METHODS and not has_body else 0
@@ -328,6 +356,7 @@ class ProxyMiddleware:
                     headers=headers,
                     body=_stream_body(receive) if has_body else None,
                     send=send,
+                    read_timeout=read_timeout,
                 )
                 return
             except UpstreamUnreachable as exc:
@@ -356,6 +385,7 @@ class ProxyMiddleware:
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
         send: Send,
+        read_timeout: float | None,
     ) -> None:
         """One attempt, through the breaker, timed into the upstream histogram."""
         try:
@@ -371,7 +401,12 @@ class ProxyMiddleware:
         outcome = "ok"
         try:
             await upstream.relay(
-                method=method, target=target, headers=headers, body=body, send=send
+                method=method,
+                target=target,
+                headers=headers,
+                body=body,
+                send=send,
+                read_timeout=read_timeout,
             )
         except UpstreamTimedOut:
             outcome = "timeout"

@@ -241,14 +241,22 @@ class HttpUpstream:
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
         send: Send,
+        read_timeout: float | None = None,
     ) -> None:
-        async with self._exchange(method, target, headers, body) as (connection, exchange):
-            await self._relay_response(connection, exchange, send)
+        timeout = min(read_timeout or self._read_timeout, self._read_timeout)
+        async with self._exchange(method, target, headers, body, timeout) as (
+            connection,
+            exchange,
+        ):
+            await self._relay_response(connection, exchange, send, timeout)
 
     async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         parts: list[bytes] = []
-        async with self._exchange("GET", target, encoded, None) as (connection, exchange):
+        async with self._exchange("GET", target, encoded, None, self._read_timeout) as (
+            connection,
+            exchange,
+        ):
             try:
                 while chunk := await connection.next_chunk(self._read_timeout):
                     parts.append(chunk)
@@ -268,11 +276,14 @@ class HttpUpstream:
         target: str,
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
+        read_timeout: float,
     ) -> AsyncIterator[tuple[UpstreamConnection, _Exchange]]:
         """A pool slot for one request and its response; afterwards the connection goes
         back to the pool if the response was read to its end and the service keeps it."""
         async with self._slots:
-            connection, exchange = await self._send_request(method, target, headers, body)
+            connection, exchange = await self._send_request(
+                method, target, headers, body, read_timeout
+            )
             try:
                 yield connection, exchange
             finally:
@@ -289,6 +300,7 @@ class HttpUpstream:
         target: str,
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
+        read_timeout: float,
     ) -> tuple[UpstreamConnection, _Exchange]:
         """Sends the request and waits for the response's head. A pooled connection the
         service had just closed is replaced once, when nothing could have been acted on."""
@@ -303,12 +315,12 @@ class HttpUpstream:
                 await connection.write(head)
                 if body is not None:
                     await self._write_body(connection, body, chunked=chunked)
-                async with asyncio.timeout(self._read_timeout):
+                async with asyncio.timeout(read_timeout):
                     await exchange.headers_done
                 return connection, exchange
             except TimeoutError as exc:
                 connection.close()
-                raise UpstreamTimedOut(f"no answer within {self._read_timeout} s") from exc
+                raise UpstreamTimedOut(f"no answer within {read_timeout} s") from exc
             except ConnectionError as exc:
                 connection.close()
                 # Nothing came back and nothing was sent but the head of a safe request:
@@ -371,7 +383,7 @@ class HttpUpstream:
         await connection.write(b"0\r\n\r\n")
 
     async def _relay_response(
-        self, connection: UpstreamConnection, exchange: _Exchange, send: Send
+        self, connection: UpstreamConnection, exchange: _Exchange, send: Send, read_timeout: float
     ) -> None:
         await send(
             {
@@ -384,6 +396,6 @@ class HttpUpstream:
             await send({"type": "http.response.body", "body": b"".join(exchange.chunks)})
             return
         # After the start is sent a failure cannot become a 502: it aborts the response.
-        while (chunk := await connection.next_chunk(self._read_timeout)) is not None:
+        while (chunk := await connection.next_chunk(read_timeout)) is not None:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

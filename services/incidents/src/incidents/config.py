@@ -19,3 +19,7 @@ class IncidentsSettings(AppSettings):
     retry_base_seconds: float = Field(default=5.0, ge=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
     worker_poll_seconds: float = Field(default=30.0, gt=0)
+    # How long a decision waits for coaching's history before the incident waits in
+    # awaiting_history instead: a hung coaching never holds a report longer (the gateway
+    # times the call out and its breaker counts it).
+    history_timeout_seconds: float = Field(default=0.6, ge=0.05, le=30)

@@ -44,6 +44,7 @@ def create_app(
                 gateway,
                 backoff=Backoff(settings.retry_base_seconds, settings.retry_max_seconds),
                 poll_seconds=settings.worker_poll_seconds,
+                history_timeout_seconds=settings.history_timeout_seconds,
             )
             app.state.worker = worker
             async with worker.running(enabled=settings.background_worker):

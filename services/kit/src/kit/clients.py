@@ -9,14 +9,32 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
 
 import httpx
 
 from kit.context import current_request_id
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, PrincipalKind
 
-DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
 DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20)
+# A call's budget goes to the gateway in this header: the gateway gives the service that
+# long and answers 504 itself, its breaker counting the timeout. We wait a margin longer,
+# for that answer: if we gave up first, the gateway would only see us hang up, and a hung
+# service would never open its breaker.
+TIMEOUT_HEADER = "Request-Timeout"
+DEFAULT_BUDGET_SECONDS = 5.0
+MARGIN_SECONDS = 1.0
+MIN_BUDGET_SECONDS = 0.05
+CONNECT_TIMEOUT_SECONDS = 2.0
+
+
+def budget(seconds: float) -> dict[str, Any]:
+    """Keyword arguments for one call through the gateway that must not take longer than
+    ``seconds`` (e.g. ``client.get(url, **budget(0.6))``)."""
+    return {
+        "headers": {TIMEOUT_HEADER: f"{seconds:g}"},
+        "timeout": httpx.Timeout(seconds + MARGIN_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
+    }
 
 
 class InternalTokenAuth(httpx.Auth):
@@ -69,16 +87,19 @@ def gateway_client(
     signer: InternalTokenSigner,
     service_name: str,
     transport: httpx.AsyncBaseTransport | None = None,
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS,
 ) -> httpx.AsyncClient:
-    """The pooled client a service uses to reach other services through the gateway.
+    """The pooled client a service uses to reach other services through the gateway; each
+    call has ``budget_seconds`` unless it gives its own (``budget``).
 
     ``transport`` lets tests wire the client to the gateway's ASGI app in-process.
     """
+    default = budget(budget_seconds)
     return httpx.AsyncClient(
         base_url=base_url,
         auth=service_principal_auth(signer, service_name=service_name),
-        timeout=timeout,
+        timeout=default["timeout"],
+        headers=default["headers"],
         limits=DEFAULT_LIMITS,
         transport=transport,
         # Never keep cookies in a shared client: they would leak between callers.

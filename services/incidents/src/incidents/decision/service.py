@@ -77,6 +77,7 @@ class Outside:
 
     gateway: httpx.AsyncClient
     backoff: Backoff
+    history_timeout_seconds: float = 0.6
     turns: PersonTurns = field(default_factory=PersonTurns)
 
 
@@ -379,7 +380,7 @@ async def _conclude(
     if evaluation.result is Result.AWAITING_HISTORY:
         try:
             facts, history = await _with_history(
-                outside.gateway, incident=incident, rules=plan.rules, facts=facts
+                outside, incident=incident, rules=plan.rules, facts=facts
             )
         except UpstreamUnavailable as error:
             return Verdict(history_error=str(error), evaluation=evaluation)
@@ -557,7 +558,7 @@ def remedial_goals(incident: Incident) -> str:
 
 
 async def _with_history(
-    gateway: httpx.AsyncClient,
+    outside: Outside,
     *,
     incident: Incident,
     rules: Sequence[EscalationRule],
@@ -566,7 +567,12 @@ async def _with_history(
     """``facts`` completed with coaching's count of completed remedial coaching."""
     windows = sorted({r.window_days for r in rules if r.min_completed_remedial is not None})
     histories = [
-        await upstream.coaching_history(gateway, incident.person_id, window_days=window)
+        await upstream.coaching_history(
+            outside.gateway,
+            incident.person_id,
+            window_days=window,
+            timeout_seconds=outside.history_timeout_seconds,
+        )
         for window in windows
     ]
     completed = {h.window_days: h.remedial_completed_in_window for h in histories}

@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 
+from kit.clients import budget
+
 PEOPLE = "/api/v1/directory/people"
 # The directory's largest page: a role or group is read in as few calls as possible.
 DIRECTORY_PAGE = 200
@@ -69,13 +71,14 @@ async def _active_people(
 
 
 async def coaching_history(
-    gateway: httpx.AsyncClient, person_id: uuid.UUID, *, window_days: int
+    gateway: httpx.AsyncClient, person_id: uuid.UUID, *, window_days: int, timeout_seconds: float
 ) -> CoachingHistory:
     response = await _call(
         gateway,
         "GET",
         f"/api/v1/coaching/people/{person_id}/history",
         params={"window_days": window_days},
+        **budget(timeout_seconds),
     )
     body = _json_of(response, expected=(200,))
     try:

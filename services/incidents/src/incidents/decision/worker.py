@@ -53,9 +53,12 @@ class Worker:
         *,
         backoff: Backoff,
         poll_seconds: float,
+        history_timeout_seconds: float = 0.6,
     ) -> None:
         self.database = database
-        self.outside = Outside(gateway=gateway, backoff=backoff)
+        self.outside = Outside(
+            gateway=gateway, backoff=backoff, history_timeout_seconds=history_timeout_seconds
+        )
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
 
