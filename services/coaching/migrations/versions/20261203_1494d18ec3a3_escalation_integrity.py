@@ -1,7 +1,7 @@
 """escalation integrity: idempotency claim tokens, incident measures
 
 Revision ID: 1494d18ec3a3
-Revises: d13bcaae037a
+Revises: 59ada1add74c
 Create Date: 2026-12-03 07:10:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import kit.db
 
 revision: str = "1494d18ec3a3"
-down_revision: str | Sequence[str] | None = "d13bcaae037a"
+down_revision: str | Sequence[str] | None = "59ada1add74c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

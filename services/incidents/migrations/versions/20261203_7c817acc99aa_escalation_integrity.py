@@ -2,7 +2,7 @@
 claim tokens, ambassador suspension as part of the scheme
 
 Revision ID: 7c817acc99aa
-Revises: c661c6481fa0
+Revises: a84cd960b93a
 Create Date: 2026-12-03 06:50:18.805238
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7c817acc99aa"
-down_revision: str | Sequence[str] | None = "c661c6481fa0"
+down_revision: str | Sequence[str] | None = "a84cd960b93a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """idempotency claim token
 
 Revision ID: 3ff1ccfc10cb
-Revises: 65fa3ad5ccfc
+Revises: 0490ceea438d
 Create Date: 2026-12-03 07:04:47.913918
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kit.db  # noqa: F401
 
 revision: str = "3ff1ccfc10cb"
-down_revision: str | Sequence[str] | None = "65fa3ad5ccfc"
+down_revision: str | Sequence[str] | None = "0490ceea438d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
