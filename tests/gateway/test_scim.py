@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.gateway.conftest import ApiClientFactory
 from tests.support.stack import StackHandle
@@ -130,6 +131,36 @@ class TestListUsers:
         response = await scim.get("/scim/v2/Users", params={"filter": 'title co "Eng"'})
 
         assert_scim_error(response, 400, "invalidFilter")
+
+    async def test_a_nul_in_a_filter_value_is_a_400_invalid_filter(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        response = await scim.get("/scim/v2/Users", params={"filter": 'userName eq "a\\u0000b"'})
+
+        assert_scim_error(response, 400, "invalidFilter")
+
+    @pytest.mark.parametrize("parameter", ["startIndex", "count"])
+    @pytest.mark.parametrize("value", [str(2**64), str(-(2**70)), "9" * 40])
+    async def test_paging_numbers_beyond_64_bits_are_a_scim_400(
+        self, scim: httpx.AsyncClient, parameter: str, value: str
+    ) -> None:
+        for resource in ("Users", "Groups"):
+            response = await scim.get(f"/scim/v2/{resource}", params={parameter: value})
+
+            assert_scim_error(response, 400, "invalidValue")
+            assert parameter in response.json()["detail"]
+
+    async def test_a_nul_in_an_attribute_is_a_400_naming_it(self, scim: httpx.AsyncClient) -> None:
+        body = okta_user("nul@northwind.example", title="Ana\u0000lyst")
+
+        response = await scim.post("/scim/v2/Users", json=body)
+
+        assert_scim_error(response, 400, "invalidValue")
+        assert "title" in response.json()["detail"]
+        listed = await scim.get(
+            "/scim/v2/Users", params={"filter": 'userName eq "nul@northwind.example"'}
+        )
+        assert listed.json()["totalResults"] == 0
 
     async def test_pages_by_start_index_and_count_with_integer_totals(
         self, scim: httpx.AsyncClient

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from kit.db import utcnow
 from tests.incidents.conftest import Org, incident_body, report
 from tests.support.stack import StackHandle
@@ -76,6 +78,22 @@ class TestReport:
 
         assert response.status_code == 422
         assert response.json()["errors"][0]["pointer"] == "#/occurred_at"
+
+    @pytest.mark.parametrize(
+        "when", ["0001-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "1850-06-01T00:00:00Z"]
+    )
+    async def test_a_time_before_1900_is_a_422_and_no_incident_is_written(
+        self, stack: StackHandle, org: Org, when: str
+    ) -> None:
+        before = (await stack.as_user(org.hr).get("/api/v1/incidents")).json()["items"]
+
+        response = await stack.as_user(org.reporter).post(
+            "/api/v1/incidents", json=incident_body(org.employee, occurred_at=when)
+        )
+
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["pointer"] == "#/occurred_at"
+        assert (await stack.as_user(org.hr).get("/api/v1/incidents")).json()["items"] == before
 
     async def test_a_link_that_is_not_a_url_is_refused(self, stack: StackHandle, org: Org) -> None:
         response = await stack.as_user(org.reporter).post(

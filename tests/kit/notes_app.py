@@ -19,6 +19,7 @@ from sqlmodel import SQLModel, select
 from kit.concurrency import IfMatchHeader, Versioned, check_if_match, set_etag
 from kit.db import SessionDep, UtcDateTime, new_registry, utcnow
 from kit.errors import Conflict, NotFound
+from kit.fields import Text
 from kit.idempotency import define_table
 from kit.identity import Caller, CallerDep, Role, require_roles
 from kit.pagination import Page, PageParamsDep, paginate
@@ -44,14 +45,14 @@ class Note(Versioned, NotesBase, table=True):
 class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=100)
+    title: Text = Field(min_length=1, max_length=100)
     pages: int = Field(default=1, ge=1)
 
 
 class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=100)
+    title: Text = Field(min_length=1, max_length=100)
 
 
 class NoteRead(BaseModel):

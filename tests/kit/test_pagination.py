@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import httpx
+import pytest
 import time_machine
 
 from tests.kit.conftest import Notes
 
 START = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def encode_raw(payload: str) -> str:
+    """A cursor holding ``payload`` as it stands, as a forger would make one."""
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
 
 
 async def create(client: httpx.AsyncClient, title: str, at: dt.datetime) -> None:
@@ -89,6 +96,37 @@ class TestPagination:
 
         assert response.status_code == 400
         assert "cursor" in response.json()["detail"]
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            '["2026-01-01T12:00:00", "6f1c2a4e-4f0b-4c7e-9a59-0d0f0b7f9d11"]',  # naive
+            '["0001-01-01T00:00:00+01:00", "6f1c2a4e-4f0b-4c7e-9a59-0d0f0b7f9d11"]',
+            "[" * 600 + "]" * 600,  # deep nesting: a RecursionError in the decoder
+            '["2026-01-01T12:00:00+00:00", 123]',  # a number where the id goes
+            '["2026-01-01T12:00:00+00:00", "not-a-uuid"]',
+            "[" + str(2**80) + ", 1]",
+            '{"a": 1}',
+            "[1, 2, 3]",
+            '"\u0000"',
+        ],
+    )
+    async def test_a_forged_cursor_is_a_400_naming_the_parameter(
+        self, notes: Notes, payload: str
+    ) -> None:
+        response = await notes.client().get("/api/v1/notes", params={"cursor": encode_raw(payload)})
+
+        assert response.status_code == 400, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"] == [
+            {"detail": response.json()["errors"][0]["detail"], "parameter": "cursor"}
+        ]
+
+    async def test_an_overlong_cursor_is_a_400(self, notes: Notes) -> None:
+        response = await notes.client().get("/api/v1/notes", params={"cursor": "A" * 5000})
+
+        assert response.status_code == 400
+        assert "longer than" in response.json()["detail"]
 
     async def test_limit_over_the_maximum_is_refused(self, notes: Notes) -> None:
         response = await notes.client().get("/api/v1/notes", params={"limit": 201})

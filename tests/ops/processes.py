@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,11 @@ __all__ = ["EXIT_TIMEOUT_SECONDS", "log_lines", "poll", "running_apps", "serve_c
 
 @asynccontextmanager
 async def running_apps(
-    directory: Path, *, apps: Sequence[str] = APPS, seed: bool = True
+    directory: Path,
+    *,
+    apps: Sequence[str] = APPS,
+    seed: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[RunningStack]:
     """Fresh databases, migrated (and seeded) for ``apps``; their processes started and
     ready. On the way out: SIGTERM whatever still runs, drop the databases."""
@@ -35,7 +39,7 @@ async def running_apps(
     databases = await asyncio.to_thread(create_databases, prefix, directory)
     try:
         async with started_processes(
-            databases, directory, apps=apps, seed=seed, app_logs=True
+            databases, directory, apps=apps, seed=seed, app_logs=True, settings=settings
         ) as stack:
             yield stack
     finally:

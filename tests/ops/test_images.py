@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from kit.settings import AppSettings
 from tests.ops.processes import serve_command
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,10 +90,28 @@ class TestCompose:
         }
         assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
 
-    def test_only_the_gateway_publishes_a_port(self) -> None:
+    def test_only_the_reverse_proxy_publishes_ports(self) -> None:
         services = compose()["services"]
 
-        assert [name for name, service in services.items() if "ports" in service] == ["gateway"]
+        assert [name for name, service in services.items() if "ports" in service] == ["proxy"]
+        assert services["proxy"]["image"].startswith("caddy:")
+
+    def test_the_proxy_reaches_the_gateway_alone_and_the_gateway_trusts_only_it(self) -> None:
+        config = compose()
+        services = config["services"]
+        edge = [name for name, service in services.items() if "edge" in service["networks"]]
+        trusted = services["gateway"]["environment"]["GATEWAY_TRUSTED_PROXIES"]
+
+        assert sorted(edge) == ["gateway", "proxy"]
+        assert config["networks"]["edge"]["ipam"]["config"][0]["subnet"] in trusted
+
+    def test_the_proxy_cuts_off_slow_clients_as_the_apps_do(self) -> None:
+        caddyfile = (ROOT / "docker" / "caddy" / "Caddyfile").read_text()
+        defaults = {name: field.default for name, field in AppSettings.model_fields.items()}
+
+        assert f"read_header {defaults['header_timeout_seconds']:g}s" in caddyfile
+        assert f"read_body {defaults['body_timeout_seconds']:g}s" in caddyfile
+        assert "reverse_proxy gateway:8000" in caddyfile
 
     def test_the_services_and_the_database_are_only_on_the_internal_network(self) -> None:
         config = compose()

@@ -7,9 +7,11 @@ the gateway and incidents declare."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +25,10 @@ from tests.support.processes import RunningStack
 pytestmark = pytest.mark.e2e
 
 PRIVATE_EMAIL = "private.person@northwind.example"
+# What identifies a person in a log line besides their id: an e-mail address, or a URL's
+# query string (``?id=...``, ``?person_id=...``, ``?department=...``).
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+QUERY_STRING = re.compile(r"[?&][A-Za-z_]+=")
 ACCESS_FIELDS = {"time", "level", "app", "request_id", "route", "status", "duration_ms", "method"}
 
 
@@ -124,6 +130,59 @@ class TestNothingPersonalOrSecret:
             for leaked in (token, forged_token, PRIVATE_EMAIL, secret_words):
                 assert leaked not in text, f"{app} logged {leaked!r}"
 
+    async def test_a_realistic_flow_leaves_no_person_id_email_or_query_string_in_any_line(
+        self, processes: RunningStack
+    ) -> None:
+        """Employees, HR and the services calling each other (directory lookups by id,
+        coaching history, training progress, remedial requests): then every line of every
+        app is read for what identifies a person."""
+        emma = {"Authorization": f"Bearer {user_token(processes, 'emma.employee')}"}
+        hr = {"Authorization": f"Bearer {user_token(processes, 'hannah.hr')}"}
+        async with httpx.AsyncClient(base_url=processes.url("gateway"), timeout=30) as client:
+            me = (await client.get("/api/v1/me", headers=emma)).json()
+            policy = (await client.get("/api/v1/training/policy", headers=emma)).json()
+            await client.post(
+                "/api/v1/training/policy/acknowledgements",
+                json={"version_id": policy["id"]},
+                headers=emma,
+            )
+            await client.get("/api/v1/training/me/assignments", headers=emma)
+            await client.get("/api/v1/coaching/ambassadors/eligibility", headers=emma)
+            await client.get(f"/api/v1/training/people/{me['id']}/progress", headers=hr)
+            await client.get("/api/v1/directory/people", params={"department": "Sales"}, headers=hr)
+            await client.get("/api/v1/training/reports/acknowledgements/people", headers=hr)
+            await client.get("/api/v1/coaching/candidates", headers=hr)
+            incident_ids = []
+            for days in (30, 1):  # the second one asks coaching for Emma's history
+                reported = await client.post(
+                    "/api/v1/incidents",
+                    json=incident_report(me["id"], days_ago=days),
+                    headers=hr,
+                )
+                assert reported.status_code == 201, reported.text
+                incident_ids.append(reported.json()["id"])
+
+            async def remedial_requested() -> bool:
+                incident = await client.get(f"/api/v1/incidents/{incident_ids[0]}", headers=hr)
+                return incident.json().get("remedial_engagement_id") is not None
+
+            await poll_async(remedial_requested, what="the remedial engagement")
+            people = await every_person(client, hr)
+
+        lines = [
+            line
+            for app in APPS
+            for line in (processes.logs / f"{app}.log").read_text().splitlines()
+        ]
+        personal = [str(person["id"]) for person in people] + [
+            person["email"] for person in people if person["email"]
+        ]
+        for line in lines:
+            assert not QUERY_STRING.search(line), line
+            assert not EMAIL.search(line), line
+            for identifying in personal:
+                assert identifying not in line, line
+
     @pytest.mark.parametrize("app", APPS)
     async def test_every_line_is_json_naming_the_app(
         self, processes: RunningStack, app: str
@@ -133,6 +192,43 @@ class TestNothingPersonalOrSecret:
         assert lines
         assert all({"time", "level", "app", "logger", "message"} <= line.keys() for line in lines)
         assert {line["app"] for line in lines} == {app}
+
+
+def user_token(stack: RunningStack, user: str) -> str:
+    return stack.command("gateway", "token", "--user", user)
+
+
+def incident_report(person_id: str, *, days_ago: int) -> dict[str, Any]:
+    return {
+        "person_id": person_id,
+        "channel": "linkedin",
+        "links": [f"https://www.linkedin.com/posts/q3-numbers-{days_ago}"],
+        "occurred_at": (datetime.now(UTC) - timedelta(days=days_ago)).isoformat(),
+        "category": "confidential_information",
+        "clauses": ["4.2"],
+        "description": "Posted the unreleased Q3 revenue figures with a photo of the slide.",
+        "severity": "medium",
+    }
+
+
+async def poll_async(condition: Callable[[], Awaitable[bool]], *, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + 20
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"still waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def every_person(client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    people: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/v1/directory/people", params=params, headers=headers)).json()
+        people += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return people
 
 
 async def scrape(stack: RunningStack, app: str) -> str:

@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,11 +95,13 @@ async def started_processes(
     apps: Sequence[str] = APPS,
     seed: bool = True,
     app_logs: bool = False,
+    settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[RunningStack]:
     """``apps`` migrated (and seeded) on ``databases``, started and ready; on the way out
-    SIGTERM whatever still runs. ``app_logs``: INFO and access lines on their stdout."""
+    SIGTERM whatever still runs. ``app_logs``: INFO and access lines on their stdout;
+    ``settings``: more environment variables (``GATEWAY_MAX_CONNECTIONS``...)."""
     ports = {app: free_port() for app in APPS}
-    env = stack_environment(databases, ports)
+    env = stack_environment(databases, ports) | dict(settings or {})
     if app_logs:
         for app in apps:
             env[f"{app.upper()}_LOG_LEVEL"] = "INFO"

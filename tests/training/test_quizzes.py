@@ -50,6 +50,22 @@ async def start(client: httpx.AsyncClient, module: dict[str, Any]) -> httpx.Resp
 
 
 class TestAnswerKeyNeverLeaks:
+    async def test_an_admin_reads_neither_the_key_nor_writes_a_quiz(
+        self, stack: StackHandle
+    ) -> None:
+        module = await quiz_module(stack)
+        admin = stack.as_user(await stack.person(roles=["admin"]))
+
+        view = await admin.get(f"{API}/modules/{module['id']}/quiz")
+        replaced = await admin.put(
+            f"{API}/modules/{module['id']}/quiz", json=quiz(), headers={"If-Match": '"1"'}
+        )
+
+        assert view.status_code == 200
+        assert "questions" not in view.json()
+        assert "correct" not in view.text
+        assert replaced.status_code == 403
+
     async def test_no_response_of_a_quiz_flow_carries_the_key_before_review_allows_it(
         self, stack: StackHandle
     ) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import time_machine
@@ -57,6 +58,21 @@ class TestAcknowledgementReport:
         assert len(first.json()["items"]) == 2
         assert len(second.json()["items"]) == 1
         assert second.json()["next_cursor"] is None
+
+    async def test_a_forged_cursor_is_the_callers_400_not_a_directory_outage(
+        self, stack: StackHandle
+    ) -> None:
+        await publish_policy(stack, await policy_owner(stack))
+        hr = stack.as_user(await stack.person(department="People", roles=["hr"]))
+        naive = base64.urlsafe_b64encode(b'["2026-01-01T00:00:00", "x"]').decode()
+
+        for cursor in (naive, "garbage", base64.urlsafe_b64encode(b"[" * 3000).decode()):
+            response = await hr.get(
+                f"{API}/reports/acknowledgements/people", params={"cursor": cursor}
+            )
+
+            assert response.status_code == 400, response.text
+            assert response.json()["errors"][0]["parameter"] == "cursor"
 
     async def test_an_employee_may_not_read_it(self, stack: StackHandle) -> None:
         response = await stack.as_user(await stack.person()).get(f"{API}/reports/acknowledgements")

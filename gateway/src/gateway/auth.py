@@ -271,6 +271,10 @@ class Authenticator:
         self.verified.put(token, person_id, expires)
         return caller
 
+    def knows(self, token: str) -> bool:
+        """Whether this person token was verified here before (and has not expired)."""
+        return self.verified.get(token) is not None
+
     def forget_person(self, person_id: uuid.UUID) -> None:
         self.people.forget(person_id)
 

@@ -66,6 +66,13 @@ class GatewaySettings(AppSettings):
     # Requests per second per principal (burst = rate_limit_burst); 0 turns limiting off.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
+    # Requests refused for want of valid credentials (401), per client address and gateway
+    # process: once an address has used its burst, its requests get 429 before any token
+    # is verified (refilled at the rate; 0 turns the throttle off).
+    unauthenticated_rate_per_second: float = 1.0
+    unauthenticated_burst: int = 20
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client.
+    trusted_proxies: list[str] = []
     # Browser origins allowed to call the API (CORS), e.g. ["https://portal.example"].
     cors_origins: list[str] = []
     # How long /openapi.json keeps a service's document before asking again (seconds);

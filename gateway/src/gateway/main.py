@@ -18,7 +18,12 @@ from gateway.api_clients.router import router as api_clients_router
 from gateway.auth import ApiClientKeys, AuthenticationMiddleware, Authenticator, PersonRoles
 from gateway.config import GatewaySettings
 from gateway.db import idempotency_keys
-from gateway.edge import RateLimitMiddleware
+from gateway.edge import (
+    AnonymousThrottleMiddleware,
+    RateLimitMiddleware,
+    refusal,
+    trusted_networks,
+)
 from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
@@ -171,6 +176,14 @@ def create_app(
                 settings, database, build_oidc(settings, idp_client)
             )
             app.state.authenticator = authenticator
+            app.state.anonymous_limiter = (
+                RateLimiter(
+                    rate=settings.unauthenticated_rate_per_second,
+                    burst=settings.unauthenticated_burst,
+                )
+                if settings.unauthenticated_rate_per_second > 0
+                else None
+            )
             app.state.rate_limiter = (
                 RateLimiter(rate=settings.rate_limit_per_second, burst=settings.rate_limit_burst)
                 if settings.rate_limit_per_second > 0
@@ -208,6 +221,12 @@ def create_app(
     app: GatewayApp  # assigned below; the middleware looks up its state per call
     edge = [
         *cors,
+        Middleware(
+            AnonymousThrottleMiddleware,
+            limiter=lambda: app.state.anonymous_limiter,
+            known_token=lambda token: app.state.authenticator.knows(token),
+            trusted_proxies=trusted_networks(settings.trusted_proxies),
+        ),
         Middleware(AuthenticationMiddleware, authenticator=lambda: app.state.authenticator),
         Middleware(RateLimitMiddleware, limiter=lambda: app.state.rate_limiter),
     ]
@@ -230,13 +249,15 @@ def create_app(
         docs=True,
         middleware=[*edge, Middleware(OpenApiMiddleware, merged=lambda: app.state.openapi), proxy],
         app_class=GatewayApp,
+        refuse=refusal,
     )
     assert isinstance(base, GatewayApp)
     app = base
     app.proxied_prefixes = tuple(f"{API_PREFIX}{name}/" for name in settings.upstream_urls())
     # Its inner app is reached only for a path that names no upstream: the full app.
     app.proxied = build_chain(
-        super(GatewayApp, app).__call__, [*edge_middleware("gateway", settings), *edge, proxy]
+        super(GatewayApp, app).__call__,
+        [*edge_middleware("gateway", settings, refuse=refusal), *edge, proxy],
     )
     app.state.settings = settings
     app.include_router(router)

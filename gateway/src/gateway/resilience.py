@@ -124,6 +124,14 @@ class RateLimiter:
             return None
         return (1.0 - bucket.tokens) / self.rate
 
+    def wait(self, key: str) -> float | None:
+        """Like :meth:`acquire` without taking a token: ``None`` while one is free."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return None
+        tokens = min(self.burst, bucket.tokens + (self.clock() - bucket.updated) * self.rate)
+        return None if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
     def _drop_full(self, now: float) -> None:
         full_after = self.burst / self.rate
         self._buckets = {

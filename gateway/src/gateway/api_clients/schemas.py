@@ -9,6 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from kit.fields import Storable
+
 
 class Scope(StrEnum):
     """What an API client may do. ``scim`` opens ``/scim/v2``; the others are passed to the
@@ -20,7 +22,9 @@ class Scope(StrEnum):
 
 
 class ApiClientCreate(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+    ]
     scopes: list[Scope] = Field(min_length=1, description="At least one scope.")
 
 

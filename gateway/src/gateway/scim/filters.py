@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from gateway.scim.errors import bad_request
+from kit.fields import UNSTORABLE_MESSAGE, has_unstorable
 
 _EQUALS = re.compile(r'^\s*([A-Za-z][\w.:$-]*)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$', re.IGNORECASE)
 
@@ -43,4 +44,6 @@ def parse_equals(expression: str, *, allowed: tuple[str, ...]) -> Equals:
         raise bad_request(
             "invalidFilter", f"The filter value is not a valid string: {exc}."
         ) from exc
+    if has_unstorable(value):
+        raise bad_request("invalidFilter", f"The filter value {UNSTORABLE_MESSAGE}.")
     return Equals(canonical, value)

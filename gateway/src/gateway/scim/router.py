@@ -33,8 +33,11 @@ from kit.identity import Caller, PrincipalKind
 PREFIX = "/scim/v2"
 DEFAULT_COUNT = 100
 ScimBody = Annotated[dict[str, Any], Body()]
-StartIndex = Annotated[int, Query(alias="startIndex")]
-Count = Annotated[int, Query()]
+# Out of range of a 64-bit integer is a SCIM 400 (invalidValue); within it, startIndex
+# below 1 reads as 1 and count below 0 as 0 (RFC 7644 section 3.4.2.4).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+StartIndex = Annotated[int, Query(alias="startIndex", ge=INT64_MIN, le=INT64_MAX)]
+Count = Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)]
 Filter = Annotated[str | None, Query(alias="filter")]
 
 router = APIRouter()

@@ -18,6 +18,7 @@ from pydantic import (
 from gateway.models import Group, Person
 from gateway.scim.errors import bad_request
 from gateway.scim.patch import ResourceShape
+from kit.fields import Storable, Text
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -39,7 +40,9 @@ GROUP_SHAPE = ResourceShape(
     attributes=("displayName", "externalId", "members", "value", "display"),
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+]
 
 
 def _case_insensitive(data: Any, names: tuple[str, ...]) -> Any:
@@ -57,9 +60,9 @@ class _Lenient(BaseModel):
 
 
 class ScimName(_Lenient):
-    given_name: str | None = Field(default=None, alias="givenName", max_length=200)
-    family_name: str | None = Field(default=None, alias="familyName", max_length=200)
-    formatted: str | None = Field(default=None, max_length=200)
+    given_name: Text | None = Field(default=None, alias="givenName", max_length=200)
+    family_name: Text | None = Field(default=None, alias="familyName", max_length=200)
+    formatted: Text | None = Field(default=None, max_length=200)
 
     @model_validator(mode="before")
     @classmethod
@@ -68,8 +71,8 @@ class ScimName(_Lenient):
 
 
 class ScimEmail(_Lenient):
-    value: str = Field(max_length=320)
-    type: str | None = None
+    value: Text = Field(max_length=320)
+    type: Text | None = Field(default=None, max_length=50)
     primary: bool = False
 
     @model_validator(mode="before")
@@ -79,8 +82,8 @@ class ScimEmail(_Lenient):
 
 
 class ScimEnterprise(_Lenient):
-    employee_number: str | None = Field(default=None, alias="employeeNumber", max_length=100)
-    department: str | None = Field(default=None, max_length=200)
+    employee_number: Text | None = Field(default=None, alias="employeeNumber", max_length=100)
+    department: Text | None = Field(default=None, max_length=200)
     manager: uuid.UUID | None = None
 
     @model_validator(mode="before")
@@ -98,15 +101,15 @@ class ScimEnterprise(_Lenient):
 
 
 class ScimUserIn(_Lenient):
-    user_name: Text = Field(alias="userName")
-    external_id: str | None = Field(default=None, alias="externalId", max_length=200)
+    user_name: Name = Field(alias="userName")
+    external_id: Text | None = Field(default=None, alias="externalId", max_length=200)
     name: ScimName | None = None
-    display_name: str | None = Field(default=None, alias="displayName", max_length=200)
+    display_name: Text | None = Field(default=None, alias="displayName", max_length=200)
     emails: list[ScimEmail] = []
     active: bool = True
-    title: str | None = Field(default=None, max_length=200)
-    locale: str | None = Field(default=None, max_length=35)
-    preferred_language: str | None = Field(default=None, alias="preferredLanguage", max_length=35)
+    title: Text | None = Field(default=None, max_length=200)
+    locale: Text | None = Field(default=None, max_length=35)
+    preferred_language: Text | None = Field(default=None, alias="preferredLanguage", max_length=35)
     enterprise: ScimEnterprise | None = Field(default=None, alias=ENTERPRISE_SCHEMA)
 
     @model_validator(mode="before")
@@ -148,8 +151,8 @@ class ScimMember(_Lenient):
 
 
 class ScimGroupIn(_Lenient):
-    display_name: Text = Field(alias="displayName")
-    external_id: str | None = Field(default=None, alias="externalId", max_length=200)
+    display_name: Name = Field(alias="displayName")
+    external_id: Text | None = Field(default=None, alias="externalId", max_length=200)
     members: list[ScimMember] = []
 
     @model_validator(mode="before")

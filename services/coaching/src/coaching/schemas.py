@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from enum import StrEnum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from coaching.models import (
     ApplicationStatus,
@@ -17,6 +17,7 @@ from coaching.models import (
     Source,
     Track,
 )
+from kit.fields import Text, Timestamp
 
 
 class Strict(BaseModel):
@@ -28,7 +29,7 @@ class Strict(BaseModel):
 
 class CoachCreate(Strict):
     person_id: uuid.UUID
-    display_name: str = Field(min_length=1, max_length=200)
+    display_name: Text = Field(min_length=1, max_length=200)
     capacity: int = Field(ge=1, le=50, description="Open engagements the coach takes at once.")
 
 
@@ -52,7 +53,7 @@ class EngagementCreate(Strict):
     coachee_id: uuid.UUID
     track: Track
     source: Source
-    goals: str = Field(min_length=1, max_length=4000)
+    goals: Text = Field(min_length=1, max_length=4000)
     incident_id: uuid.UUID | None = Field(
         default=None, description="Required with source `incident`, refused otherwise."
     )
@@ -89,7 +90,7 @@ class CoachAssignment(Strict):
 
 class EngagementCompletion(Strict):
     outcome: Outcome
-    summary: str | None = Field(
+    summary: Text | None = Field(
         default=None,
         max_length=2000,
         description="Shared with everyone who sees the engagement; keep confidential "
@@ -98,14 +99,14 @@ class EngagementCompletion(Strict):
 
 
 class EngagementCancellation(Strict):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 # -- sessions ---------------------------------------------------------------------------
 
 
 class SessionCreate(Strict):
-    scheduled_at: AwareDatetime
+    scheduled_at: Timestamp
     duration_minutes: int = Field(default=45, ge=10, le=240)
 
 
@@ -113,8 +114,8 @@ class SessionUpdate(Strict):
     """Change the status (scheduled → held, missed or cancelled) and/or the notes."""
 
     status: SessionStatus | None = None
-    notes: str | None = Field(default=None, max_length=20000)
-    scheduled_at: AwareDatetime | None = Field(
+    notes: Text | None = Field(default=None, max_length=20000)
+    scheduled_at: Timestamp | None = Field(
         default=None, description="Reschedule; only while the session is scheduled."
     )
 
@@ -170,7 +171,7 @@ class History(BaseModel):
 
 
 class ApplicationCreate(Strict):
-    motivation: str = Field(min_length=20, max_length=4000)
+    motivation: Text = Field(min_length=20, max_length=4000)
 
 
 class ApplicationRead(BaseModel):
@@ -188,7 +189,7 @@ class ApplicationRead(BaseModel):
 
 
 class ApplicationDecision(Strict):
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Text | None = Field(default=None, max_length=2000)
 
 
 class Ineligibility(StrEnum):

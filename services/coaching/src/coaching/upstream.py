@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coaching.errors import UpstreamUnavailable
+from kit.clients import raise_for_caller_input
 
 RETRY_AFTER_SECONDS = "5"
 # The directory's bulk lookup takes this many ids per request.
@@ -155,4 +156,6 @@ async def training_signals(
         if value is not None:
             params[name] = value
     response = await _get(gateway, "training", "/api/v1/training/signals", params)
+    # The cursor inside ours is the caller's: training's 400 about it is theirs to fix.
+    raise_for_caller_input(response)
     return _parse(SignalPage, "training", response)

@@ -19,6 +19,7 @@ import uvicorn
 
 from kit.migrations import upgrade_to_head
 from kit.observability import configure_logging
+from kit.server import guarded_protocol
 from kit.settings import AppSettings
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -48,7 +49,11 @@ class AppCli:
             host=settings.host,
             port=settings.port,
             loop="uvloop" if sys.platform != "win32" else "asyncio",
-            http="httptools",
+            # uvicorn's httptools protocol with a header timeout and a connection cap.
+            http=guarded_protocol(
+                header_timeout_seconds=settings.header_timeout_seconds,
+                max_connections=settings.max_connections,
+            ),
             log_config=None,
             access_log=False,
             server_header=False,

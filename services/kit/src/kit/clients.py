@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from kit.context import current_request_id
+from kit.errors import BadRequest
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, PrincipalKind
 
 DEFAULT_LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=20)
@@ -106,3 +107,22 @@ def gateway_client(
         cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         follow_redirects=False,
     )
+
+
+def raise_for_caller_input(response: httpx.Response) -> None:
+    """An upstream's 400 or 422 about input we passed on from our own caller (a cursor, a
+    filter) is our caller's error: a 400 with the upstream's words, never an outage."""
+    if response.status_code not in (400, 422):
+        return
+    detail = f"The request was refused by the service it was passed to ({response.status_code})."
+    errors = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        if isinstance(body.get("detail"), str):
+            detail = body["detail"]
+        if isinstance(body.get("errors"), list):
+            errors = body["errors"]
+    raise BadRequest(detail, extensions={"errors": errors} if errors else None)

@@ -9,9 +9,12 @@ Service code raises a :class:`DomainError` subclass; one handler renders it as
     ├── Forbidden               403  forbidden
     ├── NotFound                404  not-found
     ├── Conflict                409  conflict
+    ├── RequestTimeout          408  request-timeout
     ├── PreconditionFailed      412  precondition-failed
     ├── PayloadTooLarge         413  payload-too-large
     ├── Unprocessable           422  unprocessable
+    │   └── ValidationFailed    422  validation-failed (a field or parameter, outside
+    │                                pydantic: ``errors`` names it)
     ├── PreconditionRequired    428  precondition-required
     ├── TooManyRequests         429  too-many-requests
     ├── BadGateway              502  bad-gateway
@@ -99,6 +102,12 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class RequestTimeout(DomainError):
+    status = 408
+    slug = "request-timeout"
+    title = "Request timeout"
+
+
 class PreconditionFailed(DomainError):
     status = 412
     slug = "precondition-failed"
@@ -115,6 +124,11 @@ class Unprocessable(DomainError):
     status = 422
     slug = "unprocessable"
     title = "Request cannot be processed"
+
+
+class ValidationFailed(Unprocessable):
+    slug = "validation-failed"
+    title = "Validation failed"
 
 
 class PreconditionRequired(DomainError):

@@ -23,6 +23,9 @@ REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain, so it cannot forge log lines.
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
+# Libraries whose INFO lines carry URLs (and so personal data); see configure_logging.
+QUIET_LIBRARY_LOGGERS = ("httpx", "httpcore")
+
 access_logger = logging.getLogger("kit.access")
 error_logger = logging.getLogger("kit.errors")
 
@@ -141,4 +144,8 @@ def configure_logging(app_name: str, level: str = "INFO", *, access_log: bool = 
         logging.getLogger(name).propagate = True
     # Our middleware writes the access line (with route template and request id).
     logging.getLogger("uvicorn.access").disabled = True
+    # httpx and httpcore log each outgoing request's URL at INFO: person ids in paths and
+    # query strings (/people/{id}/history, ?id=...). Only their warnings get through.
+    for name in QUIET_LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
     access_logger.disabled = not access_log

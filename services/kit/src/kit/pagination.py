@@ -11,7 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import enum
 import json
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,9 +27,12 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel.sql.expression import SelectOfScalar
 
 from kit.errors import BadRequest
+from kit.fields import in_range_instant, storable_text
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# Our cursors are a few dozen characters; a longer one is not ours.
+MAX_CURSOR_LENGTH = 1024
 
 T = TypeVar("T")
 Row = TypeVar("Row")
@@ -65,42 +70,80 @@ def _encode_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if hasattr(value, "value"):  # enums
+    if isinstance(value, enum.Enum):
         return value.value
     return value
 
 
-def _decode_value(column: InstrumentedAttribute[Any], raw: Any) -> Any:
+class InvalidCursor(BadRequest):
+    """Anything but a ``next_cursor`` we handed out, whatever it decodes to."""
+
+    def __init__(self, why: str = "it is not one this API handed out") -> None:
+        super().__init__(
+            f"The cursor parameter is not valid ({why}). Use the next_cursor of a previous "
+            "page, or omit it to start from the first page.",
+            extensions={"errors": [{"detail": f"cursor: {why}", "parameter": "cursor"}]},
+        )
+
+
+def encode_cursor_payload(payload: Any) -> str:
+    """Any JSON value as an opaque, URL-safe cursor."""
+    text = json.dumps(payload, separators=(",", ":"))
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor_payload(cursor: str) -> Any:
+    """The one way a cursor is read: the JSON value inside, or :class:`InvalidCursor`.
+
+    A cursor comes from the client, so it is hostile input: its length is bounded, and
+    whatever it holds (deep nesting, huge numbers, stray bytes) is a 400, never a 500.
+    """
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidCursor(f"longer than {MAX_CURSOR_LENGTH} characters")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, TypeError, RecursionError, binascii.Error) as exc:
+        # UnicodeError and JSONDecodeError are ValueErrors; RecursionError is deep nesting.
+        raise InvalidCursor("it does not decode") from exc
+
+
+def _decode_value(column: ColumnElement[Any], raw: Any) -> Any:
+    """``raw`` as a value of ``column``'s type, checked as strictly as a request field."""
     try:
         python_type = column.type.python_type
     except NotImplementedError:
-        return raw
-    if python_type is dt.datetime:
-        return dt.datetime.fromisoformat(raw)
-    if python_type is uuid.UUID:
+        python_type = None
+    if python_type is dt.datetime and isinstance(raw, str):
+        return in_range_instant(dt.datetime.fromisoformat(raw))
+    if python_type is uuid.UUID and isinstance(raw, str):
         return uuid.UUID(raw)
-    if python_type in (int, str, float, bool) and not isinstance(raw, python_type):
-        raise ValueError(f"expected {python_type.__name__}")
-    return raw
+    if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
+        return python_type(raw)
+    if python_type is bool and isinstance(raw, bool):
+        return raw
+    if python_type is int and type(raw) is int and -(2**63) <= raw < 2**63:
+        return raw
+    if python_type is float and type(raw) in (int, float) and math.isfinite(raw):
+        return raw
+    if python_type is str and isinstance(raw, str):
+        return storable_text(raw)
+    raise ValueError(f"a {type(raw).__name__} where the sort key holds another type")
+
+
+def decode_cursor(cursor: str, columns: Sequence[Any]) -> list[Any]:
+    """The sort-key values of a cursor made by :func:`encode_cursor` for ``columns``."""
+    raw = decode_cursor_payload(cursor)
+    if not isinstance(raw, list) or len(raw) != len(columns):
+        raise InvalidCursor("it was made for another list")
+    try:
+        return [_decode_value(column, value) for column, value in zip(columns, raw, strict=True)]
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidCursor("it holds a value of the wrong kind") from exc
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
-    payload = json.dumps([_encode_value(value) for value in values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, columns: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(raw, list) or len(raw) != len(columns):
-            raise ValueError("wrong shape")
-        return [_decode_value(column, value) for column, value in zip(columns, raw, strict=True)]
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
-        raise BadRequest(
-            "The cursor is not valid. Use the next_cursor of a previous page, or omit it to "
-            "start from the first page."
-        ) from exc
+    return encode_cursor_payload([_encode_value(value) for value in values])
 
 
 def _after(

@@ -29,7 +29,12 @@ from kit.health import router as health_router
 from kit.idempotency import IdempotencyMiddleware, IdempotencyStore
 from kit.identity import InternalAuthMiddleware, InternalTokenSigner, InternalTokenVerifier
 from kit.jobs import Backoff
-from kit.limits import BodySizeLimitMiddleware
+from kit.limits import (
+    BodySizeLimitMiddleware,
+    Refuse,
+    UnstorableInputMiddleware,
+    problem_refusal,
+)
 from kit.metrics import router as metrics_router
 from kit.migrations import head_revisions
 from kit.observability import RequestContextMiddleware
@@ -189,12 +194,21 @@ class _LazyIdempotencyMiddleware:
         await self._inner(scope, receive, send)
 
 
-def edge_middleware(name: str, settings: AppSettings) -> list[Middleware]:
+def edge_middleware(
+    name: str, settings: AppSettings, *, refuse: Refuse = problem_refusal
+) -> list[Middleware]:
     """What every request of every app passes first, outermost first: its request id, log
-    line and metrics, then the body limit."""
+    line and metrics, then the body's size and time limits and the check for characters
+    the database cannot store in the path and query (``refuse`` renders their refusals)."""
     return [
         Middleware(RequestContextMiddleware, app_name=name),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_bytes=settings.max_body_bytes,
+            timeout_seconds=settings.body_timeout_seconds,
+            refuse=refuse,
+        ),
+        Middleware(UnstorableInputMiddleware, refuse=refuse),
     ]
 
 
@@ -216,6 +230,7 @@ def create_base_app(
     version: str = "1.0.0",
     docs: bool = False,
     app_class: type[FastAPI] = FastAPI,
+    refuse: Refuse = problem_refusal,
 ) -> FastAPI:
     """An app with what every app shares: request ids and JSON logs, request metrics and
     ``/metrics``, the body limit, problem+json errors, idempotency keys, health routes and
@@ -237,7 +252,9 @@ def create_base_app(
     app.include_router(metrics_router)
     # add_middleware wraps what is there: the last added runs first.
     app.add_middleware(_LazyIdempotencyMiddleware, owner=app)
-    for cls, args, kwargs in reversed([*edge_middleware(name, settings), *middleware]):
+    for cls, args, kwargs in reversed(
+        [*edge_middleware(name, settings, refuse=refuse), *middleware]
+    ):
         app.add_middleware(cls, *args, **kwargs)
     install_problem_openapi(app)
     return app

@@ -39,6 +39,13 @@ class AppSettings(BaseSettings):
     # During a rotation: the secret being retired, still accepted when verifying.
     internal_token_previous_secret: SecretStr | None = None
     max_body_bytes: int = 1_048_576
+    # Server limits against slow and greedy clients (kit.server, kit.limits): a request's
+    # headers must arrive within header_timeout_seconds, its body within
+    # body_timeout_seconds of the app starting to read it; past max_connections open
+    # connections per process a new one gets a 503.
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
     db_pool_size: int = 10
     # gc.freeze() after start-up and a higher gen-0 threshold: see kit.runtime.
     tune_gc: bool = True

@@ -10,10 +10,17 @@ from training.directory import Directory
 # Roles that read everyone's training records.
 RECORD_READERS = (Role.HR, Role.ADMIN)
 AUTHORS = (Role.POLICY_OWNER, Role.ADMIN)
+# A quiz's answer key is the authors' alone: an admin runs the system, and reading the key
+# would let anyone holding that role pass any quiz.
+ANSWER_KEY_READERS = (Role.POLICY_OWNER,)
 
 
 def is_author(caller: Caller) -> bool:
     return caller.has_role(*AUTHORS)
+
+
+def may_read_answer_key(caller: Caller) -> bool:
+    return caller.has_role(*ANSWER_KEY_READERS)
 
 
 async def may_read_records_of(

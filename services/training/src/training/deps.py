@@ -30,6 +30,8 @@ SettingsDep = Annotated[TrainingSettings, Depends(settings_of)]
 
 # Policy owners (the communications team) author the policy and the training content.
 AuthorDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER, Role.ADMIN))]
+# Writing a quiz returns its answer key: policy owners only (see access.ANSWER_KEY_READERS).
+QuizAuthorDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER))]
 # Who assigns training to people and departments.
 AssignerDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER, Role.HR, Role.ADMIN))]
 # Who reads the organisation-wide reports.
@@ -41,6 +43,7 @@ __all__ = [
     "AuthorDep",
     "CallerDep",
     "DirectoryDep",
+    "QuizAuthorDep",
     "ReportReaderDep",
     "SessionDep",
     "SettingsDep",

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from kit.clients import raise_for_caller_input
 from training.errors import DirectoryUnavailable
 
 PEOPLE_PATH = "/api/v1/directory/people"
@@ -76,6 +77,8 @@ class Directory:
         """One page of active people, in the directory's order."""
         params = {"department": department, "active": True, "limit": limit, "cursor": cursor}
         response = await self._get(PEOPLE_PATH, params=_query(params))
+        # The cursor is our caller's: the directory's 400 about it is theirs to fix.
+        raise_for_caller_input(response)
         self._raise_for_status(response)
         body = response.json()
         items = [DirectoryPerson.model_validate(item) for item in body["items"]]

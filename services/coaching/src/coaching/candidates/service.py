@@ -12,9 +12,6 @@ a list silently missing training's candidates would look complete and be wrong.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,8 +22,13 @@ from sqlmodel import col, select
 from coaching import upstream
 from coaching.models import Engagement, EngagementStatus, Source
 from coaching.schemas import Candidate, CandidateReason
-from kit.errors import BadRequest
-from kit.pagination import PageParams, paginate
+from kit.pagination import (
+    InvalidCursor,
+    PageParams,
+    decode_cursor_payload,
+    encode_cursor_payload,
+    paginate,
+)
 
 LOCAL_REASONS = {
     CandidateReason.REMEDIAL_PROPOSED: Source.INCIDENT,
@@ -40,6 +42,9 @@ TRAINING_REASONS = frozenset(
 class Segment(StrEnum):
     COACHING = "coaching"
     TRAINING = "training"
+
+
+SEGMENTS = frozenset(segment.value for segment in Segment)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,23 +66,19 @@ class CandidateFilters:
 
 
 def encode_position(position: Position) -> str:
-    raw = json.dumps({"s": position.segment.value, "c": position.cursor}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return encode_cursor_payload({"s": position.segment.value, "c": position.cursor})
 
 
 def decode_position(cursor: str | None) -> Position:
     if cursor is None:
         return Position(Segment.COACHING, None)
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        inner = raw["c"]
-        if inner is not None and not isinstance(inner, str):
-            raise ValueError("inner cursor")
-        return Position(Segment(raw["s"]), inner)
-    except (ValueError, TypeError, KeyError, binascii.Error) as exc:
-        raise BadRequest(
-            "The cursor is not valid. Use the next_cursor of a previous page, or omit it."
-        ) from exc
+    raw = decode_cursor_payload(cursor)
+    if not isinstance(raw, dict) or set(raw) != {"s", "c"}:
+        raise InvalidCursor("it was made for another list")
+    inner = raw["c"]
+    if raw["s"] not in SEGMENTS or not (inner is None or isinstance(inner, str)):
+        raise InvalidCursor("it names no place in this list")
+    return Position(Segment(raw["s"]), inner)
 
 
 async def list_candidates(

@@ -59,6 +59,7 @@ from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStat
 from incidents.policy.service import published_policy, rules_of
 from kit.db import Database, utcnow
 from kit.errors import ServiceUnavailable
+from kit.fields import looking_back
 from kit.identity import Caller
 
 logger = logging.getLogger("incidents.decision")
@@ -507,7 +508,7 @@ async def count_prior_incidents(
                     case(
                         (
                             col(Incident.occurred_at)
-                            >= incident.occurred_at - dt.timedelta(days=window),
+                            >= looking_back(incident.occurred_at, dt.timedelta(days=window)),
                             1,
                         ),
                         else_=0,

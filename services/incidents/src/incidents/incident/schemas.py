@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -31,6 +30,7 @@ from incidents.incident.access import View
 from incidents.incident.models import TimelineKind
 from incidents.policy.schemas import MAX_DEADLINE_HOURS, ContactSpec, RuleCheckRead
 from kit.db import utcnow
+from kit.fields import Storable, Timestamp
 
 # Reports may come from a device whose clock is a little ahead.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -38,12 +38,16 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 ClauseNumber = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^\d{1,3}(\.\d{1,3}){0,3}$"),
+    Storable,
     Field(description="A clause of the social media policy, e.g. `4.2`.", examples=["4.2"]),
 ]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), Storable
+]
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=10, max_length=4000),
+    Storable,
     Field(description="Why; at least 10 characters, kept on the timeline."),
 ]
 
@@ -56,10 +60,10 @@ class IncidentCreate(BaseModel):
     person_id: uuid.UUID = Field(description="The person concerned (directory id).")
     channel: Channel
     links: list[HttpUrl] = Field(min_length=1, max_length=20, description="Links to the posts.")
-    occurred_at: AwareDatetime = Field(description="When it was posted (with a timezone).")
+    occurred_at: Timestamp = Field(description="When it was posted (with a timezone).")
     category: Category
     clauses: list[ClauseNumber] = Field(default_factory=list, max_length=20)
-    description: Text
+    description: LongText
     severity: Severity
 
     @field_validator("occurred_at")
@@ -210,7 +214,7 @@ class OverrideCreate(BaseModel):
 class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Text
+    text: LongText
 
 
 class TimelineEntryRead(BaseModel):

@@ -17,6 +17,7 @@ from pydantic import (
 
 from incidents.domain import Action, Category, OwnerRole, Severity
 from incidents.policy.models import PolicyStatus
+from kit.fields import Storable, Text
 
 MAX_RULES = 50
 MAX_WINDOW_DAYS = 3650
@@ -25,6 +26,7 @@ MAX_DEADLINE_HOURS = 24 * 365
 ContactSpec = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^(manager|hr|legal|group:\S.{0,99})$"),
+    Storable,
     Field(
         description="`manager` (the person's manager), `hr`, `legal`, or `group:<name>` "
         "(a named group of the directory).",
@@ -43,7 +45,9 @@ class EscalationRuleIn(BaseModel):
         description="Optional: the list order is the evaluation order; a position given must "
         "match it (so a rule list read from the API can be sent back as it is).",
     )
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+    ]
     severities: list[Severity] = Field(default_factory=list, max_length=len(Severity))
     categories: list[Category] = Field(default_factory=list, max_length=len(Category))
     min_prior_incidents: int | None = Field(
@@ -138,7 +142,7 @@ class EscalationPolicyDraft(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notes: str | None = Field(default=None, max_length=2000)
+    notes: Text | None = Field(default=None, max_length=2000)
     rules: list[EscalationRuleIn] | None = Field(default=None, min_length=1, max_length=MAX_RULES)
 
     _positions = field_validator("rules")(_check_positions)
@@ -149,7 +153,7 @@ class EscalationPolicyUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notes: str | None = Field(default=None, max_length=2000)
+    notes: Text | None = Field(default=None, max_length=2000)
     rules: list[EscalationRuleIn] = Field(min_length=1, max_length=MAX_RULES)
 
     _positions = field_validator("rules")(_check_positions)

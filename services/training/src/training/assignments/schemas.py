@@ -5,10 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
 from kit.db import utcnow
+from kit.fields import Storable, Timestamp
+
+Department = Annotated[str, Field(min_length=1, max_length=200), Storable]
 
 
 class ProgressStatus(StrEnum):
@@ -26,15 +30,13 @@ class SignalReason(StrEnum):
 class AssignmentCreate(BaseModel):
     module_id: uuid.UUID
     person_ids: list[uuid.UUID] = Field(default_factory=list, max_length=500)
-    departments: list[str] = Field(default_factory=list, max_length=50)
-    due_at: dt.datetime = Field(description="When the module must be completed (UTC).")
+    departments: list[Department] = Field(default_factory=list, max_length=50)
+    due_at: Timestamp = Field(description="When the module must be completed (UTC).")
 
     @model_validator(mode="after")
     def _someone(self) -> AssignmentCreate:
         if not self.person_ids and not self.departments:
             raise ValueError("give person_ids, departments or both")
-        if self.due_at.tzinfo is None:
-            raise ValueError("due_at needs a timezone (for example 2026-03-01T17:00:00Z)")
         if self.due_at <= utcnow():
             raise ValueError("due_at must be in the future")
         return self

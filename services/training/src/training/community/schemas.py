@@ -7,14 +7,15 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kit.fields import Text
 from training.policy.schemas import ClauseNumber
 
 
 class ThreadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=10_000)
+    title: Text = Field(min_length=1, max_length=200)
+    body: Text = Field(min_length=1, max_length=10_000)
     module_id: uuid.UUID | None = Field(default=None, description="Tag with a module.")
     clause_number: ClauseNumber | None = Field(default=None, description="Tag with a clause.")
 
@@ -22,11 +23,11 @@ class ThreadCreate(BaseModel):
 class ReplyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body: str = Field(min_length=1, max_length=10_000)
+    body: Text = Field(min_length=1, max_length=10_000)
 
 
 class HideRequest(BaseModel):
-    reason: str = Field(min_length=3, max_length=1000, description="Why, for the record.")
+    reason: Text = Field(min_length=3, max_length=1000, description="Why, for the record.")
 
 
 class PostRead(BaseModel):

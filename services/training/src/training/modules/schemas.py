@@ -8,6 +8,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.fields import Text
 from training.modules.models import Channel, ModuleStatus, Verdict
 from training.policy.schemas import ClauseNumber
 
@@ -15,10 +16,10 @@ from training.policy.schemas import ClauseNumber
 class ExampleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    post_text: str = Field(min_length=1, max_length=5000, description="The post as published.")
+    post_text: Text = Field(min_length=1, max_length=5000, description="The post as published.")
     channel: Channel
     verdict: Verdict = Field(description="`do`: a good post; `dont`: one to avoid.")
-    explanation: str = Field(min_length=1, max_length=5000)
+    explanation: Text = Field(min_length=1, max_length=5000)
     clause_number: ClauseNumber | None = None
 
 
@@ -30,18 +31,18 @@ class ExampleRead(ExampleIn):
 
 
 class ScenarioOptionIn(BaseModel):
-    key: str = Field(pattern=r"^[a-z0-9_-]{1,16}$", examples=["a"])
-    text: str = Field(min_length=1, max_length=2000)
-    feedback: str = Field(min_length=1, max_length=5000, description="Shown once chosen.")
+    key: Text = Field(pattern=r"^[a-z0-9_-]{1,16}$", examples=["a"])
+    text: Text = Field(min_length=1, max_length=2000)
+    feedback: Text = Field(min_length=1, max_length=5000, description="Shown once chosen.")
 
 
 class ScenarioIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    situation: str = Field(min_length=1, max_length=5000)
+    situation: Text = Field(min_length=1, max_length=5000)
     options: list[ScenarioOptionIn] = Field(min_length=2, max_length=8)
-    recommended_key: str = Field(description="The key of the recommended option.")
-    recommended_why: str = Field(min_length=1, max_length=5000)
+    recommended_key: Text = Field(description="The key of the recommended option.")
+    recommended_why: Text = Field(min_length=1, max_length=5000)
     clause_number: ClauseNumber | None = None
 
     @model_validator(mode="after")
@@ -81,9 +82,9 @@ class ScenarioPublicRead(BaseModel):
 class ModuleCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=200)
-    summary: str = Field(min_length=1, max_length=2000)
-    body_markdown: str = Field(min_length=1, max_length=100_000)
+    title: Text = Field(min_length=1, max_length=200)
+    summary: Text = Field(min_length=1, max_length=2000)
+    body_markdown: Text = Field(min_length=1, max_length=100_000)
     core: bool = Field(
         default=False, description="The social media core training (what ambassadors need)."
     )
@@ -96,9 +97,9 @@ class ModuleUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    summary: str | None = Field(default=None, min_length=1, max_length=2000)
-    body_markdown: str | None = Field(default=None, min_length=1, max_length=100_000)
+    title: Text | None = Field(default=None, min_length=1, max_length=200)
+    summary: Text | None = Field(default=None, min_length=1, max_length=2000)
+    body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
     core: bool | None = None
     examples: list[ExampleIn] | None = Field(default=None, max_length=100)
     scenarios: list[ScenarioIn] | None = Field(default=None, max_length=100)
@@ -133,7 +134,7 @@ class ModuleRead(ModuleSummary):
 
 
 class ScenarioAnswerCreate(BaseModel):
-    option_key: str = Field(max_length=16)
+    option_key: Text = Field(max_length=16)
 
 
 class ScenarioFeedback(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kit.fields import Storable, Text, Timestamp
 from training.policy.models import VersionStatus
 
 ClauseNumber = Annotated[
@@ -18,19 +19,14 @@ ClauseNumber = Annotated[
         examples=["2.1"],
         description="Dotted clause number, e.g. `2.1`.",
     ),
+    Storable,
 ]
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValueError("give a timezone (for example 2026-03-01T00:00:00Z)")
-    return value
 
 
 class ClauseIn(BaseModel):
     number: ClauseNumber
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(min_length=1, max_length=5000)
+    title: Text = Field(min_length=1, max_length=200)
+    body: Text = Field(min_length=1, max_length=5000)
 
 
 class ClauseRead(BaseModel):
@@ -52,14 +48,13 @@ def _unique_numbers(clauses: list[ClauseIn] | None) -> list[ClauseIn] | None:
 class PolicyVersionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    body_markdown: str = Field(min_length=1, max_length=100_000)
+    body_markdown: Text = Field(min_length=1, max_length=100_000)
     requires_acknowledgement: bool = True
-    effective_at: dt.datetime | None = Field(
+    effective_at: Timestamp | None = Field(
         default=None, description="When the version takes effect; the publish time if empty."
     )
     clauses: list[ClauseIn] = Field(default_factory=list, max_length=200)
 
-    _aware_effective = field_validator("effective_at")(_aware)
     _unique = field_validator("clauses")(_unique_numbers)
 
 
@@ -68,12 +63,11 @@ class PolicyVersionUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    body_markdown: str | None = Field(default=None, min_length=1, max_length=100_000)
+    body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
     requires_acknowledgement: bool | None = None
-    effective_at: dt.datetime | None = None
+    effective_at: Timestamp | None = None
     clauses: list[ClauseIn] | None = Field(default=None, max_length=200)
 
-    _aware_effective = field_validator("effective_at")(_aware)
     _unique = field_validator("clauses")(_unique_numbers)
 
 

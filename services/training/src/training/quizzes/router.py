@@ -10,8 +10,8 @@ from fastapi import APIRouter, Response, status
 from kit.concurrency import IfMatchHeader, check_if_match, set_etag
 from kit.errors import Forbidden
 from kit.identity import CallerDep, UserDep
-from training.access import is_author
-from training.deps import API_PREFIX, AuthorDep, SessionDep, SettingsDep
+from training.access import is_author, may_read_answer_key
+from training.deps import API_PREFIX, QuizAuthorDep, SessionDep, SettingsDep
 from training.modules.service import get_module
 from training.quizzes import service
 from training.quizzes.schemas import (
@@ -34,7 +34,7 @@ async def put_quiz(
     module_id: uuid.UUID,
     data: QuizIn,
     session: SessionDep,
-    caller: AuthorDep,
+    caller: QuizAuthorDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> QuizAuthorRead:
@@ -55,7 +55,7 @@ async def put_quiz(
 async def delete_quiz(
     module_id: uuid.UUID,
     session: SessionDep,
-    caller: AuthorDep,
+    caller: QuizAuthorDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> None:
@@ -74,11 +74,10 @@ async def get_quiz(
     module_id: uuid.UUID, session: SessionDep, caller: CallerDep
 ) -> QuizAuthorRead | QuizRead:
     """The quiz's rules and the caller's standing (attempts used and left, passed).
-    Policy owners get the questions with the answer key instead."""
-    author = is_author(caller)
-    module = await get_module(session, module_id=module_id, include_drafts=author)
+    Policy owners (only they) get the questions with the answer key instead."""
+    module = await get_module(session, module_id=module_id, include_drafts=is_author(caller))
     quiz = await service.quiz_of(session, module=module)
-    if author:
+    if may_read_answer_key(caller):
         return await service.author_view(session, quiz=quiz)
     if caller.person_id is None:
         raise Forbidden("A quiz's standing is read by the person taking it.")

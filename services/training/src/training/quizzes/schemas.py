@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kit.fields import Text
 from training.policy.schemas import ClauseNumber
 from training.quizzes.models import QuestionKind, ReviewRule
 
@@ -17,7 +18,7 @@ from training.quizzes.models import QuestionKind, ReviewRule
 class OptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(min_length=1, max_length=1000)
+    text: Text = Field(min_length=1, max_length=1000)
     correct: bool = False
 
 
@@ -27,10 +28,10 @@ class QuestionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: QuestionKind
-    prompt: str = Field(min_length=1, max_length=2000)
+    prompt: Text = Field(min_length=1, max_length=2000)
     options: list[OptionIn] | None = Field(default=None, max_length=10)
     answer: bool | None = Field(default=None, description="The right answer of a true/false.")
-    explanation: str = Field(min_length=1, max_length=5000, description="Shown in the review.")
+    explanation: Text = Field(min_length=1, max_length=5000, description="Shown in the review.")
     clause_numbers: list[ClauseNumber] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
@@ -158,7 +159,7 @@ class AttemptRead(BaseModel):
 
 class AnswerIn(BaseModel):
     question_id: uuid.UUID
-    option_ids: list[str] = Field(max_length=10)
+    option_ids: list[Text] = Field(max_length=10)
 
 
 class SubmissionIn(BaseModel):
