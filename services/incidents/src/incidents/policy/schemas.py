@@ -42,6 +42,8 @@ class EscalationRuleIn(BaseModel):
 
     position: int | None = Field(
         default=None,
+        ge=1,
+        le=MAX_RULES,
         description="Optional: the list order is the evaluation order; a position given must "
         "match it (so a rule list read from the API can be sent back as it is).",
     )
