@@ -261,7 +261,7 @@ class IncidentMeasuresPut(Strict):
         "`withdrawn` when dismissed or found no violation (lifts the suspension at once and "
         "cancels the incident's remedial engagement)."
     )
-    reason: str | None = Field(
+    reason: Text | None = Field(
         default=None, max_length=200, description="Why it was withdrawn, for the engagement."
     )
 
