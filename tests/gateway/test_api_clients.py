@@ -29,6 +29,20 @@ class TestCreate:
         assert "secret" not in one.json()
         assert one.json()["last_used_at"] is None
 
+    async def test_an_idempotency_key_replays_the_creation(
+        self, stack: StackHandle, admin: Person
+    ) -> None:
+        client = stack.as_user(admin)
+        body = {"name": "Entra", "scopes": ["scim"]}
+        key = {"Idempotency-Key": str(uuid.uuid4())}
+
+        first = await client.post(CLIENTS, json=body, headers=key)
+        again = await client.post(CLIENTS, json=body, headers=key)
+
+        assert first.status_code == again.status_code == 201
+        assert again.json()["id"] == first.json()["id"]
+        assert again.headers["idempotent-replayed"] == "true"
+
     async def test_only_an_admin_may_create_one(self, stack: StackHandle) -> None:
         hr = await stack.person(roles=["hr"])
 
