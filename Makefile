@@ -9,7 +9,7 @@ UV := $(TOOLS)/bin/uv
 APPS := gateway training coaching incidents
 DOCKERFILES := gateway/Dockerfile services/training/Dockerfile services/coaching/Dockerfile services/incidents/Dockerfile
 RUN := $(UV) run --frozen --no-sync
-DEMO_USERS := emma.employee marc.manager carla.coach olivia.owner hannah.hr leo.legal grace.admin
+DEMO_USERS := emma.employee marc.manager carla.coach olivia.owner hannah.hr leo.legal pia.privacy grace.admin
 
 .DEFAULT_GOAL := help
 .PHONY: help install run migrate seed test lint fmt check-deploy clean

@@ -42,6 +42,7 @@ class GatewaySettings(AppSettings):
         "Legal": "legal",
         "Coaches": "coach",
         "Admins": "admin",
+        "Privacy": "privacy",
     }
 
     # Login with the organisation's OIDC provider (production). All three of issuer,

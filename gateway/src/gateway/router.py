@@ -51,8 +51,8 @@ async def list_people(
             alias="role",
             max_length=len(Role),
             description="People holding any of these roles (repeatable): `manager` = has "
-            "active direct reports; `hr`, `legal`, `coach`, `policy_owner`, `admin` = member "
-            "of a group mapped to the role (`GATEWAY_GROUP_ROLES`); `employee` = everyone.",
+            "active direct reports; `hr`, `legal`, `coach`, `policy_owner`, `privacy`, `admin` = "
+            "member of a group mapped to the role (`GATEWAY_GROUP_ROLES`); `employee` = everyone.",
         ),
     ] = [],  # noqa: B006
     groups: Annotated[

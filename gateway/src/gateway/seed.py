@@ -49,6 +49,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     ),
     DemoPerson("hannah.hr", "Hannah", "Schmidt", "People", "HR business partner", groups=("HR",)),
     DemoPerson("leo.legal", "Leo", "Rossi", "Legal", "Legal counsel", groups=("Legal",)),
+    DemoPerson("pia.privacy", "Pia", "de Vries", "Legal", "Privacy officer", groups=("Privacy",)),
     DemoPerson(
         "carla.coach",
         "Carla",

@@ -49,6 +49,9 @@ class Role(StrEnum):
     LEGAL = "legal"
     POLICY_OWNER = "policy_owner"
     ADMIN = "admin"
+    # The privacy officer: oversees retention, access requests, erasure and the access
+    # audit. Not HR: HR handles cases, the privacy officer oversees them.
+    PRIVACY = "privacy"
 
 
 @dataclass(frozen=True, slots=True)

@@ -389,6 +389,7 @@ DEMO_DEPARTMENTS = {
     "hannah.hr": "People",
     "carla.coach": "People",
     "leo.legal": "Legal",
+    "pia.privacy": "Legal",
     "marc.manager": "Sales",
     "emma.employee": "Sales",
     "sam.sales": "Sales",
