@@ -2,7 +2,8 @@
 document, fetched from the service (with an internal token) at start-up and again when
 it is stale or was missing, so a service that comes back reappears without a restart.
 
-Paths need no rewriting: each service already serves under ``/api/v1/<service>/``.
+Paths need no rewriting: each service already serves under ``/api/v1/<service>`` (its
+root collection, such as ``GET /api/v1/incidents``, included).
 Component schemas that two documents define differently are renamed with the service's
 name (``TrainingPersonRead``) and every ``$ref`` to them rewritten, so a client generator
 sees one consistent set of types.
@@ -68,7 +69,7 @@ def merge_documents(own: Document, services: Mapping[str, Document]) -> Document
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             schemas.setdefault(renames.get(name, name), schema)
         for path, operations in document.get("paths", {}).items():
-            if path.startswith(f"/api/v1/{service}/"):
+            if path == f"/api/v1/{service}" or path.startswith(f"/api/v1/{service}/"):
                 merged["paths"][path] = _with_gateway_errors(operations)
     add_problem_responses(merged, prefixes=("/api/",))
     return merged

@@ -39,6 +39,7 @@ from kit.metrics import router as metrics_router
 from kit.migrations import head_revisions
 from kit.observability import RequestContextMiddleware
 from kit.outbox import Outbox, OutboxDrainer, Send, send_to_gateway
+from kit.routing import RouteShapeMiddleware
 from kit.settings import AppSettings
 
 logger = logging.getLogger("kit.runtime")
@@ -248,10 +249,12 @@ def create_base_app(
     install_error_handlers(app)
     for error in STALE_DATA_ERRORS:
         app.add_exception_handler(error, on_stale_data)
+    app.router.redirect_slashes = False  # RouteShapeMiddleware answers, on the public path
     app.include_router(health_router)
     app.include_router(metrics_router)
     # add_middleware wraps what is there: the last added runs first.
     app.add_middleware(_LazyIdempotencyMiddleware, owner=app)
+    app.add_middleware(RouteShapeMiddleware, owner=app)
     for cls, args, kwargs in reversed(
         [*edge_middleware(name, settings, refuse=refuse), *middleware]
     ):
