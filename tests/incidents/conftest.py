@@ -212,11 +212,27 @@ async def publish_rules(stack: StackHandle, org: Org, change: Callable[[list[Any
         headers={"If-Match": draft.headers["ETag"]},
     )
     assert updated.status_code == 200, updated.text
+    etag = await sign_off(stack, org, draft.json()["id"], etag=updated.headers["ETag"])
     published = await hr.post(
         f"/api/v1/incidents/escalation-policies/{draft.json()['id']}/publish",
-        headers={"If-Match": updated.headers["ETag"]},
+        headers={"If-Match": etag},
     )
     assert published.status_code == 200, published.text
+
+
+async def sign_off(stack: StackHandle, org: Org, policy_id: str, *, etag: str) -> str:
+    """HR submits the draft; another HR person (not its drafter) and legal approve it.
+    Returns the draft's ETag after the submission."""
+    policy_url = f"/api/v1/incidents/escalation-policies/{policy_id}"
+    submitted = await stack.as_user(org.hr).post(f"{policy_url}/submit", headers={"If-Match": etag})
+    assert submitted.status_code == 200, submitted.text
+    second_hr = await stack.person(department="People", roles=["hr"])
+    for approver in (second_hr, org.legal):
+        approved = await stack.as_user(approver).post(
+            f"{policy_url}/approve", json={"comment": "Agreed."}
+        )
+        assert approved.status_code == 200, approved.text
+    return str(submitted.headers["ETag"])
 
 
 class _DirectoryListingDown(httpx.AsyncBaseTransport):

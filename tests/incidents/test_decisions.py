@@ -12,6 +12,7 @@ from tests.incidents.conftest import (
     days_ago,
     etag_of,
     report,
+    sign_off,
     worker,
 )
 from tests.support.stack import StackHandle
@@ -215,10 +216,12 @@ class TestDecideAgain:
             headers={"If-Match": draft.headers["ETag"]},
         )
         assert updated.status_code == 200, updated.text
-        await hr.post(
+        etag = await sign_off(stack, org, draft.json()["id"], etag=updated.headers["ETag"])
+        published = await hr.post(
             f"/api/v1/incidents/escalation-policies/{draft.json()['id']}/publish",
-            headers={"If-Match": updated.headers["ETag"]},
+            headers={"If-Match": etag},
         )
+        assert published.status_code == 200, published.text
 
         response = await hr.post(f"/api/v1/incidents/{created['id']}/decision")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.incidents.conftest import Org, report
+from tests.incidents.conftest import Org, report, sign_off
 from tests.support.stack import StackHandle
 
 POLICIES = "/api/v1/incidents/escalation-policies"
@@ -50,9 +50,8 @@ class TestDrafts:
             json={"notes": "Simplified", "rules": [CATCH_ALL]},
             headers={"If-Match": draft.headers["ETag"]},
         )
-        published = await hr.post(
-            f"{policy_url}/publish", headers={"If-Match": edited.headers["ETag"]}
-        )
+        etag = await sign_off(stack, org, draft.json()["id"], etag=edited.headers["ETag"])
+        published = await hr.post(f"{policy_url}/publish", headers={"If-Match": etag})
 
         created = await report(stack, org.reporter, org.employee, severity="low")
 

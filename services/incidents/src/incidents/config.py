@@ -1,8 +1,9 @@
 """Incidents settings, read from ``INCIDENTS_*`` environment variables (see ``.env.example``)."""
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from incidents.policy.signoff import check_approver
 from kit.settings import AppSettings
 
 
@@ -23,3 +24,12 @@ class IncidentsSettings(AppSettings):
     # awaiting_history instead: a hung coaching never holds a report longer (the gateway
     # times the call out and its breaker counts it).
     history_timeout_seconds: float = Field(default=0.6, ge=0.05, le=30)
+    # Who must approve a version of the escalation policy before it can be published:
+    # roles (hr, legal, policy_owner, admin, ...) or `group:<name>` (a directory group, such
+    # as a works council). HR can add more (PUT /escalation-policy/approvers), never fewer.
+    policy_approvers: list[str] = Field(default_factory=lambda: ["hr", "legal"], min_length=1)
+
+    @field_validator("policy_approvers")
+    @classmethod
+    def _approvers(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(check_approver(value) for value in values))

@@ -1,6 +1,6 @@
 """Incidents' domain errors (the tree itself is documented in ``kit.errors``)."""
 
-from kit.errors import Conflict, Forbidden, NotFound, Unprocessable
+from kit.errors import Conflict, Forbidden, NotFound, ServiceUnavailable, Unprocessable
 
 
 class NoPublishedEscalationPolicy(NotFound):
@@ -26,6 +26,46 @@ class PolicyNotEditable(Conflict):
 class PolicyIncomplete(Unprocessable):
     slug = "escalation-policy-incomplete"
     title = "The policy does not decide every incident"
+
+
+class PolicyNotSubmitted(Conflict):
+    slug = "escalation-policy-not-submitted"
+    title = "Not submitted for approval"
+
+
+class PolicyAlreadySubmitted(Conflict):
+    slug = "escalation-policy-already-submitted"
+    title = "Already submitted for approval"
+
+
+class PolicyContentChanged(Conflict):
+    slug = "escalation-policy-content-changed"
+    title = "The content changed since you read it"
+
+
+class VerdictAlreadyGiven(Conflict):
+    slug = "escalation-policy-verdict-given"
+    title = "You already gave your verdict on this content"
+
+
+class NotAnApprover(Forbidden):
+    slug = "not-an-approver"
+    title = "Not an approver"
+
+
+class ApproverNeeded(Unprocessable):
+    slug = "approver-needed"
+    title = "Say which approver you approve as"
+
+
+class PolicyNotSignedOff(Conflict):
+    slug = "escalation-policy-not-signed-off"
+    title = "Not signed off"
+
+
+class DirectoryUnavailable(ServiceUnavailable):
+    slug = "directory-unavailable"
+    title = "The directory cannot be reached"
 
 
 class IncidentNotFound(NotFound):

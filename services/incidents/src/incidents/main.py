@@ -59,5 +59,6 @@ def create_app(
         settings=settings,
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.include_router(router)
     return app

@@ -12,7 +12,15 @@ from incidents.decision.models import (
     Trigger,
 )
 from incidents.incident.models import Incident, TimelineEntry, TimelineKind
-from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
+from incidents.policy.models import (
+    EscalationPolicy,
+    EscalationRule,
+    PolicyApproval,
+    PolicyApprover,
+    PolicyEvent,
+    PolicyEventKind,
+    PolicyStatus,
+)
 
 __all__ = [
     "Assignment",
@@ -25,6 +33,10 @@ __all__ = [
     "JobKind",
     "PendingJob",
     "PersonRecord",
+    "PolicyApproval",
+    "PolicyApprover",
+    "PolicyEvent",
+    "PolicyEventKind",
     "PolicyStatus",
     "TimelineEntry",
     "TimelineKind",

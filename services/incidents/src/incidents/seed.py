@@ -16,6 +16,8 @@ from incidents.models import (
     EscalationPolicy,
     EscalationRule,
     Incident,
+    PolicyEvent,
+    PolicyEventKind,
     PolicyStatus,
     TimelineEntry,
     TimelineKind,
@@ -153,6 +155,14 @@ async def publish_default_policy(session: AsyncSession) -> EscalationPolicy:
     session.add_all(
         EscalationRule(policy_id=policy.id, position=position, **rule)
         for position, rule in enumerate(DEFAULT_RULES, start=1)
+    )
+    session.add(
+        PolicyEvent(
+            policy_id=policy.id,
+            kind=PolicyEventKind.PUBLISHED,
+            actor="service:incidents",
+            summary="Published on first start: the default scheme (no sign-off recorded).",
+        )
     )
     await session.flush()
     return policy

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, UniqueConstraint, event, text
+from sqlalchemy import Text as SqlText
 from sqlmodel import Field
 
 from incidents.db import Base
@@ -50,6 +52,11 @@ class EscalationPolicy(Versioned, Base, table=True):
     created_by: uuid.UUID | None = None
     published_by: uuid.UUID | None = None
     published_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Submitted for approval: from then on approvers may approve or reject its content.
+    submitted_by: uuid.UUID | None = None
+    submitted_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # The approvers it needed when it was published (they can change afterwards).
+    required_approvers: list[str] | None = Field(default=None, sa_type=JSON)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -75,3 +82,89 @@ class EscalationRule(Base, table=True):
     # Part of the scheme agreed beforehand: a decision by this rule suspends the person's
     # ambassador role while the incident is handled (a report alone never does).
     suspends_ambassador: bool = False
+
+
+class Verdict(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PolicyApproval(Base, table=True):
+    """One approver's verdict on one exact content of a version (``content_hash``: the
+    rules and notes). An edit that changes the content withdraws it (``withdrawn_at``);
+    the row stays, so the withdrawal is visible."""
+
+    __tablename__ = "escalation_policy_approvals"
+    __table_args__ = (
+        # Approving (or rejecting) the same content twice for the same approver is refused.
+        Index(
+            "uq_escalation_policy_approvals_standing",
+            "policy_id",
+            "approver",
+            "person_id",
+            "content_hash",
+            unique=True,
+            sqlite_where=text("withdrawn_at IS NULL"),
+            postgresql_where=text("withdrawn_at IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(foreign_key="escalation_policies.id", index=True)
+    # The approver it counts for: a role (``hr``) or ``group:<name>``.
+    approver: str = Field(max_length=110)
+    person_id: uuid.UUID
+    verdict: Verdict = Field(sa_type=str_enum(Verdict))
+    comment: str | None = Field(default=None, sa_type=SqlText)
+    content_hash: str = Field(max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    withdrawn_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PolicyApprover(Base, table=True):
+    """An approver HR added beyond those the settings require (a works council group)."""
+
+    __tablename__ = "escalation_policy_approvers"
+
+    approver: str = Field(max_length=110, primary_key=True)
+    added_by: uuid.UUID | None = None
+    added_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class PolicyEventKind(StrEnum):
+    CREATED = "created"
+    EDITED = "edited"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    APPROVAL_WITHDRAWN = "approval_withdrawn"
+    APPROVERS_CHANGED = "approvers_changed"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class PolicyEvent(Base, table=True):
+    """The timeline of one version of the policy: every step from draft to retirement.
+    Append-only, like an incident's timeline."""
+
+    __tablename__ = "escalation_policy_events"
+    __table_args__ = (Index("ix_escalation_policy_events_policy_id_seq", "policy_id", "seq"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    policy_id: uuid.UUID = Field(foreign_key="escalation_policies.id")
+    kind: PolicyEventKind = Field(sa_type=str_enum(PolicyEventKind))
+    actor: str = Field(max_length=200, description="person:<id> or service:<name>")
+    actor_id: uuid.UUID | None = None
+    summary: str = Field(sa_type=SqlText)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class PolicyEventIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(PolicyEvent, "before_update")
+@event.listens_for(PolicyEvent, "before_delete")
+def _refuse_changes(*_: Any) -> None:
+    raise PolicyEventIsAppendOnly("policy timeline entries are never changed or deleted")

@@ -6,9 +6,21 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from incidents.deps import CallerDep, HrDep, PolicyReaderDep, SessionDep
-from incidents.policy import service
+from incidents.deps import (
+    CallerDep,
+    HrDep,
+    MembershipDep,
+    PolicyReaderDep,
+    SessionDep,
+    SettingsDep,
+)
+from incidents.policy import approvals, service
+from incidents.policy.access import check_reviewer
+from incidents.policy.models import Verdict
 from incidents.policy.schemas import (
+    AddedApproverRead,
+    ApproversRead,
+    ApproversUpdate,
     ConditionRead,
     DryRunFacts,
     DryRunResult,
@@ -17,9 +29,12 @@ from incidents.policy.schemas import (
     EscalationPolicySummary,
     EscalationPolicyUpdate,
     EscalationRuleRead,
+    PolicyEventRead,
+    RejectionIn,
     RuleCheckRead,
+    VerdictIn,
 )
-from kit.concurrency import IfMatchHeader, set_etag
+from kit.concurrency import IfMatchHeader, check_if_match, set_etag
 from kit.pagination import Page, PageParamsDep
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["escalation policy"])
@@ -27,19 +42,27 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["escalation policy"])
 
 @router.get("/escalation-policy", response_model=EscalationPolicyRead)
 async def get_escalation_policy(
-    session: SessionDep, caller: CallerDep, response: Response
+    session: SessionDep, caller: CallerDep, settings: SettingsDep, response: Response
 ) -> EscalationPolicyRead:
     """The published escalation policy: the rules that decide what happens to an incident."""
     policy = await service.published_policy(session)
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy)
+    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
 
 
 @router.get("/escalation-policies", response_model=Page[EscalationPolicySummary])
 async def list_escalation_policies(
-    session: SessionDep, caller: PolicyReaderDep, page: PageParamsDep
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+    page: PageParamsDep,
 ) -> Page[EscalationPolicySummary]:
-    """Every version of the policy (draft, published, retired), newest first."""
+    """Every version of the policy (draft, published, retired), newest first (HR, legal,
+    policy owners, approvers)."""
+    await check_reviewer(
+        session, caller=caller, configured=settings.policy_approvers, is_member=is_member
+    )
     policies, next_cursor = await service.list_policies(session, page=page)
     return Page(
         items=[EscalationPolicySummary.model_validate(policy) for policy in policies],
@@ -54,22 +77,35 @@ async def list_escalation_policies(
     responses={409: {"description": "A draft already exists."}},
 )
 async def create_escalation_policy_draft(
-    session: SessionDep, caller: HrDep, data: EscalationPolicyDraft, response: Response
+    session: SessionDep,
+    caller: HrDep,
+    settings: SettingsDep,
+    data: EscalationPolicyDraft,
+    response: Response,
 ) -> EscalationPolicyRead:
     """Start a draft (HR): the rules given, or a copy of the published policy."""
-    draft = await service.create_draft(session, data=data, author_id=caller.person_id)
+    draft = await service.create_draft(session, data=data, author=caller)
     set_etag(response, draft.version)
-    return await service.read_policy(session, policy=draft)
+    return await service.read_policy(session, policy=draft, configured=settings.policy_approvers)
 
 
 @router.get("/escalation-policies/{policy_id}", response_model=EscalationPolicyRead)
 async def get_escalation_policy_version(
-    policy_id: uuid.UUID, session: SessionDep, caller: PolicyReaderDep, response: Response
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+    response: Response,
 ) -> EscalationPolicyRead:
-    """One version of the policy with its rules."""
+    """One version of the policy with its rules and its sign-off (HR, legal, policy owners,
+    approvers)."""
+    await check_reviewer(
+        session, caller=caller, configured=settings.policy_approvers, is_member=is_member
+    )
     policy = await service.get_policy(session, policy_id=policy_id)
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy)
+    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
 
 
 @router.put(
@@ -81,34 +117,189 @@ async def update_escalation_policy_draft(
     policy_id: uuid.UUID,
     session: SessionDep,
     caller: HrDep,
+    settings: SettingsDep,
     data: EscalationPolicyUpdate,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> EscalationPolicyRead:
-    """Replace a draft's rules and notes (HR; `If-Match` required)."""
-    policy = await service.update_draft(session, policy_id=policy_id, data=data, if_match=if_match)
+    """Replace a draft's rules and notes (HR; `If-Match` required). A change of content
+    withdraws every approval given before it."""
+    policy = await service.update_draft(
+        session, policy_id=policy_id, data=data, if_match=if_match, editor=caller
+    )
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy)
+    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
 
 
 @router.post(
     "/escalation-policies/{policy_id}/publish",
     response_model=EscalationPolicyRead,
-    responses={409: {"description": "The version is not a draft."}},
+    responses={
+        409: {"description": "Not a draft, or not every approver approved its current content."}
+    },
 )
 async def publish_escalation_policy(
     policy_id: uuid.UUID,
     session: SessionDep,
     caller: HrDep,
+    settings: SettingsDep,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> EscalationPolicyRead:
-    """Publish a draft (HR; `If-Match` required): new decisions use it from now on."""
+    """Publish a signed-off draft (HR; `If-Match` required): new decisions use it from now on."""
     policy = await service.publish(
-        session, policy_id=policy_id, if_match=if_match, publisher_id=caller.person_id
+        session,
+        policy_id=policy_id,
+        if_match=if_match,
+        publisher=caller,
+        configured=settings.policy_approvers,
     )
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy)
+    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+
+
+@router.post(
+    "/escalation-policies/{policy_id}/submit",
+    response_model=EscalationPolicyRead,
+    responses={409: {"description": "Not a draft, or already submitted."}},
+)
+async def submit_escalation_policy(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: HrDep,
+    settings: SettingsDep,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> EscalationPolicyRead:
+    """Submit a draft for approval (HR; `If-Match` required): approvers may now sign it off."""
+    policy = await service.get_policy(session, policy_id=policy_id)
+    check_if_match(if_match, current_version=policy.version)
+    digest = await service.content_hash_of(session, policy=policy)
+    policy = await approvals.submit(session, policy=policy, content_hash=digest, actor=caller)
+    set_etag(response, policy.version)
+    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+
+
+@router.post(
+    "/escalation-policies/{policy_id}/approve",
+    response_model=EscalationPolicyRead,
+    responses={
+        403: {"description": "The caller is not that approver (or no approver at all)."},
+        409: {"description": "Not a submitted draft, already approved, or the content changed."},
+    },
+)
+async def approve_escalation_policy(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+    data: VerdictIn,
+) -> EscalationPolicyRead:
+    """Approve the draft's current content as one of its approvers, with an optional comment."""
+    return await _verdict(
+        policy_id, session, caller, settings.policy_approvers, is_member, Verdict.APPROVED, data
+    )
+
+
+@router.post(
+    "/escalation-policies/{policy_id}/reject",
+    response_model=EscalationPolicyRead,
+    responses={
+        403: {"description": "The caller is not that approver (or no approver at all)."},
+        409: {"description": "Not a submitted draft, already judged, or the content changed."},
+    },
+)
+async def reject_escalation_policy(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+    data: RejectionIn,
+) -> EscalationPolicyRead:
+    """Reject the draft's current content as one of its approvers, saying why (`comment`)."""
+    return await _verdict(
+        policy_id, session, caller, settings.policy_approvers, is_member, Verdict.REJECTED, data
+    )
+
+
+async def _verdict(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    configured: list[str],
+    is_member: MembershipDep,
+    verdict: Verdict,
+    data: VerdictIn,
+) -> EscalationPolicyRead:
+    policy = await service.get_policy(session, policy_id=policy_id)
+    required = await approvals.required_approvers(session, configured=configured)
+    await approvals.give_verdict(
+        session,
+        policy=policy,
+        content_hash=await service.content_hash_of(session, policy=policy),
+        required=required,
+        caller=caller,
+        is_member=is_member,
+        verdict=verdict,
+        approver=data.approver,
+        comment=data.comment,
+        seen_hash=data.content_hash,
+    )
+    return await service.read_policy(session, policy=policy, configured=configured)
+
+
+@router.get("/escalation-policies/{policy_id}/timeline", response_model=Page[PolicyEventRead])
+async def escalation_policy_timeline(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+    page: PageParamsDep,
+) -> Page[PolicyEventRead]:
+    """Every step of a version, in order: drafted, edited, submitted, each verdict and its
+    withdrawal, published, retired."""
+    await check_reviewer(
+        session, caller=caller, configured=settings.policy_approvers, is_member=is_member
+    )
+    policy = await service.get_policy(session, policy_id=policy_id)
+    events, next_cursor = await approvals.timeline_of(session, policy_id=policy.id, page=page)
+    return Page(
+        items=[PolicyEventRead.model_validate(event) for event in events],
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/escalation-policy/approvers", response_model=ApproversRead)
+async def get_escalation_policy_approvers(
+    session: SessionDep, caller: PolicyReaderDep, settings: SettingsDep
+) -> ApproversRead:
+    """Who must approve a version before it is published: the settings' and HR's additions."""
+    return await _approvers(session, settings.policy_approvers)
+
+
+@router.put("/escalation-policy/approvers", response_model=ApproversRead)
+async def set_escalation_policy_approvers(
+    session: SessionDep, caller: HrDep, settings: SettingsDep, data: ApproversUpdate
+) -> ApproversRead:
+    """Set the approvers HR adds (a works council: `group:<name>`); the settings' stay (HR)."""
+    await approvals.set_added_approvers(
+        session, configured=settings.policy_approvers, approvers=data.approvers, actor=caller
+    )
+    return await _approvers(session, settings.policy_approvers)
+
+
+async def _approvers(session: SessionDep, configured: list[str]) -> ApproversRead:
+    return ApproversRead(
+        configured=configured,
+        added=[
+            AddedApproverRead.model_validate(row)
+            for row in await approvals.added_approvers(session)
+        ],
+        required=await approvals.required_approvers(session, configured=configured),
+    )
 
 
 @router.post("/escalation-policy/dry-run", response_model=DryRunResult)

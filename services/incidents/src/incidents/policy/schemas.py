@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,7 +17,8 @@ from pydantic import (
 )
 
 from incidents.domain import Action, Category, OwnerRole, Severity
-from incidents.policy.models import PolicyStatus
+from incidents.policy.models import PolicyEventKind, PolicyStatus, Verdict
+from incidents.policy.signoff import ApproverState, check_approver
 from kit.fields import Storable, Text
 
 MAX_RULES = 50
@@ -108,6 +110,58 @@ class EscalationRuleRead(BaseModel):
     suspends_ambassador: bool
 
 
+Approver = Annotated[
+    str,
+    StringConstraints(max_length=110),
+    AfterValidator(check_approver),
+    Field(
+        description="A role (`hr`, `legal`, `policy_owner`, ...) or `group:<name>`, a group of "
+        "the directory such as a works council.",
+        examples=["legal", "group:Works council"],
+    ),
+]
+ContentHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class VerdictRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    approver: str = Field(description="The approver it counts for: a role or `group:<name>`.")
+    person_id: uuid.UUID
+    verdict: Verdict
+    comment: str | None
+    content_hash: str = Field(description="The exact content (rules and notes) it is about.")
+    at: dt.datetime
+    withdrawn_at: dt.datetime | None = Field(
+        description="Set when the content changed after it: it no longer counts."
+    )
+
+
+class ApproverStandingRead(BaseModel):
+    approver: str
+    state: ApproverState
+    approved_by: list[uuid.UUID]
+    rejected_by: list[uuid.UUID]
+    explanation: str
+
+
+class SignoffRead(BaseModel):
+    state: str = Field(
+        description="not_submitted | in_review | rejected | approved (ready to publish) | "
+        "published | retired"
+    )
+    required: list[str] = Field(
+        description="The approvers the version needs (needed, once published)."
+    )
+    submitted_at: dt.datetime | None
+    standing: list[ApproverStandingRead] = Field(
+        description="Where each approver stands on the current content."
+    )
+    missing: list[str] = Field(description="Approvers whose approval publishing still waits for.")
+    verdicts: list[VerdictRead] = Field(description="Every verdict, withdrawn ones too, in order.")
+
+
 class EscalationPolicyRead(BaseModel):
     id: uuid.UUID
     number: int
@@ -115,7 +169,67 @@ class EscalationPolicyRead(BaseModel):
     notes: str | None
     published_at: dt.datetime | None
     created_at: dt.datetime
+    content_hash: str = Field(
+        description="A hash of the rules and notes: the exact content approvals bind to."
+    )
     rules: list[EscalationRuleRead] = Field(description="In evaluation order.")
+    signoff: SignoffRead
+
+
+class VerdictIn(BaseModel):
+    """An approver's verdict on the version's current content."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approver: Approver | None = Field(
+        default=None,
+        description="Which approver you speak for; needed only when you are several.",
+    )
+    comment: Text | None = Field(default=None, max_length=2000)
+    content_hash: ContentHash | None = Field(
+        default=None,
+        description="The `content_hash` you read: refused (409) if the content changed since.",
+    )
+
+
+class RejectionIn(VerdictIn):
+    """A rejection says why."""
+
+    comment: Text = Field(min_length=1, max_length=2000)
+
+
+class ApproversUpdate(BaseModel):
+    """The approvers HR adds beyond those the settings require (which always stay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approvers: list[Approver] = Field(max_length=20)
+
+
+class AddedApproverRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    approver: str
+    added_by: uuid.UUID | None
+    added_at: dt.datetime
+
+
+class ApproversRead(BaseModel):
+    configured: list[str] = Field(description="Required by the settings; HR cannot remove them.")
+    added: list[AddedApproverRead] = Field(description="Added by HR.")
+    required: list[str] = Field(description="Every approver a new version needs, in order.")
+
+
+class PolicyEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    kind: PolicyEventKind
+    actor: str
+    actor_id: uuid.UUID | None
+    summary: str
+    data: dict[str, Any]
+    at: dt.datetime
 
 
 class EscalationPolicySummary(BaseModel):

@@ -1,4 +1,4 @@
-"""Escalation policy queries and rules: drafts, publishing, the dry run."""
+"""Escalation policy queries and rules: drafts, publishing (once signed off), the dry run."""
 
 from __future__ import annotations
 
@@ -20,18 +20,24 @@ from incidents.errors import (
     PolicyIncomplete,
     PolicyNotEditable,
 )
+from incidents.policy import approvals
 from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
-from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
+from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyEventKind, PolicyStatus
 from incidents.policy.schemas import (
+    ApproverStandingRead,
     DryRunFacts,
     EscalationPolicyDraft,
     EscalationPolicyRead,
     EscalationPolicyUpdate,
     EscalationRuleIn,
     EscalationRuleRead,
+    SignoffRead,
+    VerdictRead,
 )
+from incidents.policy.signoff import ApproverState, content_hash, signed_off
 from kit.concurrency import check_if_match
 from kit.db import utcnow
+from kit.identity import Caller
 from kit.pagination import PageParams, paginate
 
 
@@ -61,8 +67,17 @@ async def rules_of(session: AsyncSession, *, policy: EscalationPolicy) -> list[E
     return list(rules)
 
 
-async def read_policy(session: AsyncSession, *, policy: EscalationPolicy) -> EscalationPolicyRead:
+async def content_hash_of(session: AsyncSession, *, policy: EscalationPolicy) -> str:
+    return content_hash(notes=policy.notes, rules=await rules_of(session, policy=policy))
+
+
+async def read_policy(
+    session: AsyncSession, *, policy: EscalationPolicy, configured: Sequence[str]
+) -> EscalationPolicyRead:
+    """The version with its rules and where its sign-off stands (``configured``: the
+    approvers the settings require)."""
     rules = await rules_of(session, policy=policy)
+    digest = content_hash(notes=policy.notes, rules=rules)
     return EscalationPolicyRead(
         id=policy.id,
         number=policy.number,
@@ -70,7 +85,46 @@ async def read_policy(session: AsyncSession, *, policy: EscalationPolicy) -> Esc
         notes=policy.notes,
         published_at=policy.published_at,
         created_at=policy.created_at,
+        content_hash=digest,
         rules=[EscalationRuleRead.model_validate(rule) for rule in rules],
+        signoff=await _signoff(session, policy=policy, digest=digest, configured=configured),
+    )
+
+
+async def _signoff(
+    session: AsyncSession, *, policy: EscalationPolicy, digest: str, configured: Sequence[str]
+) -> SignoffRead:
+    if policy.status is PolicyStatus.DRAFT:
+        required = await approvals.required_approvers(session, configured=configured)
+    else:
+        required = policy.required_approvers or []
+    standing, verdicts = await approvals.standing_of(
+        session, policy=policy, content_hash=digest, required=required
+    )
+    if policy.status is not PolicyStatus.DRAFT:
+        state = policy.status.value
+    elif policy.submitted_at is None:
+        state = "not_submitted"
+    elif any(s.state is ApproverState.REJECTED for s in standing):
+        state = "rejected"
+    else:
+        state = "approved" if signed_off(standing) else "in_review"
+    return SignoffRead(
+        state=state,
+        required=required,
+        submitted_at=policy.submitted_at,
+        standing=[
+            ApproverStandingRead(
+                approver=s.approver,
+                state=s.state,
+                approved_by=list(s.approved_by),
+                rejected_by=list(s.rejected_by),
+                explanation=s.explain(),
+            )
+            for s in standing
+        ],
+        missing=[s.approver for s in standing if s.state is not ApproverState.APPROVED],
+        verdicts=[VerdictRead.model_validate(v) for v in verdicts],
     )
 
 
@@ -88,7 +142,7 @@ async def list_policies(
 
 
 async def create_draft(
-    session: AsyncSession, *, data: EscalationPolicyDraft, author_id: uuid.UUID | None
+    session: AsyncSession, *, data: EscalationPolicyDraft, author: Caller
 ) -> EscalationPolicy:
     """A new draft version, from the rules given or as a copy of the published policy."""
     existing = await session.scalar(
@@ -107,7 +161,7 @@ async def create_draft(
             for rule in await rules_of(session, policy=published)
         ]
     number = (await session.scalar(select(func.max(EscalationPolicy.number)))) or 0
-    draft = EscalationPolicy(number=number + 1, notes=data.notes, created_by=author_id)
+    draft = EscalationPolicy(number=number + 1, notes=data.notes, created_by=author.person_id)
     session.add(draft)
     try:
         await session.flush()
@@ -115,6 +169,15 @@ async def create_draft(
         # Another draft was created at the same moment (the unique indexes decide).
         raise DraftAlreadyExists("Another draft was just created; edit that one.") from exc
     _add_rules(session, policy=draft, rules=rules)
+    approvals.record(
+        session,
+        policy_id=draft.id,
+        kind=PolicyEventKind.CREATED,
+        summary=f"Draft {draft.number} created"
+        + (" from the rules given." if data.rules is not None else " as a copy of the policy."),
+        actor=author,
+        data={"content_hash": content_hash(notes=draft.notes, rules=rules)},
+    )
     await session.flush()
     return draft
 
@@ -125,17 +188,32 @@ async def update_draft(
     policy_id: uuid.UUID,
     data: EscalationPolicyUpdate,
     if_match: str | None,
+    editor: Caller,
 ) -> EscalationPolicy:
+    """Replace the draft's rules and notes. If the content changes, every verdict given on
+    the earlier content is withdrawn (approvers must look again)."""
     policy = await get_policy(session, policy_id=policy_id)
     check_if_match(if_match, current_version=policy.version)
     _ensure_draft(policy)
+    before = await content_hash_of(session, policy=policy)
     await session.execute(delete(EscalationRule).where(col(EscalationRule.policy_id) == policy.id))
     _add_rules(session, policy=policy, rules=data.rules)
     policy.notes = data.notes
     # The rules live in their own table: mark the version row changed so its ETag moves.
     flag_modified(policy, "notes")
     session.add(policy)
+    after = content_hash(notes=data.notes, rules=data.rules)
+    approvals.record(
+        session,
+        policy_id=policy.id,
+        kind=PolicyEventKind.EDITED,
+        summary="Rules and notes replaced"
+        + ("." if after != before else " (the content is unchanged)."),
+        actor=editor,
+        data={"content_hash": after, "previous_content_hash": before},
+    )
     await session.flush()
+    await approvals.withdraw_stale(session, policy=policy, content_hash=after, actor=editor)
     return policy
 
 
@@ -144,25 +222,50 @@ async def publish(
     *,
     policy_id: uuid.UUID,
     if_match: str | None,
-    publisher_id: uuid.UUID | None,
+    publisher: Caller,
+    configured: Sequence[str],
 ) -> EscalationPolicy:
-    """The draft becomes the policy every new decision uses; the one before is retired."""
+    """The draft becomes the policy every new decision uses; the one before is retired.
+    Only once every required approver has approved its current content."""
     policy = await get_policy(session, policy_id=policy_id)
     check_if_match(if_match, current_version=policy.version)
     _ensure_draft(policy)
-    _ensure_complete(await rules_of(session, policy=policy))
+    rules = await rules_of(session, policy=policy)
+    _ensure_complete(rules)
+    digest = content_hash(notes=policy.notes, rules=rules)
+    required = await approvals.required_approvers(session, configured=configured)
+    await approvals.require_signed_off(
+        session, policy=policy, content_hash=digest, required=required
+    )
     current = await session.scalar(
         select(EscalationPolicy).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
     )
     if current is not None:
         current.status = PolicyStatus.RETIRED
         session.add(current)
+        approvals.record(
+            session,
+            policy_id=current.id,
+            kind=PolicyEventKind.RETIRED,
+            summary=f"Retired: version {policy.number} was published.",
+            actor=publisher,
+            data={"successor_id": str(policy.id)},
+        )
         # Retire first: at most one version may be published at any moment.
         await session.flush()
     policy.status = PolicyStatus.PUBLISHED
     policy.published_at = utcnow()
-    policy.published_by = publisher_id
+    policy.published_by = publisher.person_id
+    policy.required_approvers = required
     session.add(policy)
+    approvals.record(
+        session,
+        policy_id=policy.id,
+        kind=PolicyEventKind.PUBLISHED,
+        summary=f"Published, signed off by {', '.join(required)}.",
+        actor=publisher,
+        data={"content_hash": digest, "approvers": required},
+    )
     await session.flush()
     return policy
 
