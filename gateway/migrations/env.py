@@ -1,6 +1,7 @@
 """Alembic environment for the gateway database (directory, groups, API clients)."""
 
-import gateway.models  # noqa: F401  (registers the tables on the metadata)
+import gateway.events.models
+import gateway.models  # noqa: F401
 from gateway.config import GatewaySettings
 from gateway.db import Base
 from kit.migrations import run_env

@@ -41,6 +41,16 @@ def check_directory_reader(caller: Caller) -> None:
         raise Forbidden(f"This API client needs the {DIRECTORY_READ_SCOPE!r} scope.")
 
 
+def check_event_source(caller: Caller, sources: set[str]) -> None:
+    """Only a service hands events to the intake, and only its own."""
+    if caller.kind is not PrincipalKind.SERVICE:
+        raise Forbidden("Only the services hand events to the gateway.")
+    service = caller.subject.removeprefix("service:")
+    others = sorted(sources - {service})
+    if service not in SERVICE_PERMISSIONS or others:
+        raise Forbidden(f"The {caller.subject} principal may not hand on events of {others}.")
+
+
 def check_admin(caller: Caller) -> None:
     if caller.kind is not PrincipalKind.USER or not caller.has_role(Role.ADMIN):
         raise Forbidden("Only an admin can manage API clients.")

@@ -26,3 +26,8 @@ class ApiClientNotFound(NotFound):
 class InsufficientScope(Forbidden):
     slug = "insufficient-scope"
     title = "Insufficient scope"
+
+
+class NotificationNotFound(NotFound):
+    slug = "notification-not-found"
+    title = "Notification not found"

@@ -24,6 +24,9 @@ from gateway.edge import (
     refusal,
     trusted_networks,
 )
+from gateway.events.intake import Outgoing
+from gateway.events.router import internal_router as events_intake_router
+from gateway.events.router import router as notifications_router
 from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
@@ -176,6 +179,9 @@ def create_app(
                 settings, database, build_oidc(settings, idp_client)
             )
             app.state.authenticator = authenticator
+            app.state.outgoing = Outgoing(
+                public_url=settings.public_url, group_roles=settings.group_roles
+            )
             app.state.anonymous_limiter = (
                 RateLimiter(
                     rate=settings.unauthenticated_rate_per_second,
@@ -262,5 +268,7 @@ def create_app(
     app.state.settings = settings
     app.include_router(router)
     app.include_router(api_clients_router)
+    app.include_router(notifications_router)
+    app.include_router(events_intake_router)
     app.mount(SCIM_PREFIX, ScimAccess(scim_app))
     return app

@@ -144,6 +144,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
 
 _CHANGED = "kit_changed"
 _AFTER_COMMIT = "kit_after_commit"
+_BEFORE_COMMIT = "kit_before_commit"
 
 
 class _TrackedSession(Session):
@@ -162,6 +163,12 @@ def _note_dml(state: ORMExecuteState) -> None:
         state.session.info[_CHANGED] = True
 
 
+@event.listens_for(_TrackedSession, "before_commit")
+def _run_before_commit(session: Session) -> None:
+    for callback in session.info.pop(_BEFORE_COMMIT, ()):
+        callback(session)
+
+
 @event.listens_for(_TrackedSession, "after_commit")
 def _run_after_commit(session: Session) -> None:
     for callback in session.info.pop(_AFTER_COMMIT, ()):
@@ -171,6 +178,18 @@ def _run_after_commit(session: Session) -> None:
 @event.listens_for(_TrackedSession, "after_rollback")
 def _forget_after_commit(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_BEFORE_COMMIT, None)
+
+
+def call_before_commit(session: AsyncSession, callback: Callable[[Session], None]) -> None:
+    """Call ``callback`` with the (sync) session just before the transaction commits, when
+    it may still write: e.g. everything a request queued, in one statement. The session
+    counts as changed, so a read transaction that queued something commits."""
+    info = session.sync_session.info
+    info[_CHANGED] = True
+    callbacks: list[Callable[[Session], None]] = info.setdefault(_BEFORE_COMMIT, [])
+    if callback not in callbacks:
+        callbacks.append(callback)
 
 
 def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

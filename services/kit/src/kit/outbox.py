@@ -3,7 +3,9 @@ that caused them, and handed on by a drainer; nothing lost across a crash.
 
 * ``Outbox(metadata, source="incidents")`` declares the ``outbox_events`` table in the app's
   own metadata; ``await outbox.emit(session, "incident.decided", {...})`` adds an event to the
-  request's transaction: it exists if and only if the change committed.
+  request's transaction: it exists if and only if the change committed. The events a
+  transaction emits are written together, in one statement just before it commits, so
+  a hot path that emits pays one cheap insert.
 * :class:`OutboxDrainer` runs in every process of the app: it leases a batch of due events,
   hands them on (``send``: the services post them to the gateway's internal event intake,
   which is idempotent on the event id), and deletes them. A failed hand-over is tried again
@@ -45,8 +47,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from kit.db import Database, UtcDateTime, call_after_commit, utcnow
+from kit.db import Database, UtcDateTime, call_after_commit, call_before_commit, utcnow
 from kit.jobs import MAX_ERROR_LENGTH, Backoff, Loop, claim_due, seconds_until_due
 
 logger = logging.getLogger("kit.outbox")
@@ -111,6 +114,7 @@ class Outbox:
         # Off only to measure what events cost (README "Events"): nothing is written.
         self.enabled = True
         self._on_commit: list[Callable[[], None]] = []
+        self._pending_key = f"kit_outbox_{source}"
 
     @contextlib.contextmanager
     def waking(self, callback: Callable[[], None]) -> Iterator[None]:
@@ -129,23 +133,31 @@ class Outbox:
         *,
         event_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
-        """Add the event to ``session``'s transaction; returns its id."""
+        """Add the event to ``session``'s transaction (written when it commits); returns
+        its id."""
         event_id = event_id or uuid.uuid4()
         if not self.enabled:
             return event_id
         now = utcnow()
-        await session.execute(
-            insert(self.table).values(
-                id=event_id,
-                type=type,
-                data=to_jsonable_python(dict(data)),
-                occurred_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
+        pending: list[dict[str, Any]] = session.sync_session.info.setdefault(self._pending_key, [])
+        pending.append(
+            {
+                "id": event_id,
+                "type": type,
+                "data": to_jsonable_python(dict(data)),
+                "occurred_at": now,
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
         )
+        call_before_commit(session, self._write_pending)
         call_after_commit(session, self._committed)
         return event_id
+
+    def _write_pending(self, session: Session) -> None:
+        rows = session.info.pop(self._pending_key, None)
+        if rows:
+            session.execute(insert(self.table), rows)
 
     def _committed(self) -> None:
         for callback in self._on_commit:

@@ -28,6 +28,7 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
+from incidents import events
 from incidents.decision import contacts as contacts_resolution
 from incidents.decision import jobs, upstream
 from incidents.decision import person as person_history
@@ -677,6 +678,7 @@ async def _apply(
     and the remedial engagement to open if the action is coaching."""
     session.add(decision)
     await session.flush()
+    replaces = incident.decision_id is not None
     incident.decision_id = decision.id
     incident.action = decision.action
     incident.owner_role = decision.owner_role
@@ -694,6 +696,12 @@ async def _apply(
         await jobs.finish(session, incident_id=incident.id, kind=JobKind.RECOUNT)
     await _replace_assignments(session, decision=decision)
     _record_on_timeline(session, decision=decision, actor=actor)
+    await events.decided(
+        session,
+        incident=incident,
+        decision=decision,
+        escalated=replaces or decision.kind is DecisionKind.OVERRIDE,
+    )
     wants_coaching = decision.action is Action.COACHING and incident.remedial_engagement_id is None
     if wants_coaching and await jobs.enqueue(
         session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL

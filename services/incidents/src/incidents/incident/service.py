@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from incidents import events
 from incidents.decision import jobs, upstream
 from incidents.decision import person as person_history
 from incidents.decision import service as decisions
@@ -123,6 +124,7 @@ async def report(
                 summary=f"Reported: {incident.severity} severity, {incident.category} on "
                 f"{incident.channel}.",
             )
+            await events.reported(session, incident=incident)
         return incident
 
     try:
@@ -286,6 +288,7 @@ async def change_status(
     incident.updated_at = utcnow()
     if data.status in CLOSED:
         incident.closed_at = incident.updated_at
+        await events.closed(session, incident=incident)
         for kind in JobKind:
             await jobs.finish(session, incident_id=incident.id, kind=kind)
         if incident.suspends_ambassador or incident.action is Action.COACHING:

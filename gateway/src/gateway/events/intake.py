@@ -1,0 +1,123 @@
+"""The gateway's event intake: events from every service's outbox (and the gateway's own
+directory events) are recorded once, and what each means for people and integrators is
+written in the same transaction: inbox entries now, e-mails and webhook deliveries as rows
+their senders claim. An event handed over twice is recorded once (its id)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, insert, or_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from gateway.events import messages, routing
+from gateway.events.models import Notification, ReceivedEvent
+from gateway.models import Person
+from gateway.service import holding_any_role, member_of_any
+from kit.db import call_after_commit, table_of, utcnow
+from kit.identity import Role
+from kit.outbox import Event
+
+
+@dataclass(slots=True)
+class Outgoing:
+    """What the intake needs beyond the database: where links point, how groups give
+    roles, and the senders to wake once the intake's transaction has committed."""
+
+    public_url: str
+    group_roles: Mapping[str, str]
+    on_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
+async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: Outgoing) -> int:
+    """Record the events not seen before and what follows from each; how many were new."""
+    if not events:
+        return 0
+    new = await _record_new(session, events)
+    for event in events:
+        if event.id in new:
+            await _dispatch(session, event=event, outgoing=outgoing)
+    if new:
+        for wake in outgoing.on_commit:
+            call_after_commit(session, wake)
+    return len(new)
+
+
+async def _record_new(session: AsyncSession, events: Sequence[Event]) -> set[uuid.UUID]:
+    table = table_of(ReceivedEvent)
+    now = utcnow()
+    rows = [
+        {
+            "id": event.id,
+            "type": event.type,
+            "source": event.source,
+            "occurred_at": event.occurred_at,
+            "received_at": now,
+            "data": event.data,
+        }
+        for event in {event.id: event for event in events}.values()
+    ]
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    statement = (
+        postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    ).values(rows)
+    result = await session.scalars(
+        statement.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+    )
+    return set(result.all())
+
+
+async def _dispatch(session: AsyncSession, *, event: Event, outgoing: Outgoing) -> None:
+    told: set[uuid.UUID] = set()
+    rows: list[dict[str, object]] = []
+    for audience in routing.audiences(event):
+        people = await _resolve(session, audience=audience, group_roles=outgoing.group_roles)
+        link = f"{outgoing.public_url.rstrip('/')}{audience.path}" if audience.path else None
+        for person in people:
+            if person.id in told:
+                continue
+            told.add(person.id)
+            rendered = messages.render(
+                audience.template,
+                language=messages.language_of(person.locale),
+                context={**audience.context, "link": link},
+            )
+            rows.append(
+                {
+                    "id": uuid.uuid4(),
+                    "person_id": person.id,
+                    "event_id": event.id,
+                    "kind": event.type,
+                    "subject": rendered.subject[:300],
+                    "body": rendered.text,
+                    "link": link,
+                    "created_at": utcnow(),
+                    "read_at": None,
+                }
+            )
+    if rows:
+        await session.execute(insert(table_of(Notification)), rows)
+
+
+async def _resolve(
+    session: AsyncSession, *, audience: routing.Audience, group_roles: Mapping[str, str]
+) -> list[Person]:
+    """The active people an audience names, in a stable order."""
+    who: list[ColumnElement[bool]] = []
+    if audience.people:
+        who.append(col(Person.id).in_(audience.people))
+    roles = [Role(role) for role in audience.roles if role in Role.__members__.values()]
+    if roles:
+        who.append(holding_any_role(roles, group_roles=group_roles))
+    if audience.groups:
+        who.append(member_of_any(audience.groups))
+    if not who:
+        return []
+    statement = select(Person).where(col(Person.active).is_(True), or_(*who))
+    if audience.never:
+        statement = statement.where(col(Person.id).not_in(audience.never))
+    return list(await session.scalars(statement.order_by(col(Person.created_at), col(Person.id))))
