@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-
 from gateway.models import Person
 from kit.db import utcnow
 from tests.events.conftest import drain
@@ -195,9 +194,7 @@ class TestIntake:
         assert len(await inbox(stack, org.hr)) == 1
 
     async def test_a_person_cannot_hand_in_events(self, stack: StackHandle, org: Org) -> None:
-        response = await stack.as_user(org.hr).post(
-            "/internal/events", json={"events": [event()]}
-        )
+        response = await stack.as_user(org.hr).post("/internal/events", json={"events": [event()]})
 
         assert response.status_code == 403
         assert response.headers["content-type"] == "application/problem+json"
@@ -212,14 +209,10 @@ class TestIntake:
         assert response.status_code == 403
         assert "incidents" in response.json()["detail"]
 
-    async def test_a_malformed_event_is_a_422_problem(
-        self, stack: StackHandle, org: Org
-    ) -> None:
+    async def test_a_malformed_event_is_a_422_problem(self, stack: StackHandle, org: Org) -> None:
         response = await stack.as_service("incidents").post(
             "/internal/events", json={"events": [event(id="not-a-uuid")]}
         )
 
         assert response.status_code == 422
         assert response.headers["content-type"] == "application/problem+json"
-
-
