@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from incidents.deps import (
     CallerDep,
@@ -14,9 +15,10 @@ from incidents.deps import (
     SessionDep,
     SettingsDep,
 )
-from incidents.policy import approvals, service
+from incidents.policy import approvals, rendering, service
 from incidents.policy.access import check_reviewer
 from incidents.policy.models import Verdict
+from incidents.policy.readable import readable_policy
 from incidents.policy.schemas import (
     AddedApproverRead,
     ApproversRead,
@@ -30,6 +32,7 @@ from incidents.policy.schemas import (
     EscalationPolicyUpdate,
     EscalationRuleRead,
     PolicyEventRead,
+    PublishedPolicyRead,
     RejectionIn,
     RuleCheckRead,
     VerdictIn,
@@ -40,14 +43,25 @@ from kit.pagination import Page, PageParamsDep
 router = APIRouter(prefix="/api/v1/incidents", tags=["escalation policy"])
 
 
-@router.get("/escalation-policy", response_model=EscalationPolicyRead)
+@router.get("/escalation-policy", response_model=PublishedPolicyRead)
 async def get_escalation_policy(
-    session: SessionDep, caller: CallerDep, settings: SettingsDep, response: Response
-) -> EscalationPolicyRead:
-    """The published escalation policy: the rules that decide what happens to an incident."""
+    session: SessionDep,
+    caller: CallerDep,
+    response: Response,
+    lang: Annotated[
+        Literal["en", "nl"] | None,
+        Query(description="The language of the plain words; otherwise from Accept-Language."),
+    ] = None,
+    accept_language: Annotated[str | None, Header(max_length=500)] = None,
+) -> PublishedPolicyRead:
+    """The published escalation policy for everyone: each rule also in plain words (what
+    happens, who is told, who is responsible and how long they have), in English or Dutch."""
     policy = await service.published_policy(session)
+    language = lang or rendering.language_for(accept_language)
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+    response.headers["Content-Language"] = language
+    response.headers["Vary"] = "Accept-Language"
+    return await readable_policy(session, policy=policy, language=language)
 
 
 @router.get("/escalation-policies", response_model=Page[EscalationPolicySummary])

@@ -317,3 +317,42 @@ class DryRunResult(BaseModel):
         description="The rule that decides, or the one waiting for history."
     )
     checks: list[RuleCheckRead]
+
+
+class PlainRuleRead(BaseModel):
+    """A rule in plain words, in the reader's language."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    applies_to: str = Field(examples=["An incident of high severity"])
+    what_happens: str = Field(examples=["HR reviews what happened"])
+    who_is_told: str = Field(examples=["HR and your manager"])
+    responsible: str = Field(examples=["HR"])
+    respond_within: str = Field(examples=["3 days"])
+    ambassador: str | None = Field(description="What happens to an ambassador role, if anything.")
+    text: str = Field(description="The whole rule as one paragraph.")
+
+
+class ReadableRuleRead(EscalationRuleRead):
+    plain: PlainRuleRead
+
+
+class AgreedRead(BaseModel):
+    approver: str
+    at: dt.datetime = Field(description="When the last approval for it was given.")
+
+
+class PublishedPolicyRead(BaseModel):
+    """The published scheme as every employee reads it: the structured rules, each also in
+    plain words; never HR's internal notes."""
+
+    id: uuid.UUID
+    number: int
+    published_at: dt.datetime | None
+    language: str = Field(description="The language of the plain words (`en` or `nl`).")
+    intro: str
+    agreed: str | None = Field(
+        description="Who agreed to it and since when it is in force, in plain words."
+    )
+    agreed_by: list[AgreedRead]
+    rules: list[ReadableRuleRead] = Field(description="In evaluation order.")
