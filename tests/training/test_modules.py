@@ -142,7 +142,9 @@ class TestPublishing:
         module = await published_module(stack, owner)
         client = stack.as_user(owner)
 
-        revision = await client.post(f"{API}/modules/{module['id']}/revisions")
+        revision = await client.post(
+            f"{API}/modules/{module['id']}/revisions", json={"material": False}
+        )
         published = await client.post(
             f"{API}/modules/{revision.json()['id']}/publish",
             headers={"If-Match": revision.headers["ETag"]},

@@ -104,6 +104,8 @@ class TestCompletionReport:
                 "in_progress": 0,
                 "not_started": 0,
                 "overdue": 1,
+                "superseded": 0,
+                "left": 0,
             },
             {
                 "department": "Sales",
@@ -112,6 +114,8 @@ class TestCompletionReport:
                 "in_progress": 0,
                 "not_started": 0,
                 "overdue": 1,
+                "superseded": 0,
+                "left": 0,
             },
         ]
 

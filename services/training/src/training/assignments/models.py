@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field
 
-from kit.db import UtcDateTime, utcnow
+from kit.db import UtcDateTime, str_enum, utcnow
 from training.db import Base
+
+
+class ClosedReason(StrEnum):
+    """Why an assignment closed without being completed; a closed one is never overdue."""
+
+    # A material revision of the module replaced the version it was on.
+    SUPERSEDED = "superseded"
+    # The person left the organisation (or the assignment's target).
+    LEFT = "left"
 
 
 class Assignment(Base, table=True):
@@ -30,6 +40,8 @@ class Assignment(Base, table=True):
     due_at: dt.datetime = Field(sa_type=UtcDateTime)
     assigned_by: uuid.UUID | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    closed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    closed_reason: ClosedReason | None = Field(default=None, sa_type=str_enum(ClosedReason))
 
 
 class ModuleProgress(Base, table=True):

@@ -20,6 +20,10 @@ class ProgressStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
     OVERDUE = "overdue"
+    # Closed without completion, never overdue: a material revision replaced the version,
+    # or the person left.
+    SUPERSEDED = "superseded"
+    LEFT = "left"
 
 
 class SignalReason(StrEnum):
@@ -51,6 +55,7 @@ class AssignmentRead(BaseModel):
     due_at: dt.datetime
     status: ProgressStatus
     completed_at: dt.datetime | None
+    closed_at: dt.datetime | None = None
 
 
 class AssignmentBatchRead(BaseModel):
@@ -69,6 +74,7 @@ class ProgressAssignment(BaseModel):
     due_at: dt.datetime
     status: ProgressStatus
     completed_at: dt.datetime | None
+    closed_at: dt.datetime | None = None
 
 
 class PersonProgress(BaseModel):

@@ -27,7 +27,7 @@ from sqlmodel import col, select
 
 from kit.db import flush_unless_duplicate, utcnow
 from kit.pagination import PageParams, decode_cursor, encode_cursor, paginate
-from training.assignments.models import Assignment, ModuleProgress
+from training.assignments.models import Assignment, ClosedReason, ModuleProgress
 from training.assignments.schemas import (
     AssignmentBatchRead,
     AssignmentCreate,
@@ -46,12 +46,25 @@ from training.quizzes.models import Attempt, Quiz
 # -- progress -------------------------------------------------------------------------------
 
 
+CLOSED_STATUS = {
+    ClosedReason.SUPERSEDED: ProgressStatus.SUPERSEDED,
+    ClosedReason.LEFT: ProgressStatus.LEFT,
+}
+
+
 def status_of(
-    *, due_at: dt.datetime, progress: ModuleProgress | None, now: dt.datetime
+    *,
+    due_at: dt.datetime,
+    progress: ModuleProgress | None,
+    now: dt.datetime,
+    closed_reason: ClosedReason | None = None,
 ) -> ProgressStatus:
-    """Completed beats overdue: a late completion still counts as done."""
+    """Completed beats overdue: a late completion still counts as done. A closed
+    assignment is never overdue."""
     if progress is not None and progress.completed_at is not None:
         return ProgressStatus.COMPLETED
+    if closed_reason is not None:
+        return CLOSED_STATUS[closed_reason]
     if due_at < now:
         return ProgressStatus.OVERDUE
     if progress is not None:
@@ -136,8 +149,14 @@ async def person_progress(session: AsyncSession, *, person_id: uuid.UUID) -> Per
                 module_id=module.id,
                 module_title=module.title,
                 due_at=assignment.due_at,
-                status=status_of(due_at=assignment.due_at, progress=progress, now=now),
+                status=status_of(
+                    due_at=assignment.due_at,
+                    progress=progress,
+                    now=now,
+                    closed_reason=assignment.closed_reason,
+                ),
                 completed_at=progress.completed_at if progress else None,
+                closed_at=assignment.closed_at,
             )
             for assignment, module, progress in rows
         ],
@@ -225,8 +244,14 @@ def _assignment_read(
         module_title=module.title,
         department=assignment.department,
         due_at=assignment.due_at,
-        status=status_of(due_at=assignment.due_at, progress=progress, now=now),
+        status=status_of(
+            due_at=assignment.due_at,
+            progress=progress,
+            now=now,
+            closed_reason=assignment.closed_reason,
+        ),
         completed_at=progress.completed_at if progress else None,
+        closed_at=assignment.closed_at,
     )
 
 
@@ -256,10 +281,18 @@ async def list_assignments(
 
 
 def status_condition(status: ProgressStatus, now: dt.datetime) -> Any:
+    """The SQL twin of :func:`status_of`, on assignments outer-joined to their progress."""
     completed = col(ModuleProgress.completed_at).is_not(None)
     if status is ProgressStatus.COMPLETED:
         return completed
-    not_completed = col(ModuleProgress.completed_at).is_(None)
+    for reason, closed_status in CLOSED_STATUS.items():
+        if status is closed_status:
+            return and_(
+                col(ModuleProgress.completed_at).is_(None), col(Assignment.closed_reason) == reason
+            )
+    not_completed = and_(
+        col(ModuleProgress.completed_at).is_(None), col(Assignment.closed_at).is_(None)
+    )
     if status is ProgressStatus.OVERDUE:
         return and_(not_completed, col(Assignment.due_at) < now)
     on_time = col(Assignment.due_at) >= now
@@ -347,7 +380,11 @@ def _overdue_assignments(now: dt.datetime) -> Any:
             col(ModuleProgress.started_at).label("started_at"),
         )
         .outerjoin(ModuleProgress, progress_join())
-        .where(col(Assignment.due_at) < now, col(ModuleProgress.completed_at).is_(None))
+        .where(
+            col(Assignment.due_at) < now,
+            col(Assignment.closed_at).is_(None),
+            col(ModuleProgress.completed_at).is_(None),
+        )
     )
 
 
@@ -415,3 +452,64 @@ def _signal_read(row: Any, module_title: str) -> SignalRead:
         detail=detail,
         since=since,
     )
+
+
+# -- revisions ------------------------------------------------------------------------------
+
+
+async def carry_over_to_revision(
+    session: AsyncSession, *, revision: Module, retired_ids: Sequence[uuid.UUID]
+) -> None:
+    """What publishing a revision does to the assignments of the versions it replaces.
+
+    Non-material: each open assignment moves to the new version with its progress (quiz
+    attempts stay with the version they were taken on); completions stay valid.
+    Material: open assignments close as superseded, completions stay on record, and
+    everyone the module is assigned to (leavers aside) gets the new version, due
+    ``material_due_days`` after publication.
+    """
+    if not retired_ids:
+        return
+    now = utcnow()
+    rows = (
+        await session.execute(
+            select(Assignment, ModuleProgress)
+            .outerjoin(ModuleProgress, progress_join())
+            .where(col(Assignment.module_id).in_(retired_ids))
+            .order_by(col(Assignment.created_at), col(Assignment.id))
+        )
+    ).all()
+    open_rows = [
+        (assignment, progress)
+        for assignment, progress in rows
+        if assignment.closed_at is None and (progress is None or progress.completed_at is None)
+    ]
+    if not revision.material:
+        for assignment, progress in open_rows:
+            assignment.module_id = revision.id
+            session.add(assignment)
+            if progress is not None:
+                progress.module_id = revision.id
+                session.add(progress)
+        await session.flush()
+        return
+    for assignment, _ in open_rows:
+        assignment.closed_at = now
+        assignment.closed_reason = ClosedReason.SUPERSEDED
+        session.add(assignment)
+    latest: dict[uuid.UUID, Assignment] = {}
+    for assignment, _ in rows:
+        if assignment.closed_reason is not ClosedReason.LEFT:
+            latest[assignment.person_id] = assignment
+    due_at = now + dt.timedelta(days=revision.material_due_days)
+    session.add_all(
+        Assignment(
+            module_id=revision.id,
+            person_id=person_id,
+            department=previous.department,
+            due_at=due_at,
+            assigned_by=revision.created_by,
+        )
+        for person_id, previous in latest.items()
+    )
+    await session.flush()

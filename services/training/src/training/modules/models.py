@@ -52,6 +52,10 @@ class Module(Versioned, Base, table=True):
     body_markdown: str
     # The social media core training: passing it is what coaching checks for ambassadors.
     core: bool = False
+    # A revision (number > 1) states whether its change is material: publishing a material
+    # one asks everyone the module is assigned to to take it again, due this many days later.
+    material: bool = False
+    material_due_days: int = 30
     status: ModuleStatus = Field(default=ModuleStatus.DRAFT, sa_type=str_enum(ModuleStatus))
     created_by: uuid.UUID | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

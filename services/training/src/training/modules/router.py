@@ -20,6 +20,7 @@ from training.modules.schemas import (
     ModuleRead,
     ModuleSummary,
     ModuleUpdate,
+    RevisionCreate,
     ScenarioAnswerCreate,
     ScenarioFeedback,
 )
@@ -116,11 +117,18 @@ async def publish_module(
     status_code=status.HTTP_201_CREATED,
 )
 async def revise_module(
-    module_id: uuid.UUID, session: SessionDep, caller: AuthorDep, response: Response
+    module_id: uuid.UUID,
+    data: RevisionCreate,
+    session: SessionDep,
+    caller: AuthorDep,
+    response: Response,
 ) -> ModuleRead:
-    """Start a new draft version of a published module, copying its content and quiz."""
+    """Start a new draft version of a published module, copying its content and quiz; say
+    whether the change is material (what publishing it does to assignments)."""
     module = await service.get_module(session, module_id=module_id, include_drafts=True)
-    draft = await service.revise_module(session, module=module, author_id=caller.person_id)
+    draft = await service.revise_module(
+        session, module=module, data=data, author_id=caller.person_id
+    )
     set_etag(response, draft.version)
     return await service.read_module(session, draft, author_view=True)
 

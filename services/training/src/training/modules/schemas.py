@@ -101,6 +101,8 @@ class ModuleUpdate(BaseModel):
     summary: Text | None = Field(default=None, min_length=1, max_length=2000)
     body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
     core: bool | None = None
+    material: bool | None = Field(default=None, description="Only for a revision.")
+    material_due_days: int | None = Field(default=None, ge=1, le=365)
     examples: list[ExampleIn] | None = Field(default=None, max_length=100)
     scenarios: list[ScenarioIn] | None = Field(default=None, max_length=100)
 
@@ -112,6 +114,25 @@ class ModuleUpdate(BaseModel):
         return self
 
 
+class RevisionCreate(BaseModel):
+    """A new version of a published module states whether its change is material."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    material: bool = Field(
+        description="`true`: everyone the module is assigned to takes the new version again "
+        "(older completions stay on record). `false` (a correction): open assignments move to "
+        "the new version with their progress and completions stay valid."
+    )
+    material_due_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="For a material revision: its new assignments are due this many days "
+        "after publication.",
+    )
+
+
 class ModuleSummary(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -121,6 +142,8 @@ class ModuleSummary(BaseModel):
     title: str
     summary: str
     core: bool
+    material: bool = Field(description="Whether this revision's change is material.")
+    material_due_days: int
     status: ModuleStatus
     published_at: dt.datetime | None
     created_at: dt.datetime

@@ -13,7 +13,7 @@ from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Conflict
 from kit.pagination import PageParams, paginate
 from training.assignments.models import ModuleProgress
-from training.assignments.service import record_progress
+from training.assignments.service import carry_over_to_revision, record_progress
 from training.errors import (
     ModuleNotEditable,
     ModuleNotFound,
@@ -30,6 +30,7 @@ from training.modules.schemas import (
     ModuleRead,
     ModuleSummary,
     ModuleUpdate,
+    RevisionCreate,
     ScenarioFeedback,
     ScenarioIn,
     ScenarioOptionPublic,
@@ -189,14 +190,18 @@ async def publish_module(session: AsyncSession, *, module: Module) -> Module:
             col(Module.status) == ModuleStatus.PUBLISHED,
         )
     )
+    retired_ids = []
     for old in previous:
         old.status = ModuleStatus.RETIRED
         old.updated_at = now
         session.add(old)
+        retired_ids.append(old.id)
     module.status = ModuleStatus.PUBLISHED
     module.published_at = module.updated_at = now
     session.add(module)
     await session.flush()
+    # Assignments on versions retired earlier were carried over when they were retired.
+    await carry_over_to_revision(session, revision=module, retired_ids=retired_ids)
     return module
 
 
@@ -212,7 +217,7 @@ async def _check_quiz_complete(session: AsyncSession, module: Module) -> None:
 
 
 async def revise_module(
-    session: AsyncSession, *, module: Module, author_id: uuid.UUID | None
+    session: AsyncSession, *, module: Module, data: RevisionCreate, author_id: uuid.UUID | None
 ) -> Module:
     """A new draft version copying a published or retired one (content and quiz)."""
     if module.status is ModuleStatus.DRAFT:
@@ -227,6 +232,8 @@ async def revise_module(
         summary=module.summary,
         body_markdown=module.body_markdown,
         core=module.core,
+        material=data.material,
+        material_due_days=data.material_due_days,
         created_by=author_id,
     )
     if not await flush_unless_duplicate(session, draft):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class DepartmentAcknowledgements(BaseModel):
@@ -37,6 +37,10 @@ class DepartmentCompletion(BaseModel):
     in_progress: int
     not_started: int
     overdue: int
+    superseded: int = Field(
+        description="Closed open assignments of a version a material revision replaced."
+    )
+    left: int = Field(description="Open assignments closed because the person left.")
 
 
 class CompletionReport(BaseModel):

@@ -96,14 +96,12 @@ async def completion_report(
     def count(status: ProgressStatus) -> ColumnElement[int]:
         return func.sum(case((status_condition(status, now), 1), else_=0))
 
-    # Five columns: more than SQLModel's typed select takes, so SQLAlchemy's.
+    # More columns than SQLModel's typed select takes, so SQLAlchemy's.
     statement = (
         core_select(
             col(Assignment.department),
             func.count(),
-            count(ProgressStatus.COMPLETED),
-            count(ProgressStatus.IN_PROGRESS),
-            count(ProgressStatus.NOT_STARTED),
+            *(count(status) for status in ProgressStatus),
         )
         .outerjoin(ModuleProgress, progress_join())
         .group_by(col(Assignment.department))
@@ -112,20 +110,13 @@ async def completion_report(
     if module_id is not None:
         statement = statement.where(col(Assignment.module_id) == module_id)
     rows = (await session.execute(statement)).all()
-    return CompletionReport(
-        module_id=module_id,
-        departments=[
-            DepartmentCompletion(
-                department=department,
-                assigned=assigned,
-                completed=completed or 0,
-                in_progress=in_progress or 0,
-                not_started=not_started or 0,
-                overdue=assigned - (completed or 0) - (in_progress or 0) - (not_started or 0),
-            )
-            for department, assigned, completed, in_progress, not_started in rows
-        ],
-    )
+    departments = []
+    for department, assigned, *counts in rows:
+        by_status = {status.value: n or 0 for status, n in zip(ProgressStatus, counts, strict=True)}
+        departments.append(
+            DepartmentCompletion(department=department, assigned=assigned, **by_status)
+        )
+    return CompletionReport(module_id=module_id, departments=departments)
 
 
 async def question_report(session: AsyncSession, *, module: Module) -> QuestionReport:
