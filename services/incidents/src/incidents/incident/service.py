@@ -20,7 +20,6 @@ from incidents.decision import service as decisions
 from incidents.decision.models import Assignment, Decision, JobKind, Trigger
 from incidents.decision.upstream import UpstreamUnavailable
 from incidents.domain import (
-    ACTIONABLE_STATUSES,
     Action,
     Category,
     IncidentStatus,
@@ -36,7 +35,7 @@ from incidents.errors import (
 )
 from incidents.incident import access, timeline
 from incidents.incident.access import View
-from incidents.incident.models import Incident, TimelineEntry, TimelineKind
+from incidents.incident.models import Incident, TimelineEntry, TimelineKind, actionable
 from incidents.incident.schemas import IncidentCreate, IncidentUpdate, OverrideCreate
 from kit.concurrency import check_if_match
 from kit.db import Database, utcnow
@@ -253,9 +252,7 @@ async def my_actions(
 ) -> tuple[list[Seen], str | None]:
     """Open incidents assigned to the caller (in person or through a role), the most
     urgent deadline first."""
-    statement = select(Incident).where(
-        col(Incident.status).in_(ACTIONABLE_STATUSES), access.assigned_to(caller)
-    )
+    statement = select(Incident).where(actionable(), access.assigned_to(caller))
     rows, next_cursor = await paginate(
         session, statement, order_by=[Incident.deadline_at, Incident.id], params=page
     )
@@ -358,10 +355,7 @@ def _filtered(
         if value is not None:
             statement = statement.where(col(column) == value)
     if filters.overdue is not None:
-        overdue = and_(
-            col(Incident.status).in_(ACTIONABLE_STATUSES),
-            col(Incident.deadline_at) < utcnow(),
-        )
+        overdue = and_(actionable(), col(Incident.deadline_at) < utcnow())
         statement = statement.where(overdue if filters.overdue else not_(overdue))
     return statement
 

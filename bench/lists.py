@@ -1,0 +1,280 @@
+"""Every incidents list, flat as the table grows: what issue 16 measured.
+
+    .venv/bin/python -m bench.lists [--postgres] [--sizes 10000,100000,1000000] [--runs 15]
+
+Starts the four apps as real processes (``python -m <app> serve``) on free loopback ports,
+each on a fresh database (SQLite files, or PostgreSQL databases with ``--postgres``,
+``TEST_POSTGRES_URL`` or the local server), migrated and seeded. Then, for each size, it
+grows the incidents table to that many rows with set-based inserts (``INSERT ... SELECT``
+over a generated series: no row goes through Python), each incident with an owner
+assignment to HR, and times as HR, through the gateway, the p50 of ``--runs`` sequential
+requests of:
+
+* ``GET /api/v1/incidents`` unfiltered and with each filter it offers (``status``,
+  ``severity``, ``category``, ``person_id``, ``owner_role``, ``owner_id``, ``overdue``),
+* ``GET /api/v1/incidents/my-actions``,
+
+each as the first page and as a deep page (the cursor of the row in the middle of the
+table). The grown history is what an organisation accumulates: most incidents resolved or
+dismissed, one in seven still decided or in progress (and past its deadline), severities,
+categories and 5 000 people evenly spread over time.
+
+Target: at the largest size, every query answers within 1.5x its time at the smallest
+size. Prints the figures and exits 1 when a query misses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import col, select
+
+from gateway.auth import sign_dev_token
+from gateway.config import GatewaySettings
+from incidents.incident.models import Incident
+from kit.demo import demo_person_id
+from kit.pagination import encode_cursor
+from tests.support.databases import POSTGRES_ENV, create_databases, drop_databases
+from tests.support.processes import started_processes
+
+TARGET_RATIO = 1.5
+LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+INCIDENTS = "/api/v1/incidents"
+MY_ACTIONS = "/api/v1/incidents/my-actions"
+PEOPLE = 5000
+# Seconds between two grown incidents: a million reach back about two years.
+SPACING_SECONDS = 60
+
+# One row of the grown history per series number ``i`` (SQL shared by both databases).
+_COLUMNS = (
+    "id, person_id, reporter_id, channel, links, occurred_at, category, clauses, "
+    "description, severity, status, outcome, decision_id, action, owner_role, owner_id, "
+    "deadline_at, remedial_engagement_id, suspends_ambassador, created_at, updated_at, "
+    "closed_at, version"
+)
+_STATUS = (
+    "CASE WHEN i % 14 = 0 THEN 'decided' WHEN i % 14 = 1 THEN 'in_progress' "
+    "WHEN i % 14 = 2 THEN 'dismissed' ELSE 'resolved' END"
+)
+_CATEGORY = (
+    "CASE i % 7 WHEN 0 THEN 'confidential_information' WHEN 1 THEN 'harassment_or_hate' "
+    "WHEN 2 THEN 'speaking_without_mandate' WHEN 3 THEN 'misleading_claims' "
+    "WHEN 4 THEN 'privacy_of_others' WHEN 5 THEN 'inappropriate_content' ELSE 'other' END"
+)
+_SEVERITY = (
+    "CASE i % 4 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' WHEN 2 THEN 'high' ELSE 'critical' END"
+)
+_OUTCOME = "CASE WHEN i % 14 > 2 THEN 'violation_confirmed' ELSE NULL END"
+_GROW = {
+    "sqlite": """
+WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i < :stop),
+t(i, at) AS (SELECT i, strftime('%Y-%m-%d %H:%M:%S', :base, '-' || (i * {spacing}) || ' seconds')
+             || '.000000' FROM n)
+INSERT INTO incidents ({columns})
+SELECT lower(hex(randomblob(16))), printf('%032x', i % {people}),
+       printf('%032x', {people} + i % 97), 'linkedin', '[]',
+       at, {category}, '[]', 'Grown by bench.lists.', {severity}, {status}, {outcome}, NULL,
+       'hr_review', 'hr', NULL,
+       strftime('%Y-%m-%d %H:%M:%S', at, '+72 hours') || '.000000', NULL, 0, at, at,
+       CASE WHEN i % 14 > 1 THEN at ELSE NULL END, 1
+FROM t
+""",
+    "postgresql": """
+WITH t AS (SELECT i, CAST(:base AS timestamptz) - make_interval(secs => i * {spacing}) AS at
+           FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS i)
+INSERT INTO incidents ({columns})
+SELECT gen_random_uuid(), CAST(lpad(to_hex(i % {people}), 32, '0') AS uuid),
+       CAST(lpad(to_hex({people} + i % 97), 32, '0') AS uuid), 'linkedin', '[]',
+       at, {category}, '[]', 'Grown by bench.lists.', {severity}, {status}, {outcome}, NULL,
+       'hr_review', 'hr', NULL, at + interval '72 hours', NULL, false, at, at,
+       CASE WHEN i % 14 > 1 THEN at ELSE NULL END, 1
+FROM t
+""",
+}
+_ASSIGN = {
+    "sqlite": "lower(hex(randomblob(16)))",
+    "postgresql": "gen_random_uuid()",
+}
+_ASSIGN_SQL = """
+INSERT INTO incident_assignments (id, incident_id, kind, person_id, role)
+SELECT {new_id}, id, 'owner', NULL, 'hr' FROM incidents
+WHERE description = 'Grown by bench.lists.' AND created_at <= :newest AND created_at >= :oldest
+"""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    path: str
+    params: dict[str, str | list[str]]
+    # Sort key of the list (for the deep page's cursor) and whether it runs newest first.
+    deadline_order: bool = False
+
+
+def queries(person: uuid.UUID, hr: uuid.UUID) -> list[Query]:
+    return [
+        Query("all", INCIDENTS, {}),
+        Query("status=decided", INCIDENTS, {"status": "decided"}),
+        Query("status=decided&in_progress", INCIDENTS, {"status": ["decided", "in_progress"]}),
+        Query("severity=high", INCIDENTS, {"severity": "high"}),
+        Query("category=harassment", INCIDENTS, {"category": "harassment_or_hate"}),
+        Query("person_id", INCIDENTS, {"person_id": str(person)}),
+        Query("owner_role=hr", INCIDENTS, {"owner_role": "hr"}),
+        Query("owner_id", INCIDENTS, {"owner_id": str(hr)}),
+        Query("overdue=true", INCIDENTS, {"overdue": "true"}),
+        Query("overdue=false", INCIDENTS, {"overdue": "false"}),
+        Query("my-actions", MY_ACTIONS, {}, deadline_order=True),
+    ]
+
+
+async def grow(engine: AsyncEngine, *, have: int, want: int, base: dt.datetime) -> None:
+    """Grown rows ``have+1 .. want``, in set-based inserts of at most 200 000 rows."""
+    dialect = engine.dialect.name
+    statement = _GROW[dialect].format(
+        columns=_COLUMNS,
+        spacing=SPACING_SECONDS,
+        people=PEOPLE,
+        category=_CATEGORY,
+        severity=_SEVERITY,
+        status=_STATUS,
+        outcome=_OUTCOME,
+    )
+    base_value: Any = base.replace(tzinfo=None).isoformat(" ") if dialect == "sqlite" else base
+    for start in range(have + 1, want + 1, 200_000):
+        stop = min(want, start + 199_999)
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(statement), {"start": start, "stop": stop, "base": base_value}
+            )
+            newest = base - dt.timedelta(seconds=start * SPACING_SECONDS)
+            oldest = base - dt.timedelta(seconds=stop * SPACING_SECONDS)
+            bounds: dict[str, Any] = {"newest": newest, "oldest": oldest}
+            if dialect == "sqlite":
+                bounds = {k: v.replace(tzinfo=None).isoformat(" ") for k, v in bounds.items()}
+            await connection.execute(
+                text(_ASSIGN_SQL.format(new_id=_ASSIGN[dialect])),
+                bounds,
+            )
+    async with engine.begin() as connection:
+        await connection.execute(text("ANALYZE"))
+
+
+async def middle_cursor(engine: AsyncEngine, query: Query, total: int) -> str:
+    """The cursor of the row in the middle of the unfiltered order."""
+    if query.deadline_order:
+        keys = [col(Incident.deadline_at), col(Incident.id)]
+        statement = select(*keys).where(col(Incident.deadline_at).is_not(None)).order_by(*keys)
+    else:
+        keys = [col(Incident.created_at), col(Incident.id)]
+        statement = select(*keys).order_by(*(k.desc() for k in keys))
+    async with engine.connect() as connection:
+        row = (await connection.execute(statement.offset(total // 2).limit(1))).one()
+    return encode_cursor(list(row))
+
+
+async def p50_ms(client: httpx.AsyncClient, path: str, params: Any, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = await client.get(path, params=params)
+        times.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:300]}")
+    return statistics.median(times)
+
+
+async def run(sizes: list[int], runs: int) -> int:
+    with tempfile.TemporaryDirectory(prefix="bench-lists-") as directory:
+        databases = await asyncio.to_thread(
+            create_databases, f"smp_bench_lists_{os.getpid()}", Path(directory)
+        )
+        settings = {
+            "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
+            "GATEWAY_RATE_LIMIT_BURST": "100000",
+            **{f"{app}_LOG_LEVEL": "WARNING" for app in ("GATEWAY", "INCIDENTS")},
+            **{f"{app}_ACCESS_LOG": "false" for app in ("GATEWAY", "INCIDENTS")},
+        }
+        engine = create_async_engine(databases.urls["incidents"])
+        try:
+            async with started_processes(databases, Path(directory), settings=settings) as stack:
+                hr = demo_person_id("hannah.hr")
+                token = sign_dev_token(GatewaySettings(), person_id=hr)
+                client = httpx.AsyncClient(
+                    base_url=stack.url("gateway"),
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=60,
+                )
+                person = uuid.UUID(int=42)
+                base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+                print(f"backend: {databases.backend}; p50 of {runs} sequential requests, ms")
+                table: dict[tuple[str, str], dict[int, float]] = {}
+                have = 0
+                for size in sizes:
+                    started = time.monotonic()
+                    await grow(engine, have=have, want=size, base=base)
+                    have = size
+                    print(f"grown to {size} rows in {time.monotonic() - started:.1f} s")
+                    for query in queries(person, hr):
+                        first = await p50_ms(client, query.path, query.params, runs)
+                        cursor = await middle_cursor(engine, query, size)
+                        deep = await p50_ms(
+                            client, query.path, {**query.params, "cursor": cursor}, runs
+                        )
+                        table.setdefault((query.name, "first"), {})[size] = first
+                        table.setdefault((query.name, "deep"), {})[size] = deep
+                await client.aclose()
+        finally:
+            await engine.dispose()
+            await asyncio.to_thread(drop_databases, databases)
+    return report(table, sizes)
+
+
+def report(table: dict[tuple[str, str], dict[int, float]], sizes: list[int]) -> int:
+    smallest, largest = sizes[0], sizes[-1]
+    header = " ".join(f"{size:>9}" for size in sizes)
+    print(f"{'query':<30} {'page':<5} {header}   ratio  target <= {TARGET_RATIO}x")
+    missed = []
+    for (name, page), figures in table.items():
+        ratio = figures[largest] / figures[smallest]
+        ok = ratio <= TARGET_RATIO
+        if not ok:
+            missed.append(f"{name} ({page})")
+        cells = " ".join(f"{figures[size]:>9.1f}" for size in sizes)
+        print(f"{name:<30} {page:<5} {cells}   {ratio:5.2f}  {'ok' if ok else 'MISSED'}")
+    if missed:
+        print(f"MISSED: {', '.join(missed)}")
+        return 1
+    print("all lists within target")
+    return 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    if args.postgres:
+        os.environ.setdefault(POSTGRES_ENV, LOCAL_POSTGRES)
+    else:
+        os.environ.pop(POSTGRES_ENV, None)
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    sys.exit(asyncio.run(run(sizes, args.runs)))
+
+
+if __name__ == "__main__":
+    main()
