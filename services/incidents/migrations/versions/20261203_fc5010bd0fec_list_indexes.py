@@ -3,7 +3,7 @@ incidents (overdue, my actions) off partial indexes, so a page costs the same at
 rows as at ten thousand (issue 16)
 
 Revision ID: fc5010bd0fec
-Revises: 7c817acc99aa
+Revises: fd417f25a79b
 Create Date: 2026-12-03 09:59:59.059281
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "fc5010bd0fec"
-down_revision: str | Sequence[str] | None = "7c817acc99aa"
+down_revision: str | Sequence[str] | None = "fd417f25a79b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
