@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field as SQLField
 from sqlmodel import SQLModel, select
 
-from kit.concurrency import IfMatchHeader, Versioned, check_if_match, set_etag
+from kit.concurrency import ETagged, IfMatch, Versioned, check_if_match, set_etag
 from kit.db import SessionDep, UtcDateTime, new_registry, utcnow
 from kit.errors import Conflict, NotFound
 from kit.fields import Text
@@ -132,7 +132,7 @@ async def admin_only(
 
 @router.get("/{note_id}", response_model=NoteRead)
 async def get_note(
-    note_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: Response
+    note_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: ETagged
 ) -> NoteRead:
     """One note with its ETag."""
     note = await _get(session, note_id)
@@ -146,8 +146,8 @@ async def update_note(
     data: NoteUpdate,
     session: SessionDep,
     caller: CallerDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> NoteRead:
     """Rename a note; needs If-Match."""
     note = await _get(session, note_id)

@@ -67,7 +67,7 @@ class TestAuthoring:
         )
 
         assert response.status_code == 422
-        assert response.json()["errors"][0]["pointer"] == "#/scenarios/0"
+        assert response.json()["errors"][0]["pointer"] == "#/scenarios/0/recommended_key"
 
     async def test_an_unknown_channel_is_a_422_pointing_at_it(self, stack: StackHandle) -> None:
         owner = await policy_owner(stack)

@@ -406,7 +406,7 @@ class TestAuthoring:
         )
 
         assert response.status_code == 422
-        assert response.json()["errors"][0]["pointer"] == "#/questions/0"
+        assert response.json()["errors"][0]["pointer"] == "#/questions/0/options"
 
     async def test_a_published_modules_quiz_is_frozen(self, stack: StackHandle) -> None:
         owner = await policy_owner(stack)

@@ -17,7 +17,7 @@ from coaching.models import (
     Source,
     Track,
 )
-from kit.fields import Text, Timestamp
+from kit.fields import Flag, Integer, Text, Timestamp
 
 
 class Strict(BaseModel):
@@ -30,7 +30,7 @@ class Strict(BaseModel):
 class CoachCreate(Strict):
     person_id: uuid.UUID
     display_name: Text = Field(min_length=1, max_length=200)
-    capacity: int = Field(ge=1, le=50, description="Open engagements the coach takes at once.")
+    capacity: Integer = Field(ge=1, le=50, description="Open engagements the coach takes at once.")
 
 
 class CoachRead(BaseModel):
@@ -107,7 +107,7 @@ class EngagementCancellation(Strict):
 
 class SessionCreate(Strict):
     scheduled_at: Timestamp
-    duration_minutes: int = Field(default=45, ge=10, le=240)
+    duration_minutes: Integer = Field(default=45, ge=10, le=240)
 
 
 class SessionUpdate(Strict):
@@ -253,7 +253,7 @@ class IncidentMeasuresPut(Strict):
     """The incident's measures as they are now (sent by the incidents service)."""
 
     person_id: uuid.UUID = Field(description="The person concerned.")
-    suspends_ambassador: bool = Field(
+    suspends_ambassador: Flag = Field(
         description="The decision in force suspends the person's ambassador role."
     )
     status: MeasureStatus = Field(

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Header, Request, Response
+from fastapi import Depends, Header, Request, Response
 from sqlalchemy.orm import declared_attr
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Field, SQLModel
 
 from kit.errors import PreconditionFailed, PreconditionRequired, domain_error_response
+from kit.raises import Answers, declare
 
 
 class Versioned(SQLModel):
@@ -31,11 +32,49 @@ def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
-IfMatchHeader = Annotated[
+_IfMatchValue = Annotated[
     str | None,
     Header(
         alias="If-Match",
         description="The `ETag` you last read; the update is refused with 412 if it changed.",
+    ),
+]
+
+
+@declare(Answers(statuses=(412, 428), required_headers=("If-Match",), success_headers=("ETag",)))
+async def _if_match(if_match: _IfMatchValue = None) -> str | None:
+    # Missing, it is a 428 from check_if_match, after the resource was found (a 404 or a
+    # 403 comes first), so the value stays optional here; the document says required.
+    return if_match
+
+
+@declare(Answers(statuses=(412,), success_headers=("ETag",)))
+async def _optional_if_match(if_match: _IfMatchValue = None) -> str | None:
+    return if_match
+
+
+async def _etag_response(response: Response) -> Response:
+    return response
+
+
+async def _located_response(response: Response) -> Response:
+    return response
+
+
+# ``if_match: IfMatch``: an update that needs ``If-Match`` (check_if_match's 428 and 412).
+IfMatch = Annotated[str | None, Depends(_if_match)]
+# ``if_match: OptionalIfMatch``: checked when sent (``check_if_match(required=False)``).
+OptionalIfMatch = Annotated[str | None, Depends(_optional_if_match)]
+# ``response: ETagged``: the route sets ``ETag`` on its answer (``set_etag``).
+ETagged = Annotated[Response, Depends(declare(Answers(success_headers=("ETag",)))(_etag_response))]
+# ``response: Located``: the route's 201 names the new resource in ``Location`` and its
+# version in ``ETag``.
+Located = Annotated[
+    Response,
+    Depends(
+        declare(Answers(success_headers=("ETag",), created_headers=("Location",)))(
+            _located_response
+        )
     ),
 ]
 

@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import compile_path
 
 from kit.context import current_request_id
+from kit.fields import FieldInvalid
 
 logger = logging.getLogger("kit.errors")
 
@@ -220,17 +221,31 @@ def domain_error_response(error: DomainError, *, instance: str | None) -> Proble
     )
 
 
+def _pointer(path: Sequence[Any]) -> str:
+    """RFC 6901 as a URI fragment: ``#`` is the whole body, ``#/rules/0/position`` a field."""
+    return "#" + "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def _sentence(message: str) -> str:
+    # pydantic prefixes a validator's own message; the client needs only the message.
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    return message
+
+
 def _validation_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for error in errors:
         location, *path = error.get("loc", ()) or ("body",)
-        message = str(error.get("msg", "is not valid"))
+        message = _sentence(str(error.get("msg", "is not valid")))
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldInvalid):
+            path = [*path, cause.field]
+            message = cause.message
         if location == "body":
-            pointer = "#/" + "/".join(
-                str(part).replace("~", "~0").replace("/", "~1") for part in path
-            )
-            field = ".".join(str(part) for part in path) or "body"
-            out.append({"detail": f"{field}: {message}", "pointer": pointer})
+            field = ".".join(str(part) for part in path)
+            detail = f"{field}: {message}" if field else f"The request body: {message}"
+            out.append({"detail": detail, "pointer": _pointer(path)})
         else:
             name = str(path[0]) if path else str(location)
             out.append({"detail": f"{location} parameter {name!r}: {message}", "parameter": name})

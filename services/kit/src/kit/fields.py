@@ -5,11 +5,13 @@ naming the field, the same on SQLite and PostgreSQL, instead of a driver error (
   it, PostgreSQL's ``text`` cannot) and unpaired surrogates (``\\ud800``; JSON can carry
   them, UTF-8 cannot encode them).
 * :data:`Timestamp`: an instant with a timezone between :data:`EARLIEST` and
-  :data:`LATEST`, normalised to UTC. Dates near ``datetime.min``/``max`` overflow as soon
-  as a deadline or a window is computed from them; no date this product handles is
-  outside that range.
+  :data:`LATEST`, normalised to UTC, sent as a string (a number is refused). Dates near
+  ``datetime.min``/``max`` overflow as soon as a deadline or a window is computed from
+  them; no date this product handles is outside that range.
+* :data:`Flag` and :data:`Integer`: JSON's booleans and integers, strictly (no ``0`` for
+  ``false``, no ``"5"`` for 5).
 
-Both are ``Annotated`` types: ``title: Text = Field(max_length=200)``,
+All are ``Annotated`` types: ``title: Text = Field(max_length=200)``,
 ``due_at: Timestamp | None = None``; a string type with ``StringConstraints`` adds
 :data:`Storable` after them. Query and path parameters are checked for NUL once,
 for every route, by :class:`kit.limits.UnstorableInputMiddleware`.
@@ -21,7 +23,7 @@ import datetime as dt
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator, Strict
 
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(2999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
@@ -66,7 +68,31 @@ def _out_of_range() -> str:
 # would apply the constraints out of order).
 Storable = AfterValidator(storable_text)
 Text = Annotated[str, Storable]
-Timestamp = Annotated[dt.datetime, AfterValidator(in_range_instant)]
+
+
+def instant_text(value: object) -> object:
+    """JSON has no date-time type: one is a string. A number is refused rather than read as
+    seconds since 1970, which hides a client's bug (``effective_at: 0`` is not a date)."""
+    if isinstance(value, int | float):
+        raise ValueError("must be a date-time string such as 2026-03-01T17:00:00Z, not a number")
+    return value
+
+
+Timestamp = Annotated[dt.datetime, BeforeValidator(instant_text), AfterValidator(in_range_instant)]
+# JSON's own types, not coerced: ``true``/``false`` only (not ``0``, ``1`` or ``"yes"``), an
+# integer only (not ``"5"``, ``5.0`` or ``true``). Lax coercion would hide a client's bug.
+Flag = Annotated[bool, Strict()]
+Integer = Annotated[int, Strict()]
+
+
+class FieldInvalid(ValueError):
+    """Raised by a model validator about one of its fields: the 422 points at that field
+    (``#/scenarios/0/recommended_key``) instead of the object that holds it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 def looking_back(instant: dt.datetime, span: dt.timedelta) -> dt.datetime:

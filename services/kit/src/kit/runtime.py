@@ -39,6 +39,7 @@ from kit.metrics import router as metrics_router
 from kit.migrations import head_revisions
 from kit.observability import RequestContextMiddleware
 from kit.outbox import Outbox, OutboxDrainer, Send, send_to_gateway
+from kit.raises import HEADERS, STATUS_HEADERS, document_answers
 from kit.routing import RouteShapeMiddleware
 from kit.settings import AppSettings
 
@@ -299,6 +300,7 @@ def install_problem_openapi(app: FastAPI, *, api_prefixes: Iterable[str] = ("/ap
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
+        document_answers(schema, app.routes, prefixes=prefixes)
         add_problem_responses(schema, prefixes=prefixes)
         app.openapi_schema = schema
         return schema
@@ -314,6 +316,7 @@ def add_problem_responses(schema: dict[str, Any], *, prefixes: tuple[str, ...]) 
     schemas["Problem"] = problem_schema
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    components.setdefault("headers", {}).update(HEADERS)
     components.setdefault("securitySchemes", {})["bearerAuth"] = {
         "type": "http",
         "scheme": "bearer",
@@ -328,6 +331,11 @@ def add_problem_responses(schema: dict[str, Any], *, prefixes: tuple[str, ...]) 
                 defaults = [400, 401, 403, 422, 429, 500] + ([404] if "{" in path else [])
                 for status in defaults:
                     responses.setdefault(str(status), {"description": PROBLEM_STATUSES[status]})
+            for status, names in STATUS_HEADERS.items():
+                if str(status) in responses:
+                    responses[str(status)].setdefault("headers", {}).update(
+                        {name: {"$ref": f"#/components/headers/{name}"} for name in names}
+                    )
             for status, response in responses.items():
                 if status.isdigit() and int(status) >= 400:
                     response["content"] = problem_content

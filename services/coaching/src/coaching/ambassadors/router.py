@@ -17,7 +17,7 @@ from coaching.schemas import (
     ApplicationRead,
     Eligibility,
 )
-from kit.concurrency import IfMatchHeader, set_etag
+from kit.concurrency import ETagged, IfMatch, set_etag
 from kit.errors import Forbidden
 from kit.identity import UserDep
 from kit.pagination import Page, PageParamsDep
@@ -70,7 +70,7 @@ async def get_eligibility(
 )
 async def apply(
     data: ApplicationCreate,
-    response: Response,
+    response: ETagged,
     session: SessionDep,
     gateway: GatewayDep,
     caller: UserDep,
@@ -98,7 +98,7 @@ async def list_applications(
 
 @router.get("/applications/{application_id}", response_model=ApplicationRead)
 async def get_application(
-    application_id: uuid.UUID, response: Response, session: SessionDep, caller: CallerDep
+    application_id: uuid.UUID, response: ETagged, session: SessionDep, caller: CallerDep
 ) -> ApplicationRead:
     """One application (the applicant, policy owners, HR)."""
     application = await service.visible_application(
@@ -140,7 +140,7 @@ async def approve(
     response: Response,
     session: SessionDep,
     caller: CallerDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> ApplicationRead:
     """pending → approved: the applicant becomes an ambassador (policy owners)."""
     return await _decide(application_id, data, response, session, caller, if_match, approve=True)
@@ -153,7 +153,7 @@ async def reject(
     response: Response,
     session: SessionDep,
     caller: CallerDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> ApplicationRead:
     """pending → rejected, with a reason the applicant sees (policy owners)."""
     return await _decide(application_id, data, response, session, caller, if_match, approve=False)

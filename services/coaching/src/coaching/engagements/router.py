@@ -22,7 +22,7 @@ from coaching.schemas import (
     SessionRead,
     SessionUpdate,
 )
-from kit.concurrency import IfMatchHeader, set_etag
+from kit.concurrency import ETagged, IfMatch, Located, set_etag
 from kit.errors import Forbidden
 from kit.pagination import Page, PageParamsDep
 
@@ -58,7 +58,7 @@ def _engagement(response: Response, visible: Visible) -> EngagementRead:
 )
 async def create_engagement(
     data: EngagementCreate,
-    response: Response,
+    response: Located,
     session: SessionDep,
     gateway: GatewayDep,
     caller: CallerDep,
@@ -108,7 +108,7 @@ async def assign_coach(
     response: Response,
     session: SessionDep,
     caller: CallerDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> EngagementRead:
     """Assign the coach (HR; or a coach taking it on). Respects the coach's capacity."""
     await service.assign_coach(
@@ -123,7 +123,7 @@ async def start_engagement(
     response: Response,
     session: SessionDep,
     caller: CallerDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> EngagementRead:
     """proposed → active (the assigned coach or HR; a coach must be assigned)."""
     await service.start(session, caller=caller, visible=visible, if_match=if_match)
@@ -137,7 +137,7 @@ async def complete_engagement(
     response: Response,
     session: SessionDep,
     caller: CallerDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> EngagementRead:
     """active → completed with an outcome (the assigned coach)."""
     await service.complete(
@@ -158,7 +158,7 @@ async def cancel_engagement(
     response: Response,
     session: SessionDep,
     caller: CallerDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> EngagementRead:
     """proposed or active → cancelled (the coach, HR, or the coachee withdrawing their own
     proposed self-nomination)."""
@@ -177,7 +177,7 @@ async def cancel_engagement(
     status_code=status.HTTP_201_CREATED,
 )
 async def schedule_session(
-    data: SessionCreate, visible: VisibleDep, response: Response, session: SessionDep
+    data: SessionCreate, visible: VisibleDep, response: ETagged, session: SessionDep
 ) -> SessionRead:
     """Schedule a session of an active engagement (its coach)."""
     row = await service.schedule_session(session, visible=visible, data=data)
@@ -199,7 +199,7 @@ async def list_sessions(
 
 @router.get("/engagements/{engagement_id}/sessions/{session_id}", response_model=SessionRead)
 async def get_session(
-    session_id: uuid.UUID, visible: VisibleDep, response: Response, session: SessionDep
+    session_id: uuid.UUID, visible: VisibleDep, response: ETagged, session: SessionDep
 ) -> SessionRead:
     """One session; notes only for the coach and the coachee."""
     row = await service.get_session(session, visible=visible, session_id=session_id)
@@ -212,9 +212,9 @@ async def update_session(
     session_id: uuid.UUID,
     data: SessionUpdate,
     visible: VisibleDep,
-    response: Response,
+    response: ETagged,
     session: SessionDep,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> SessionRead:
     """Mark a scheduled session held, missed or cancelled, reschedule it, or write its
     notes (the coach)."""

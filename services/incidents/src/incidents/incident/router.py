@@ -22,7 +22,7 @@ from incidents.incident.schemas import (
     TimelineEntryRead,
 )
 from incidents.incident.service import IncidentFilters, Seen
-from kit.concurrency import IfMatchHeader, etag_of, set_etag
+from kit.concurrency import ETagged, IfMatch, Located, OptionalIfMatch, etag_of, set_etag
 from kit.idempotency import sealed_json
 from kit.identity import Caller, UserDep
 from kit.pagination import Page, PageParamsDep
@@ -79,6 +79,7 @@ async def report_incident(
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
+    _located: Located,  # documents the 201's Location and ETag, which _Answer sets
 ) -> Response:
     """Report an incident about a person; it is decided at once (or as soon as coaching
     history is available). Honours `Idempotency-Key`, exactly once even across a crash."""
@@ -131,7 +132,7 @@ async def my_actions(
 
 @router.get("/{incident_id}", response_model=IncidentRead)
 async def get_incident(
-    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, response: Response
+    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, response: ETagged
 ) -> IncidentRead:
     """One incident as the caller may see it (`view` says how)."""
     seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
@@ -148,8 +149,8 @@ async def update_incident_status(
     data: IncidentUpdate,
     session: SessionDep,
     caller: UserDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> IncidentRead:
     """Move the incident along its lifecycle (`If-Match` required): the owner starts and
     resolves it; HR (or legal, when escalated) may also dismiss it."""
@@ -174,7 +175,7 @@ async def decide_incident_again(
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
-    if_match: IfMatchHeader = None,
+    if_match: OptionalIfMatch,
 ) -> Response:
     """Decide again with fresh facts and the policy published now (HR)."""
     answer = _Answer(request, caller, status_code=status.HTTP_200_OK)
@@ -204,7 +205,7 @@ async def override_decision(
     outside: OutsideDep,
     worker: WorkerDep,
     background: BackgroundTasks,
-    if_match: IfMatchHeader = None,
+    if_match: IfMatch,
 ) -> Response:
     """Override the decision in force with a reason (HR; `If-Match` required). The
     policy's decision stays visible next to the override."""

@@ -30,7 +30,7 @@ from incidents.incident.access import View
 from incidents.incident.models import TimelineKind
 from incidents.policy.schemas import MAX_DEADLINE_HOURS, ContactSpec, RuleCheckRead
 from kit.db import utcnow
-from kit.fields import Storable, Timestamp
+from kit.fields import FieldInvalid, Flag, Integer, Storable, Timestamp
 
 # Reports may come from a device whose clock is a little ahead.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -186,11 +186,13 @@ class IncidentUpdate(BaseModel):
     @model_validator(mode="after")
     def _outcome_and_reason(self) -> IncidentUpdate:
         if self.status is IncidentStatus.RESOLVED and self.outcome is None:
-            raise ValueError("resolving needs an outcome: violation_confirmed or no_violation")
+            raise FieldInvalid(
+                "outcome", "resolving needs an outcome: violation_confirmed or no_violation"
+            )
         if self.status is not IncidentStatus.RESOLVED and self.outcome is not None:
-            raise ValueError("an outcome is given only when resolving")
+            raise FieldInvalid("outcome", "an outcome is given only when resolving")
         if self.status is IncidentStatus.DISMISSED and self.reason is None:
-            raise ValueError("dismissing needs a reason")
+            raise FieldInvalid("reason", "dismissing needs a reason")
         return self
 
 
@@ -203,8 +205,8 @@ class OverrideCreate(BaseModel):
     reason: Reason
     owner_role: OwnerRole | None = None
     contacts: list[ContactSpec] | None = Field(default=None, max_length=10)
-    deadline_hours: int | None = Field(default=None, ge=1, le=MAX_DEADLINE_HOURS)
-    suspends_ambassador: bool | None = Field(
+    deadline_hours: Integer | None = Field(default=None, ge=1, le=MAX_DEADLINE_HOURS)
+    suspends_ambassador: Flag | None = Field(
         default=None,
         description="Suspend the person's ambassador role while the incident is handled; "
         "omitted: as the decision in force.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, status
 
 from incidents.deps import (
     CallerDep,
@@ -37,7 +37,7 @@ from incidents.policy.schemas import (
     RuleCheckRead,
     VerdictIn,
 )
-from kit.concurrency import IfMatchHeader, check_if_match, set_etag
+from kit.concurrency import ETagged, IfMatch, check_if_match, set_etag
 from kit.pagination import Page, PageParamsDep
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["escalation policy"])
@@ -47,7 +47,7 @@ router = APIRouter(prefix="/api/v1/incidents", tags=["escalation policy"])
 async def get_escalation_policy(
     session: SessionDep,
     caller: CallerDep,
-    response: Response,
+    response: ETagged,
     lang: Annotated[
         Literal["en", "nl"] | None,
         Query(description="The language of the plain words; otherwise from Accept-Language."),
@@ -95,7 +95,7 @@ async def create_escalation_policy_draft(
     caller: HrDep,
     settings: SettingsDep,
     data: EscalationPolicyDraft,
-    response: Response,
+    response: ETagged,
 ) -> EscalationPolicyRead:
     """Start a draft (HR): the rules given, or a copy of the published policy."""
     draft = await service.create_draft(session, data=data, author=caller)
@@ -110,7 +110,7 @@ async def get_escalation_policy_version(
     caller: CallerDep,
     settings: SettingsDep,
     is_member: MembershipDep,
-    response: Response,
+    response: ETagged,
 ) -> EscalationPolicyRead:
     """One version of the policy with its rules and its sign-off (HR, legal, policy owners,
     approvers)."""
@@ -133,8 +133,8 @@ async def update_escalation_policy_draft(
     caller: HrDep,
     settings: SettingsDep,
     data: EscalationPolicyUpdate,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> EscalationPolicyRead:
     """Replace a draft's rules and notes (HR; `If-Match` required). A change of content
     withdraws every approval given before it."""
@@ -157,8 +157,8 @@ async def publish_escalation_policy(
     session: SessionDep,
     caller: HrDep,
     settings: SettingsDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> EscalationPolicyRead:
     """Publish a signed-off draft (HR; `If-Match` required): new decisions use it from now on."""
     policy = await service.publish(
@@ -182,8 +182,8 @@ async def submit_escalation_policy(
     session: SessionDep,
     caller: HrDep,
     settings: SettingsDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> EscalationPolicyRead:
     """Submit a draft for approval (HR; `If-Match` required): approvers may now sign it off."""
     policy = await service.get_policy(session, policy_id=policy_id)

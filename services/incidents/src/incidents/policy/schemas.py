@@ -19,7 +19,7 @@ from pydantic import (
 from incidents.domain import Action, Category, OwnerRole, Severity
 from incidents.policy.models import PolicyEventKind, PolicyStatus, Verdict
 from incidents.policy.signoff import ApproverState, check_approver
-from kit.fields import Storable, Text
+from kit.fields import Flag, Integer, Storable, Text
 
 MAX_RULES = 50
 MAX_WINDOW_DAYS = 3650
@@ -42,7 +42,7 @@ class EscalationRuleIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    position: int | None = Field(
+    position: Integer | None = Field(
         default=None,
         ge=1,
         le=MAX_RULES,
@@ -54,24 +54,24 @@ class EscalationRuleIn(BaseModel):
     ]
     severities: list[Severity] = Field(default_factory=list, max_length=len(Severity))
     categories: list[Category] = Field(default_factory=list, max_length=len(Category))
-    min_prior_incidents: int | None = Field(
+    min_prior_incidents: Integer | None = Field(
         default=None, ge=1, le=1000, description="At least this many earlier incidents."
     )
-    min_completed_remedial: int | None = Field(
+    min_completed_remedial: Integer | None = Field(
         default=None,
         ge=1,
         le=1000,
         description="At least this many completed remedial coaching engagements (asked of "
         "coaching).",
     )
-    window_days: int = Field(
+    window_days: Integer = Field(
         default=365, ge=1, le=MAX_WINDOW_DAYS, description="Look-back window of both counts."
     )
     action: Action
     contacts: list[ContactSpec] = Field(default_factory=list, max_length=10)
     owner_role: OwnerRole
-    deadline_hours: int = Field(ge=1, le=MAX_DEADLINE_HOURS)
-    suspends_ambassador: bool | None = Field(
+    deadline_hours: Integer = Field(ge=1, le=MAX_DEADLINE_HOURS)
+    suspends_ambassador: Flag | None = Field(
         default=None,
         description="A decision by this rule suspends the person's ambassador role while the "
         "incident is handled (until it is closed and its remedial coaching is over; dismissing "
@@ -282,8 +282,8 @@ class DryRunFacts(BaseModel):
 
     severity: Severity
     category: Category
-    prior_incidents: int = Field(default=0, ge=0, le=10_000)
-    completed_remedial: int | None = Field(
+    prior_incidents: Integer = Field(default=0, ge=0, le=10_000)
+    completed_remedial: Integer | None = Field(
         default=0,
         ge=0,
         le=10_000,

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, model_validator
 
 from kit.db import utcnow
-from kit.fields import Storable, Timestamp
+from kit.fields import FieldInvalid, Storable, Timestamp
 
 Department = Annotated[str, Field(min_length=1, max_length=200), Storable]
 
@@ -40,9 +40,9 @@ class AssignmentCreate(BaseModel):
     @model_validator(mode="after")
     def _someone(self) -> AssignmentCreate:
         if not self.person_ids and not self.departments:
-            raise ValueError("give person_ids, departments or both")
+            raise FieldInvalid("person_ids", "give person_ids, departments or both")
         if self.due_at <= utcnow():
-            raise ValueError("due_at must be in the future")
+            raise FieldInvalid("due_at", "must be in the future")
         return self
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
-from kit.concurrency import IfMatchHeader, check_if_match, set_etag
+from kit.concurrency import ETagged, IfMatch, check_if_match, set_etag
 from kit.identity import CallerDep, UserDep
 from kit.pagination import Page, PageParamsDep
 from training.access import is_author
@@ -48,7 +48,7 @@ async def list_modules(
 
 @router.post("/modules", response_model=ModuleRead, status_code=status.HTTP_201_CREATED)
 async def create_module(
-    data: ModuleCreate, session: SessionDep, caller: AuthorDep, response: Response
+    data: ModuleCreate, session: SessionDep, caller: AuthorDep, response: ETagged
 ) -> ModuleRead:
     """Create a draft module with examples and what-if scenarios (policy owners).
     Honours `Idempotency-Key`."""
@@ -59,7 +59,7 @@ async def create_module(
 
 @router.get("/modules/{module_id}", response_model=ModuleRead)
 async def get_module(
-    module_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: Response
+    module_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: ETagged
 ) -> ModuleRead:
     """A module with its examples and scenarios (scenario feedback only for authors:
     others get it by answering)."""
@@ -79,8 +79,8 @@ async def update_module(
     data: ModuleUpdate,
     session: SessionDep,
     caller: AuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> ModuleRead:
     """Edit a draft module (policy owners; `If-Match` required)."""
     module = await service.get_module(session, module_id=module_id, include_drafts=True)
@@ -99,8 +99,8 @@ async def publish_module(
     module_id: uuid.UUID,
     session: SessionDep,
     caller: AuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> ModuleRead:
     """Publish a draft (policy owners; `If-Match` required): it is frozen from now on and
     replaces the module's previous published version."""
@@ -121,7 +121,7 @@ async def revise_module(
     data: RevisionCreate,
     session: SessionDep,
     caller: AuthorDep,
-    response: Response,
+    response: ETagged,
 ) -> ModuleRead:
     """Start a new draft version of a published module, copying its content and quiz; say
     whether the change is material (what publishing it does to assignments)."""

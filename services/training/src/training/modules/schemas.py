@@ -8,7 +8,7 @@ import uuid
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kit.fields import Text
+from kit.fields import FieldInvalid, Flag, Integer, Text
 from training.modules.models import Channel, ModuleStatus, Verdict
 from training.policy.schemas import ClauseNumber
 
@@ -49,9 +49,11 @@ class ScenarioIn(BaseModel):
     def _consistent(self) -> ScenarioIn:
         keys = [option.key for option in self.options]
         if len(set(keys)) != len(keys):
-            raise ValueError("option keys must be unique within a scenario")
+            raise FieldInvalid("options", "option keys must be unique within a scenario")
         if self.recommended_key not in keys:
-            raise ValueError(f"recommended_key must be one of the option keys: {', '.join(keys)}")
+            raise FieldInvalid(
+                "recommended_key", f"must be one of the option keys: {', '.join(keys)}"
+            )
         return self
 
 
@@ -85,7 +87,7 @@ class ModuleCreate(BaseModel):
     title: Text = Field(min_length=1, max_length=200)
     summary: Text = Field(min_length=1, max_length=2000)
     body_markdown: Text = Field(min_length=1, max_length=100_000)
-    core: bool = Field(
+    core: Flag = Field(
         default=False, description="The social media core training (what ambassadors need)."
     )
     examples: list[ExampleIn] = Field(default_factory=list, max_length=100)
@@ -100,9 +102,9 @@ class ModuleUpdate(BaseModel):
     title: Text | None = Field(default=None, min_length=1, max_length=200)
     summary: Text | None = Field(default=None, min_length=1, max_length=2000)
     body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
-    core: bool | None = None
-    material: bool | None = Field(default=None, description="Only for a revision.")
-    material_due_days: int | None = Field(default=None, ge=1, le=365)
+    core: Flag | None = None
+    material: Flag | None = Field(default=None, description="Only for a revision.")
+    material_due_days: Integer | None = Field(default=None, ge=1, le=365)
     examples: list[ExampleIn] | None = Field(default=None, max_length=100)
     scenarios: list[ScenarioIn] | None = Field(default=None, max_length=100)
 
@@ -110,7 +112,7 @@ class ModuleUpdate(BaseModel):
     def _no_nulls(self) -> ModuleUpdate:
         nulls = [name for name in self.model_fields_set if getattr(self, name) is None]
         if nulls:
-            raise ValueError(f"these fields cannot be null: {', '.join(sorted(nulls))}")
+            raise FieldInvalid(min(nulls), f"cannot be null: {', '.join(sorted(nulls))}")
         return self
 
 
@@ -119,12 +121,12 @@ class RevisionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    material: bool = Field(
+    material: Flag = Field(
         description="`true`: everyone the module is assigned to takes the new version again "
         "(older completions stay on record). `false` (a correction): open assignments move to "
         "the new version with their progress and completions stay valid."
     )
-    material_due_days: int = Field(
+    material_due_days: Integer = Field(
         default=30,
         ge=1,
         le=365,

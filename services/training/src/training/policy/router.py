@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter, Response, status
 
-from kit.concurrency import IfMatchHeader, check_if_match, set_etag
+from kit.concurrency import ETagged, IfMatch, check_if_match, set_etag
 from kit.identity import CallerDep, UserDep
 from kit.pagination import Page, PageParamsDep
 from training.access import is_author
@@ -50,7 +50,7 @@ async def list_policy_versions(
     status_code=status.HTTP_201_CREATED,
 )
 async def create_policy_draft(
-    data: PolicyVersionCreate, session: SessionDep, caller: AuthorDep, response: Response
+    data: PolicyVersionCreate, session: SessionDep, caller: AuthorDep, response: ETagged
 ) -> PolicyVersionRead:
     """Start a draft version of the policy (policy owners). Honours `Idempotency-Key`."""
     version = await service.create_draft(session, data=data)
@@ -60,7 +60,7 @@ async def create_policy_draft(
 
 @router.get("/policy/versions/{version_id}", response_model=PolicyVersionRead)
 async def get_policy_version(
-    version_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: Response
+    version_id: uuid.UUID, session: SessionDep, caller: CallerDep, response: ETagged
 ) -> PolicyVersionRead:
     """One version with its clauses; the `ETag` is what a draft's update needs."""
     version = await service.get_version(
@@ -80,8 +80,8 @@ async def update_policy_draft(
     data: PolicyVersionUpdate,
     session: SessionDep,
     caller: AuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> PolicyVersionRead:
     """Edit a draft (policy owners; `If-Match` required). `clauses` replaces the list."""
     version = await service.get_version(session, version_id=version_id, include_drafts=True)
@@ -100,8 +100,8 @@ async def publish_policy_version(
     version_id: uuid.UUID,
     session: SessionDep,
     caller: AuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> PolicyVersionRead:
     """Publish a draft (policy owners; `If-Match` required): it becomes the current
     version, the previous one is retired, and it never changes again."""
@@ -121,8 +121,8 @@ async def retire_policy_version(
     version_id: uuid.UUID,
     session: SessionDep,
     caller: AuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> PolicyVersionRead:
     """Withdraw the published version without a successor (policy owners; `If-Match`)."""
     version = await service.get_version(session, version_id=version_id, include_drafts=True)

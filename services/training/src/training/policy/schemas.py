@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kit.fields import Storable, Text, Timestamp
+from kit.fields import Flag, Storable, Text, Timestamp
 from training.policy.models import VersionStatus
 
 ClauseNumber = Annotated[
@@ -49,7 +49,7 @@ class PolicyVersionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body_markdown: Text = Field(min_length=1, max_length=100_000)
-    requires_acknowledgement: bool = True
+    requires_acknowledgement: Flag = True
     effective_at: Timestamp | None = Field(
         default=None, description="When the version takes effect; the publish time if empty."
     )
@@ -64,7 +64,7 @@ class PolicyVersionUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
-    requires_acknowledgement: bool | None = None
+    requires_acknowledgement: Flag | None = None
     effective_at: Timestamp | None = None
     clauses: list[ClauseIn] | None = Field(default=None, max_length=200)
 

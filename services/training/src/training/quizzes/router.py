@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, status
 
-from kit.concurrency import IfMatchHeader, check_if_match, set_etag
+from kit.concurrency import ETagged, IfMatch, check_if_match, set_etag
 from kit.errors import Forbidden
 from kit.identity import CallerDep, UserDep
 from training.access import is_author, may_read_answer_key
@@ -35,8 +35,8 @@ async def put_quiz(
     data: QuizIn,
     session: SessionDep,
     caller: QuizAuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> QuizAuthorRead:
     """Set or replace a draft module's quiz (policy owners; `If-Match` with the module's
     ETag). The response includes the answer key; the module's new ETag is returned."""
@@ -56,8 +56,8 @@ async def delete_quiz(
     module_id: uuid.UUID,
     session: SessionDep,
     caller: QuizAuthorDep,
-    response: Response,
-    if_match: IfMatchHeader = None,
+    response: ETagged,
+    if_match: IfMatch,
 ) -> None:
     """Remove a draft module's quiz (policy owners; `If-Match` with the module's ETag)."""
     module = await get_module(session, module_id=module_id, include_drafts=True)

@@ -10,7 +10,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kit.fields import Text
+from kit.fields import FieldInvalid, Flag, Integer, Text
 from training.policy.schemas import ClauseNumber
 from training.quizzes.models import QuestionKind, ReviewRule
 
@@ -19,7 +19,7 @@ class OptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: Text = Field(min_length=1, max_length=1000)
-    correct: bool = False
+    correct: Flag = False
 
 
 class QuestionIn(BaseModel):
@@ -30,7 +30,7 @@ class QuestionIn(BaseModel):
     kind: QuestionKind
     prompt: Text = Field(min_length=1, max_length=2000)
     options: list[OptionIn] | None = Field(default=None, max_length=10)
-    answer: bool | None = Field(default=None, description="The right answer of a true/false.")
+    answer: Flag | None = Field(default=None, description="The right answer of a true/false.")
     explanation: Text = Field(min_length=1, max_length=5000, description="Shown in the review.")
     clause_numbers: list[ClauseNumber] = Field(default_factory=list, max_length=10)
 
@@ -38,30 +38,36 @@ class QuestionIn(BaseModel):
     def _shape_fits_kind(self) -> QuestionIn:
         if self.kind is QuestionKind.TRUE_FALSE:
             if self.answer is None or self.options is not None:
-                raise ValueError("a true_false question takes `answer` (true or false), no options")
+                raise FieldInvalid(
+                    "answer", "a true_false question takes `answer` (true or false), no options"
+                )
             return self
         if self.options is None or len(self.options) < 2 or self.answer is not None:
-            raise ValueError(f"a {self.kind.value} question takes at least two `options`")
+            raise FieldInvalid(
+                "options", f"a {self.kind.value} question takes at least two `options`"
+            )
         correct = sum(option.correct for option in self.options)
         if self.kind is QuestionKind.SINGLE_CHOICE and correct != 1:
-            raise ValueError("a single_choice question has exactly one correct option")
+            raise FieldInvalid("options", "a single_choice question has exactly one correct option")
         if self.kind is QuestionKind.MULTIPLE_CHOICE and correct < 1:
-            raise ValueError("a multiple_choice question has at least one correct option")
+            raise FieldInvalid(
+                "options", "a multiple_choice question has at least one correct option"
+            )
         return self
 
 
 class QuizIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    pass_mark_percent: int = Field(ge=1, le=100)
-    attempt_limit: int = Field(ge=1, le=20)
-    time_limit_seconds: int | None = Field(default=None, ge=30, le=86_400)
-    partial_credit: bool = Field(
+    pass_mark_percent: Integer = Field(ge=1, le=100)
+    attempt_limit: Integer = Field(ge=1, le=20)
+    time_limit_seconds: Integer | None = Field(default=None, ge=30, le=86_400)
+    partial_credit: Flag = Field(
         default=False,
         description="Multiple choice: credit per right choice minus wrong ones, "
         "instead of all-or-nothing.",
     )
-    shuffle: bool = Field(default=True, description="Shuffle questions and options per attempt.")
+    shuffle: Flag = Field(default=True, description="Shuffle questions and options per attempt.")
     review_rule: ReviewRule = Field(
         default=ReviewRule.AFTER_SUBMIT,
         description="When the right answers and explanations are shown.",
