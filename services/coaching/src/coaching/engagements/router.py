@@ -96,7 +96,7 @@ async def list_engagements(
 
 
 @router.get("/engagements/{engagement_id}", response_model=EngagementRead)
-async def get_engagement(visible: VisibleDep, response: Response) -> EngagementRead:
+async def get_engagement(visible: VisibleDep, response: ETagged) -> EngagementRead:
     """One engagement (never with session notes)."""
     return _engagement(response, visible)
 
