@@ -8,10 +8,11 @@ from sqlmodel import col, select
 
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
+from gateway.db import audit_trail
 from gateway.main import ALEMBIC_INI
 from gateway.models import Person
 from gateway.seed import seed
-from kit.cli import AppCli, Command
+from kit.cli import AppCli, Command, audit_verify_command
 from kit.db import Database
 
 
@@ -78,6 +79,7 @@ cli = AppCli(
     settings=GatewaySettings,
     alembic_ini=ALEMBIC_INI,
     commands={
+        "audit-verify": audit_verify_command(audit_trail, lambda: GatewaySettings().database_url),
         "seed": Command("load the demo organisation (only into an empty directory)", run_seed),
         "token": Command("print a development token for a person", run_token, token_arguments),
     },

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from kit.audit import AuditTrail
 from kit.db import new_registry
 from kit.idempotency import define_table
 
@@ -11,3 +12,5 @@ class Base(SQLModel, registry=new_registry()):
 
 
 idempotency_keys = define_table(Base.metadata)
+# Who read or changed what (kit.audit): append-only, each entry chained to the one before.
+audit_trail = AuditTrail(Base.metadata, app="gateway")

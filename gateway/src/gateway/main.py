@@ -17,7 +17,7 @@ from gateway.access import SERVICE_PERMISSIONS
 from gateway.api_clients.router import router as api_clients_router
 from gateway.auth import ApiClientKeys, AuthenticationMiddleware, Authenticator, PersonRoles
 from gateway.config import GatewaySettings
-from gateway.db import idempotency_keys
+from gateway.db import audit_trail, idempotency_keys
 from gateway.edge import (
     AnonymousThrottleMiddleware,
     RateLimitMiddleware,
@@ -30,6 +30,7 @@ from gateway.events.router import router as notifications_router
 from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
+from gateway.privacy.router import router as privacy_router
 from gateway.proxy import API_PREFIX, HttpxUpstream, ProxyMiddleware, Upstream
 from gateway.relay import HttpUpstream
 from gateway.resilience import CircuitBreaker, RateLimiter
@@ -196,6 +197,7 @@ def create_app(
                 else None
             )
             scim_app.state.database = database
+            scim_app.state.group_roles = settings.group_roles
             scim_app.state.forget_person = authenticator.forget_person
             app.state.readiness_checks.update(upstream_checks(upstreams, app.state.breakers))
             app.state.openapi = MergedOpenApi(
@@ -266,7 +268,10 @@ def create_app(
         [*edge_middleware("gateway", settings, refuse=refusal), *edge, proxy],
     )
     app.state.settings = settings
+    app.state.audit_trail = audit_trail
+    app.state.group_roles = settings.group_roles
     app.include_router(router)
+    app.include_router(privacy_router)
     app.include_router(api_clients_router)
     app.include_router(notifications_router)
     app.include_router(events_intake_router)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from gateway.api_clients.schemas import Scope as ApiScope
 from gateway.deps import SessionDep
 from gateway.models import Group, Person
+from gateway.privacy.roles import Membership, membership, record_role_changes
 from gateway.scim import discovery, service
 from gateway.scim.errors import ScimError, ScimResponse, not_found, scim_error_response
 from gateway.scim.filters import Equals, parse_equals
@@ -132,8 +133,16 @@ async def patch_user(
 @router.delete("/Users/{user_id}", status_code=204)
 async def delete_user(request: Request, session: SessionDep, user_id: str) -> Response:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    groups = (await service.groups_of(session, [person.id])).get(person.id, [])
     await service.delete_user(session, person=person)
     forget(request, {person.id})
+    for group in groups:
+        await record_role_changes(
+            session,
+            request,
+            before=membership(group.id, group.display_name, [person.id]),
+            after=membership(group.id, group.display_name, ()),
+        )
     return Response(status_code=204)
 
 
@@ -177,10 +186,21 @@ async def list_groups(
     return ScimResponse(list_response(resources, total=total, start_index=start_index))
 
 
+async def _membership(session: SessionDep, group: Group) -> Membership:
+    members = (await service.members_of(session, [group.id]))[group.id]
+    return membership(group.id, group.display_name, (person.id for person in members))
+
+
 @router.post("/Groups")
 async def create_group(request: Request, session: SessionDep, body: ScimBody) -> ScimResponse:
     group, changed = await service.create_group(session, data=parse(ScimGroupIn, body))
     forget(request, changed)
+    await record_role_changes(
+        session,
+        request,
+        before=membership(group.id, None, ()),
+        after=await _membership(session, group),
+    )
     return await _group_response(request, session, group, status=201)
 
 
@@ -195,8 +215,12 @@ async def replace_group(
     request: Request, session: SessionDep, group_id: str, body: ScimBody
 ) -> ScimResponse:
     group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    before = await _membership(session, group)
     forget(
         request, await service.replace_group(session, group=group, data=parse(ScimGroupIn, body))
+    )
+    await record_role_changes(
+        session, request, before=before, after=await _membership(session, group)
     )
     return await _group_response(request, session, group)
 
@@ -206,14 +230,20 @@ async def patch_group(
     request: Request, session: SessionDep, group_id: str, body: ScimBody
 ) -> ScimResponse:
     group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    before = await _membership(session, group)
     forget(request, await service.patch_group(session, group=group, body=body))
+    await record_role_changes(
+        session, request, before=before, after=await _membership(session, group)
+    )
     return await _group_response(request, session, group)
 
 
 @router.delete("/Groups/{group_id}", status_code=204)
 async def delete_group(request: Request, session: SessionDep, group_id: str) -> Response:
     group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
+    before = await _membership(session, group)
     forget(request, await service.delete_group(session, group=group))
+    await record_role_changes(session, request, before=before, after=membership(group.id, None, ()))
     return Response(status_code=204)
 
 

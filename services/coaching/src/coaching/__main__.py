@@ -4,9 +4,10 @@ import argparse
 import asyncio
 
 from coaching.config import CoachingSettings
+from coaching.db import audit_trail
 from coaching.main import ALEMBIC_INI
 from coaching.seed import seed
-from kit.cli import AppCli, Command
+from kit.cli import AppCli, Command, audit_verify_command
 from kit.db import Database
 
 
@@ -28,7 +29,10 @@ cli = AppCli(
     name="coaching",
     settings=CoachingSettings,
     alembic_ini=ALEMBIC_INI,
-    commands={"seed": Command("load the demo content (only into an empty database)", run_seed)},
+    commands={
+        "audit-verify": audit_verify_command(audit_trail, lambda: CoachingSettings().database_url),
+        "seed": Command("load the demo content (only into an empty database)", run_seed),
+    },
 )
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from kit.audit import AuditTrail
 from kit.db import new_registry
 from kit.idempotency import define_table
 from kit.outbox import Outbox
@@ -14,3 +15,5 @@ class Base(SQLModel, registry=new_registry()):
 idempotency_keys = define_table(Base.metadata)
 # The events this service emits, written with the change that caused them (kit.outbox).
 outbox = Outbox(Base.metadata, source="coaching")
+# Who read or changed what (kit.audit): append-only, each entry chained to the one before.
+audit_trail = AuditTrail(Base.metadata, app="coaching")

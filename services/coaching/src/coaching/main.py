@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from coaching.config import CoachingSettings
-from coaching.db import idempotency_keys, outbox
+from coaching.db import audit_trail, idempotency_keys, outbox
 from coaching.router import router
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
@@ -48,5 +48,6 @@ def create_app(
         settings=settings,
         lifespan=lifespan,
     )
+    app.state.audit_trail = audit_trail
     app.include_router(router)
     return app

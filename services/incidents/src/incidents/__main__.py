@@ -4,9 +4,10 @@ import argparse
 import asyncio
 
 from incidents.config import IncidentsSettings
+from incidents.db import audit_trail
 from incidents.main import ALEMBIC_INI
 from incidents.seed import seed
-from kit.cli import AppCli, Command
+from kit.cli import AppCli, Command, audit_verify_command
 from kit.db import Database
 
 
@@ -31,9 +32,10 @@ cli = AppCli(
     settings=IncidentsSettings,
     alembic_ini=ALEMBIC_INI,
     commands={
+        "audit-verify": audit_verify_command(audit_trail, lambda: IncidentsSettings().database_url),
         "seed": Command(
             "publish the default escalation policy (only into an empty database)", run_seed
-        )
+        ),
     },
 )
 

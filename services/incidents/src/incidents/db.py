@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from kit.audit import AuditTrail
 from kit.db import new_registry
 from kit.idempotency import define_table
 from kit.jobs import define_schedule_table
@@ -17,3 +18,5 @@ idempotency_keys = define_table(Base.metadata)
 outbox = Outbox(Base.metadata, source="incidents")
 # Periodic jobs (reminders), leased so one replica runs each round.
 scheduled_runs = define_schedule_table(Base.metadata)
+# Who read or changed what (kit.audit): append-only, each entry chained to the one before.
+audit_trail = AuditTrail(Base.metadata, app="incidents")

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 
 from incidents.config import IncidentsSettings
-from incidents.db import idempotency_keys, outbox
+from incidents.db import audit_trail, idempotency_keys, outbox
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
 from incidents.router import router
@@ -60,5 +60,6 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.audit_trail = audit_trail
     app.include_router(router)
     return app

@@ -4,8 +4,12 @@ from fastapi import APIRouter
 
 from incidents.incident.router import router as incident_router
 from incidents.policy.router import router as policy_router
+from kit.audit import add_audit_route
 
 router = APIRouter()
-# The policy's fixed paths first, so /escalation-policy is not taken for an incident id.
+# Fixed paths first, so /escalation-policy or /audit is not taken for an incident id.
 router.include_router(policy_router)
+audit_router = APIRouter(prefix="/api/v1/incidents")
+add_audit_route(audit_router)
+router.include_router(audit_router)
 router.include_router(incident_router)

@@ -7,6 +7,7 @@ what the image runs is what the tests run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,8 @@ from typing import NoReturn
 
 import uvicorn
 
+from kit.audit import AuditTrail, Verification
+from kit.db import Database
 from kit.migrations import upgrade_to_head
 from kit.observability import configure_logging
 from kit.server import guarded_protocol
@@ -88,6 +91,25 @@ class AppCli:
         if args.command == "migrate":
             return self.migrate()
         return self.commands[args.command].run(args)
+
+
+def audit_verify_command(trail: AuditTrail, database_url: Callable[[], str]) -> Command:
+    """``python -m <app> audit-verify``: walk the access audit's hash chain; exit 1 and name
+    the first entry that does not hold when it was tampered with."""
+
+    def run(_: argparse.Namespace) -> int:
+        async def verify() -> Verification:
+            database = Database(database_url())
+            try:
+                return await trail.verify(database)
+            finally:
+                await database.dispose()
+
+        result = asyncio.run(verify())
+        print(f"{trail.app}: {result.describe()}")
+        return 0 if result.ok else 1
+
+    return Command("check the access audit's hash chain (exit 1 when it was tampered with)", run)
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> NoReturn:

@@ -45,6 +45,9 @@ _WRITE_OPTION = "kit_write"
 # In a request's ``state``: who commits the request's transaction once its response is
 # known, instead of the session dependency (``kit.idempotency``: the key is sealed in it).
 TRANSACTION_OWNER = "kit_transaction_owner"
+# In a request's ``state``: the request writes even if its method is safe (an audited read
+# appends to the access audit), so its session takes the write lock up front.
+WRITES_ON_READ = "kit_writes_on_read"
 
 
 class TransactionOwner(Protocol):
@@ -291,7 +294,10 @@ async def request_session(request: Request) -> AsyncIterator[AsyncSession]:
         # Committed (or rolled back) by the owner once the response is built.
         yield await owner.open(database.transaction())
         return
-    async with database.transaction(write=request.method not in SAFE_METHODS) as session:
+    writes = request.method not in SAFE_METHODS or bool(
+        request.scope.get("state", {}).get(WRITES_ON_READ)
+    )
+    async with database.transaction(write=writes) as session:
         yield session
     # One turn of the event loop between the work and the response. On SQLite nothing in a
     # read suspends, so without it a burst of requests ran back to back in one loop turn,

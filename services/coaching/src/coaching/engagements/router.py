@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from coaching.deps import CallerDep, GatewayDep, SessionDep
 from coaching.engagements import rules, service
@@ -22,6 +23,7 @@ from coaching.schemas import (
     SessionRead,
     SessionUpdate,
 )
+from kit.audit import AUDITED_READ, AuditAction, Auditor, AuditorDep
 from kit.concurrency import ETagged, IfMatch, Located, set_etag
 from kit.errors import Forbidden
 from kit.pagination import Page, PageParamsDep
@@ -185,24 +187,53 @@ async def schedule_session(
     return service.session_read(row, audience=visible.audience)
 
 
-@router.get("/engagements/{engagement_id}/sessions", response_model=Page[SessionRead])
+async def _audit_notes(session: AsyncSession, auditor: Auditor, visible: Visible) -> None:
+    """A read that shows session notes goes into the access audit."""
+    if rules.sees_notes(visible.audience):
+        await auditor.record(
+            session,
+            AuditAction.ENGAGEMENT_NOTES_READ,
+            object_type="engagement",
+            object_id=visible.engagement.id,
+            person_id=visible.engagement.coachee_id,
+            detail=f"as {visible.audience.value}",
+        )
+
+
+@router.get(
+    "/engagements/{engagement_id}/sessions",
+    response_model=Page[SessionRead],
+    dependencies=[AUDITED_READ],
+)
 async def list_sessions(
-    visible: VisibleDep, session: SessionDep, page: PageParamsDep
+    visible: VisibleDep, session: SessionDep, page: PageParamsDep, auditor: AuditorDep
 ) -> Page[SessionRead]:
-    """An engagement's sessions in date order; notes only for the coach and the coachee."""
+    """An engagement's sessions in date order; notes only for the coach and the coachee
+    (a read with notes is recorded in the access audit)."""
     rows, next_cursor = await service.list_sessions(session, visible=visible, page=page)
+    await _audit_notes(session, auditor, visible)
     return Page(
         items=[service.session_read(r, audience=visible.audience) for r in rows],
         next_cursor=next_cursor,
     )
 
 
-@router.get("/engagements/{engagement_id}/sessions/{session_id}", response_model=SessionRead)
+@router.get(
+    "/engagements/{engagement_id}/sessions/{session_id}",
+    response_model=SessionRead,
+    dependencies=[AUDITED_READ],
+)
 async def get_session(
-    session_id: uuid.UUID, visible: VisibleDep, response: ETagged, session: SessionDep
+    session_id: uuid.UUID,
+    visible: VisibleDep,
+    response: ETagged,
+    session: SessionDep,
+    auditor: AuditorDep,
 ) -> SessionRead:
-    """One session; notes only for the coach and the coachee."""
+    """One session; notes only for the coach and the coachee (a read with notes is
+    recorded in the access audit)."""
     row = await service.get_session(session, visible=visible, session_id=session_id)
+    await _audit_notes(session, auditor, visible)
     set_etag(response, row.version)
     return service.session_read(row, audience=visible.audience)
 

@@ -22,6 +22,7 @@ from incidents.incident.schemas import (
     TimelineEntryRead,
 )
 from incidents.incident.service import IncidentFilters, Seen
+from kit.audit import AUDITED_READ, AuditAction, Auditor, AuditorDep
 from kit.concurrency import ETagged, IfMatch, Located, OptionalIfMatch, etag_of, set_etag
 from kit.idempotency import sealed_json
 from kit.identity import Caller, UserDep
@@ -130,12 +131,29 @@ async def my_actions(
     return Page(items=[present.summary(caller, seen) for seen in rows], next_cursor=next_cursor)
 
 
-@router.get("/{incident_id}", response_model=IncidentRead)
+async def _audit(session: AsyncSession, auditor: Auditor, action: str, seen: Seen) -> None:
+    await auditor.record(
+        session,
+        action,
+        object_type="incident",
+        object_id=seen.incident.id,
+        person_id=seen.incident.person_id,
+        detail=f"{seen.view.value} view",
+    )
+
+
+@router.get("/{incident_id}", response_model=IncidentRead, dependencies=[AUDITED_READ])
 async def get_incident(
-    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, response: ETagged
+    incident_id: uuid.UUID,
+    session: SessionDep,
+    caller: UserDep,
+    response: ETagged,
+    auditor: AuditorDep,
 ) -> IncidentRead:
-    """One incident as the caller may see it (`view` says how)."""
+    """One incident as the caller may see it (`view` says how). Recorded in the access
+    audit."""
     seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+    await _audit(session, auditor, AuditAction.INCIDENT_READ, seen)
     return await _detail(session, caller, seen, response)
 
 
@@ -223,13 +241,22 @@ async def override_decision(
     return answer.given()
 
 
-@router.get("/{incident_id}/timeline", response_model=Page[TimelineEntryRead])
+@router.get(
+    "/{incident_id}/timeline",
+    response_model=Page[TimelineEntryRead],
+    dependencies=[AUDITED_READ],
+)
 async def get_timeline(
-    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, page: PageParamsDep
+    incident_id: uuid.UUID,
+    session: SessionDep,
+    caller: UserDep,
+    page: PageParamsDep,
+    auditor: AuditorDep,
 ) -> Page[TimelineEntryRead]:
     """Everything that happened to the incident, in order. Append-only: entries are never
-    changed or deleted."""
+    changed or deleted. Recorded in the access audit."""
     seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+    await _audit(session, auditor, AuditAction.INCIDENT_TIMELINE_READ, seen)
     entries, next_cursor = await service.timeline_of(session, seen=seen, page=page)
     return Page(
         items=[present.timeline_entry(caller, seen, entry) for entry in entries],

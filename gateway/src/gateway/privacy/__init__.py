@@ -1,0 +1,1 @@
+"""Data protection at the gateway: the access audit of role changes and its query route."""
