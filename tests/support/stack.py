@@ -91,7 +91,11 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             **COMMON,
         ),
         "training": TrainingSettings(
-            database_url=urls["training"], gateway_url="http://gateway", **COMMON
+            database_url=urls["training"],
+            gateway_url="http://gateway",
+            # Tests reconcile by hand (app.state.reconciler.run_once()).
+            reconciler=False,
+            **COMMON,
         ),
         "coaching": CoachingSettings(
             database_url=urls["coaching"], gateway_url="http://gateway", **COMMON

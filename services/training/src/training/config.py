@@ -14,3 +14,7 @@ class TrainingSettings(AppSettings):
     gateway_url: str = "http://127.0.0.1:8000"
     # Allowance for network delay when a quiz with a time limit is submitted at the last moment.
     quiz_submit_grace_seconds: int = 10
+    # Assignment rules are compared with the directory this often (on one replica at a time).
+    reconcile_seconds: float = 3600.0
+    # Run that comparison in the background (tests drive it by hand).
+    reconciler: bool = True

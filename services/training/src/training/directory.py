@@ -54,6 +54,7 @@ class Directory:
         self,
         *,
         department: str | None = None,
+        group: str | None = None,
         active: bool | None = True,
         ids: Iterable[uuid.UUID] | None = None,
     ) -> list[DirectoryPerson]:
@@ -65,7 +66,7 @@ class Directory:
                 chunk = wanted[start : start + IDS_PER_REQUEST]
                 found += await self._all_pages({"id": [str(i) for i in chunk], "active": active})
             return found
-        return await self._all_pages({"department": department, "active": active})
+        return await self._all_pages({"department": department, "group": group, "active": active})
 
     async def people_page(
         self,

@@ -116,3 +116,8 @@ class PostNotFound(NotFound):
 class DirectoryUnavailable(ServiceUnavailable):
     slug = "directory-unavailable"
     title = "Directory unavailable"
+
+
+class RuleNotFound(NotFound):
+    slug = "assignment-rule-not-found"
+    title = "Assignment rule not found"

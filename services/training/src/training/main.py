@@ -13,6 +13,7 @@ from kit.runtime import create_service_app, service_runtime, tune_gc
 from training.config import TrainingSettings
 from training.db import idempotency_keys, outbox
 from training.router import routers
+from training.rules.reconciler import Reconciler
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -36,9 +37,12 @@ def create_app(
             gateway_url=settings.gateway_url,
             outbox=outbox,
             gateway_transport=gateway_transport,
-        ):
-            tune_gc(settings.tune_gc)
-            yield
+        ) as (database, gateway):
+            reconciler = Reconciler(database, gateway, every_seconds=settings.reconcile_seconds)
+            app.state.reconciler = reconciler
+            async with reconciler.running(enabled=settings.reconciler):
+                tune_gc(settings.tune_gc)
+                yield
 
     app = create_service_app(
         name="training",

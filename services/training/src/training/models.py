@@ -21,10 +21,12 @@ from training.quizzes.models import (
     Quiz,
     ReviewRule,
 )
+from training.rules.models import AssignmentRule, TargetKind
 
 __all__ = [
     "Acknowledgement",
     "Assignment",
+    "AssignmentRule",
     "Attempt",
     "Channel",
     "Clause",
@@ -42,6 +44,7 @@ __all__ = [
     "ReviewRule",
     "Scenario",
     "ScenarioAnswer",
+    "TargetKind",
     "Thread",
     "Verdict",
     "VersionStatus",

@@ -10,5 +10,6 @@ from training.modules.router import router as modules
 from training.policy.router import router as policy
 from training.quizzes.router import router as quizzes
 from training.reports.router import router as reports
+from training.rules.router import router as rules
 
-routers = (policy, modules, quizzes, assignments, community, reports)
+routers = (policy, modules, quizzes, assignments, rules, community, reports)

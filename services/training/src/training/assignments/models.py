@@ -39,6 +39,8 @@ class Assignment(Base, table=True):
     department: str | None = Field(default=None, max_length=200, index=True)
     due_at: dt.datetime = Field(sa_type=UtcDateTime)
     assigned_by: uuid.UUID | None = None
+    # The assignment rule that keeps this assignment true (None: a one-off assignment).
+    rule_id: uuid.UUID | None = Field(default=None, foreign_key="assignment_rules.id", index=True)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     closed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     closed_reason: ClosedReason | None = Field(default=None, sa_type=str_enum(ClosedReason))

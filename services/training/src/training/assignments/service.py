@@ -509,6 +509,7 @@ async def carry_over_to_revision(
             department=previous.department,
             due_at=due_at,
             assigned_by=revision.created_by,
+            rule_id=previous.rule_id,
         )
         for person_id, previous in latest.items()
     )

@@ -1,0 +1,1 @@
+"""Assignment rules: who a module is assigned to, kept true as the directory changes."""

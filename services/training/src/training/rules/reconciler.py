@@ -1,0 +1,44 @@
+"""The periodic reconciliation of assignment rules, on one replica at a time.
+
+Directory changes reach training as events where the gateway sends them; this pass fixes
+whatever drifted anyway (an outage, a missed event, a change made straight in the HRIS).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import httpx
+
+from kit.db import Database
+from kit.jobs import Loop, claim_schedule
+from training.db import scheduled_runs
+from training.directory import Directory
+from training.rules.service import reconcile
+
+logger = logging.getLogger("training.rules")
+
+JOB = "assignment-rules-reconciliation"
+
+
+class Reconciler(Loop):
+    def __init__(self, database: Database, gateway: httpx.AsyncClient, *, every_seconds: float):
+        super().__init__("training-reconciler", self._round, poll_seconds=every_seconds)
+        self.database = database
+        self.directory = Directory(gateway)
+        self.every = dt.timedelta(seconds=every_seconds)
+
+    async def _round(self) -> float:
+        claimed = await claim_schedule(
+            self.database, scheduled_runs, name=JOB, every=self.every, lease=self.every
+        )
+        if claimed:
+            await self.run_once()
+        return self.every.total_seconds()
+
+    async def run_once(self) -> None:
+        async with self.database.transaction() as session:
+            result = await reconcile(session, directory=self.directory)
+        if any(result.model_dump().values()):
+            logger.info("assignment rules reconciled: %s", result.model_dump())
