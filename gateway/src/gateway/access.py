@@ -6,9 +6,14 @@ gateway's own routes (``directory``) answer the same question the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-from kit.errors import Forbidden
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gateway.api_clients.schemas import Scope as ApiScope
+from kit.errors import Forbidden, domain_error_response
 from kit.identity import Caller, PrincipalKind, Role
 
 # Which APIs a service principal may call through the gateway ("directory" is the
@@ -20,7 +25,73 @@ SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
 }
 
 # The scope an API client needs to read the people directory.
-DIRECTORY_READ_SCOPE = "directory:read"
+DIRECTORY_READ_SCOPE = ApiScope.DIRECTORY_READ.value
+
+# What each API client scope opens under /api/ (README, "API clients", says the same and
+# tests/gateway/test_scopes.py holds them to it); anything else is a 403 for an API client.
+# ``scim`` opens /scim/v2 and nothing here (gateway.scim.router.ScimAccess).
+SCOPE_ROUTES: Mapping[ApiScope, tuple[tuple[str, str], ...]] = {
+    ApiScope.SCIM: (),
+    ApiScope.DIRECTORY_READ: (
+        ("GET", "/api/v1/directory/people"),
+        ("GET", "/api/v1/directory/people/{person_id}"),
+    ),
+    ApiScope.REPORTS_READ: (
+        ("GET", "/api/v1/training/reports/acknowledgements"),
+        ("GET", "/api/v1/training/reports/acknowledgements/people"),
+        ("GET", "/api/v1/training/reports/completion"),
+        ("GET", "/api/v1/training/reports/modules/{module_id}/questions"),
+    ),
+}
+_SCOPE_PATTERNS: tuple[tuple[ApiScope, str, re.Pattern[str]], ...] = tuple(
+    (scope, method, compile_path(path)[0])
+    for scope, routes in SCOPE_ROUTES.items()
+    for method, path in routes
+)
+
+
+def scopes_opening(method: str, path: str) -> set[str]:
+    """The scopes that open ``method path`` to an API client (``HEAD`` as ``GET``)."""
+    method = "GET" if method == "HEAD" else method
+    return {
+        scope.value
+        for scope, allowed, pattern in _SCOPE_PATTERNS
+        if allowed == method and pattern.match(path)
+    }
+
+
+def check_api_client_scope(caller: Caller, method: str, path: str) -> None:
+    opening = scopes_opening(method, path)
+    if opening.isdisjoint(caller.scopes):
+        held = ", ".join(sorted(caller.scopes)) or "none"
+        needed = (
+            f"it needs the {' or '.join(sorted(opening))} scope"
+            if opening
+            else "no scope opens it to API clients"
+        )
+        raise Forbidden(f"This API client's scopes ({held}) do not open {method} {path}; {needed}.")
+
+
+class ScopeMiddleware:
+    """An API client reaches only the routes its scopes open, whatever a service would
+    allow it: decided here, once, before anything is forwarded."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        caller = scope.get("state", {}).get("caller") if scope["type"] == "http" else None
+        if (
+            isinstance(caller, Caller)
+            and caller.kind is PrincipalKind.API_CLIENT
+            and scope["path"].startswith("/api/")
+        ):
+            try:
+                check_api_client_scope(caller, scope["method"], scope["path"])
+            except Forbidden as error:
+                await domain_error_response(error, instance=scope["path"])(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def service_may_call(caller: Caller, api: str) -> bool:

@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.access import SERVICE_PERMISSIONS
+from gateway.access import SERVICE_PERMISSIONS, ScopeMiddleware
 from gateway.api_clients.router import router as api_clients_router
 from gateway.auth import ApiClientKeys, AuthenticationMiddleware, Authenticator, PersonRoles
 from gateway.config import GatewaySettings
@@ -237,6 +237,7 @@ def create_app(
         ),
         Middleware(AuthenticationMiddleware, authenticator=lambda: app.state.authenticator),
         Middleware(RateLimitMiddleware, limiter=lambda: app.state.rate_limiter),
+        Middleware(ScopeMiddleware),
     ]
     proxy = Middleware(
         ProxyMiddleware,

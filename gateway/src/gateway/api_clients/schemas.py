@@ -13,8 +13,8 @@ from kit.fields import Storable
 
 
 class Scope(StrEnum):
-    """What an API client may do. ``scim`` opens ``/scim/v2``; the others are passed to the
-    services in the internal token, which decide what they allow."""
+    """What an API client may do: each opens the routes ``gateway.access.SCOPE_ROUTES``
+    lists (``scim``: ``/scim/v2``) and nothing else."""
 
     SCIM = "scim"
     DIRECTORY_READ = "directory:read"

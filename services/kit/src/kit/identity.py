@@ -241,11 +241,17 @@ async def current_caller(request: Request) -> Caller:
 CallerDep = Annotated[Caller, Depends(current_caller)]
 
 
-def require_roles(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
-    """A dependency that admits callers holding any of ``roles``."""
+def require_roles(*roles: Role, scope: str | None = None) -> Callable[[Caller], Awaitable[Caller]]:
+    """A dependency that admits callers holding any of ``roles``, and API clients holding
+    ``scope`` when one is given (the gateway lets an API client through only to the routes
+    its scopes open)."""
     names = ", ".join(role.value for role in roles)
 
     async def dependency(caller: CallerDep) -> Caller:
+        if scope is not None and caller.kind is PrincipalKind.API_CLIENT:
+            if scope not in caller.scopes:
+                raise Forbidden(f"This needs an API client with the {scope!r} scope.")
+            return caller
         if not caller.has_role(*roles):
             raise Forbidden(f"This needs one of the roles: {names}.")
         return caller

@@ -34,8 +34,13 @@ AuthorDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER, Role.ADMI
 QuizAuthorDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER))]
 # Who assigns training to people and departments.
 AssignerDep = Annotated[Caller, Depends(require_roles(Role.POLICY_OWNER, Role.HR, Role.ADMIN))]
-# Who reads the organisation-wide reports.
-ReportReaderDep = Annotated[Caller, Depends(require_roles(Role.HR, Role.POLICY_OWNER, Role.ADMIN))]
+# Who reads the organisation-wide reports: HR, policy owners, admins, and integrators'
+# API clients with the reports:read scope.
+REPORTS_READ_SCOPE = "reports:read"
+ReportReaderDep = Annotated[
+    Caller,
+    Depends(require_roles(Role.HR, Role.POLICY_OWNER, Role.ADMIN, scope=REPORTS_READ_SCOPE)),
+]
 
 __all__ = [
     "API_PREFIX",
