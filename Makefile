@@ -39,6 +39,7 @@ run: seed
 	@echo ""
 	@echo "  Gateway   http://127.0.0.1:8000"
 	@echo "  API docs  http://127.0.0.1:8000/docs  (OpenAPI: /openapi.json)"
+	@echo "  Mail      $(CURDIR)/var/mail/  (every e-mail sent, as .eml; local SMTP catcher on 127.0.0.1:1025)"
 	@echo "  Dev tokens (valid 12 h; send as 'Authorization: Bearer <token>'):"
 	@$(RUN) python -m gateway token $(addprefix --user ,$(DEMO_USERS))
 	@echo ""

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from gateway.events.mailcatcher import MailCatcher
 from tests.support.databases import DatabaseSet, create_databases, drop_databases
 from tests.support.processes import RunningStack, started_processes
 
@@ -19,8 +20,19 @@ def e2e_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database
 
 
 @pytest.fixture(scope="module")
+def e2e_mail() -> Iterator[MailCatcher]:
+    """The SMTP server the gateway's e-mail goes to (a real one, on a free port)."""
+    with MailCatcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture(scope="module")
 async def running_processes(
-    e2e_databases: DatabaseSet, tmp_path_factory: pytest.TempPathFactory
+    e2e_databases: DatabaseSet, e2e_mail: MailCatcher, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[RunningStack]:
-    async with started_processes(e2e_databases, tmp_path_factory.mktemp("e2e-logs")) as stack:
+    async with started_processes(
+        e2e_databases,
+        tmp_path_factory.mktemp("e2e-logs"),
+        settings={"GATEWAY_SMTP_PORT": str(e2e_mail.port)},
+    ) as stack:
         yield stack

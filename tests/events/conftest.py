@@ -3,10 +3,12 @@ services' events to the gateway the way their drainers' background loops would."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from gateway.events.mail import Mailer
+from gateway.events.mailcatcher import MailCatcher
 from tests.incidents.conftest import Org, fresh_coaching_breaker, make_org, seed_policy
 from tests.support.stack import StackHandle
 
@@ -24,3 +26,30 @@ async def drain(stack: StackHandle, *apps: str) -> int:
     for app in apps or ("training", "coaching", "incidents"):
         delivered += await stack.stack.apps[app].state.outbox_drainer.drain()
     return delivered
+
+
+@pytest.fixture(scope="session")
+def mail_catcher() -> Iterator[MailCatcher]:
+    """A real SMTP server on a free port, for the whole run."""
+    with MailCatcher() as catcher:
+        yield catcher
+
+
+@pytest.fixture
+def mail(stack: StackHandle, mail_catcher: MailCatcher) -> Iterator[MailCatcher]:
+    """The gateway's e-mail sender pointed at the catcher (emptied for the test)."""
+    mailer: Mailer = stack.stack.apps["gateway"].state.mailer
+    original = mailer.settings
+    mailer.settings = original.model_copy(
+        update={"smtp_host": mail_catcher.host, "smtp_port": mail_catcher.port}
+    )
+    mail_catcher.messages.clear()
+    try:
+        yield mail_catcher
+    finally:
+        mailer.settings = original
+
+
+def mailer(stack: StackHandle) -> Mailer:
+    found: Mailer = stack.stack.apps["gateway"].state.mailer
+    return found

@@ -79,6 +79,8 @@ def stack_environment(databases: DatabaseSet, ports: dict[str, int]) -> dict[str
         if app != "gateway":
             env[f"{prefix}_GATEWAY_URL"] = f"http://127.0.0.1:{ports['gateway']}"
             env["GATEWAY_" + prefix + "_URL"] = f"http://127.0.0.1:{ports[app]}"
+    # E-mail goes nowhere unless a test starts a catcher (never to a `make run` catcher).
+    env["GATEWAY_SMTP_PORT"] = str(free_port())
     return env
 
 

@@ -88,6 +88,8 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             training_url="http://training",
             coaching_url="http://coaching",
             incidents_url="http://incidents",
+            # Tests drive the e-mail and webhook senders by hand (app.state.mailer...).
+            background_senders=False,
             **COMMON,
         ),
         "training": TrainingSettings(
@@ -233,11 +235,10 @@ class StackHandle:
             person = Person(
                 user_name=user_name or f"person-{suffix}",
                 display_name=display_name or f"Person {suffix}",
-                email=f"person-{suffix}@example.com",
                 department=department,
                 manager_id=manager.id if manager else None,
                 active=active,
-                **fields,
+                **{"email": f"person-{suffix}@example.com", **fields},
             )
             session.add(person)
             for role in roles:

@@ -65,6 +65,33 @@ async def _people_by_user_name(
         await database.dispose()
 
 
+def run_mailcatcher(args: argparse.Namespace) -> int:
+    """The local SMTP catcher of ``make run`` (development only: needs aiosmtpd)."""
+    import signal
+    from pathlib import Path
+
+    from gateway.events.mailcatcher import MailCatcher
+
+    directory = Path(args.directory)
+    catcher = MailCatcher(host=args.host, port=args.port, directory=directory)
+    # Blocked before the server's thread starts (it inherits the mask), so only sigwait
+    # sees them: Ctrl-C or honcho's SIGTERM stops the catcher cleanly.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    catcher.start()
+    print(
+        f"mail: catching on {args.host}:{args.port}; messages in {directory.resolve()}/", flush=True
+    )
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    catcher.stop()
+    return 0
+
+
+def mailcatcher_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--directory", default="var/mail", help="where the .eml files go")
+
+
 def token_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--user",
@@ -82,6 +109,11 @@ cli = AppCli(
         "audit-verify": audit_verify_command(audit_trail, lambda: GatewaySettings().database_url),
         "seed": Command("load the demo organisation (only into an empty directory)", run_seed),
         "token": Command("print a development token for a person", run_token, token_arguments),
+        "mailcatcher": Command(
+            "a local SMTP server keeping what it receives (development)",
+            run_mailcatcher,
+            mailcatcher_arguments,
+        ),
     },
 )
 

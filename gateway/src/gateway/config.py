@@ -80,6 +80,33 @@ class GatewaySettings(AppSettings):
     # an upstream that was down is asked again on the next request.
     openapi_refresh_seconds: float = 60.0
 
+    # E-mail (SMTP with aiosmtplib). ``make run`` starts a local catcher on port 1025.
+    email_enabled: bool = True
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=1025, ge=1, le=65535)
+    # STARTTLS after connecting (port 587), or TLS from the first byte (port 465).
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0)
+    mail_from: str = "Social media policy program <no-reply@smp.example>"
+    # Notification kinds (event types) people cannot opt out of by e-mail.
+    mandatory_email_kinds: list[str] = [
+        "incident.decided",
+        "incident.escalated",
+        "incident.overdue",
+        "training.acknowledgement.requested",
+    ]
+    # The senders (e-mail, webhooks) and reminders run in every gateway process; off only
+    # where something else drives them (the in-process test stack).
+    background_senders: bool = True
+    # Longest sleep between looks for work another replica queued (this process's own
+    # intake wakes its senders at once); failed attempts back off from BASE up to MAX.
+    sender_poll_seconds: float = Field(default=2.0, gt=0)
+    email_retry_base_seconds: float = Field(default=5.0, ge=0)
+    email_retry_max_seconds: float = Field(default=1800.0, gt=0)
+
     @model_validator(mode="after")
     def _oidc_all_or_nothing(self) -> Self:
         oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)

@@ -25,6 +25,7 @@ from gateway.edge import (
     trusted_networks,
 )
 from gateway.events.intake import Outgoing
+from gateway.events.mail import Mailer
 from gateway.events.router import internal_router as events_intake_router
 from gateway.events.router import router as notifications_router
 from gateway.health import upstream_checks
@@ -180,8 +181,17 @@ def create_app(
                 settings, database, build_oidc(settings, idp_client)
             )
             app.state.authenticator = authenticator
+            mailer = Mailer(database, settings)
+            app.state.mailer = mailer
             app.state.outgoing = Outgoing(
-                public_url=settings.public_url, group_roles=settings.group_roles
+                public_url=settings.public_url,
+                group_roles=settings.group_roles,
+                email=settings.email_enabled,
+                mandatory_email_kinds=frozenset(settings.mandatory_email_kinds),
+                on_commit=[mailer.loop.wake],
+            )
+            await stack.enter_async_context(
+                mailer.loop.running(enabled=settings.background_senders)
             )
             app.state.anonymous_limiter = (
                 RateLimiter(

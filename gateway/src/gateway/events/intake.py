@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from gateway.events import messages, routing
-from gateway.events.models import Notification, ReceivedEvent
+from gateway.events.models import EmailMessage, EmailOptOut, Notification, ReceivedEvent
 from gateway.models import Person
 from gateway.service import holding_any_role, member_of_any
 from kit.db import call_after_commit, table_of, utcnow
@@ -30,6 +30,10 @@ class Outgoing:
 
     public_url: str
     group_roles: Mapping[str, str]
+    # E-mail a copy of each notification (unless the person opted out of its kind and
+    # the kind is not mandatory).
+    email: bool = True
+    mandatory_email_kinds: frozenset[str] = frozenset()
     on_commit: list[Callable[[], None]] = field(default_factory=list)
 
 
@@ -73,34 +77,72 @@ async def _record_new(session: AsyncSession, events: Sequence[Event]) -> set[uui
 
 async def _dispatch(session: AsyncSession, *, event: Event, outgoing: Outgoing) -> None:
     told: set[uuid.UUID] = set()
-    rows: list[dict[str, object]] = []
+    inbox: list[dict[str, object]] = []
+    mail: list[dict[str, object]] = []
     for audience in routing.audiences(event):
         people = await _resolve(session, audience=audience, group_roles=outgoing.group_roles)
+        people = [person for person in people if person.id not in told]
+        told.update(person.id for person in people)
         link = f"{outgoing.public_url.rstrip('/')}{audience.path}" if audience.path else None
+        by_mail = await _wanting_email(session, people=people, kind=event.type, outgoing=outgoing)
+        now = utcnow()
         for person in people:
-            if person.id in told:
-                continue
-            told.add(person.id)
             rendered = messages.render(
                 audience.template,
                 language=messages.language_of(person.locale),
                 context={**audience.context, "link": link},
             )
-            rows.append(
+            common = {"person_id": person.id, "event_id": event.id, "kind": event.type}
+            subject = rendered.subject[:300]
+            inbox.append(
                 {
+                    **common,
                     "id": uuid.uuid4(),
-                    "person_id": person.id,
-                    "event_id": event.id,
-                    "kind": event.type,
-                    "subject": rendered.subject[:300],
+                    "subject": subject,
                     "body": rendered.text,
                     "link": link,
-                    "created_at": utcnow(),
+                    "created_at": now,
                     "read_at": None,
                 }
             )
-    if rows:
-        await session.execute(insert(table_of(Notification)), rows)
+            if person.id in by_mail and person.email:
+                mail.append(
+                    {
+                        **common,
+                        "id": uuid.uuid4(),
+                        "to_address": person.email,
+                        "subject": subject,
+                        "text": rendered.text,
+                        "html": rendered.html,
+                        "created_at": now,
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "leased_until": None,
+                        "last_error": None,
+                    }
+                )
+    if inbox:
+        await session.execute(insert(table_of(Notification)), inbox)
+    if mail:
+        await session.execute(insert(table_of(EmailMessage)), mail)
+
+
+async def _wanting_email(
+    session: AsyncSession, *, people: Sequence[Person], kind: str, outgoing: Outgoing
+) -> set[uuid.UUID]:
+    """Who of ``people`` gets this kind by e-mail: everyone for a mandatory kind, else
+    those who did not opt out of it."""
+    if not outgoing.email or not people:
+        return set()
+    ids = {person.id for person in people}
+    if kind in outgoing.mandatory_email_kinds:
+        return ids
+    opted_out = await session.scalars(
+        select(EmailOptOut.person_id).where(
+            col(EmailOptOut.kind) == kind, col(EmailOptOut.person_id).in_(ids)
+        )
+    )
+    return ids - set(opted_out.all())
 
 
 async def _resolve(

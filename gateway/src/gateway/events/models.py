@@ -47,3 +47,35 @@ class Notification(Base, table=True):
     link: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     read_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class EmailMessage(Base, table=True):
+    """An e-mail waiting to be sent: claimed with a lease by the sender of any gateway
+    replica, retried with backoff while the SMTP server cannot take it, deleted once it
+    has. Written with the inbox entry it copies, in the intake's transaction."""
+
+    __tablename__ = "email_messages"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(foreign_key="people.id")
+    event_id: uuid.UUID
+    kind: str = Field(max_length=100)
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    text: str = Field(sa_type=Text)
+    html: str = Field(sa_type=Text)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    leased_until: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class EmailOptOut(Base, table=True):
+    """A kind of notification a person does not want by e-mail (the inbox still has it).
+    Kinds the policy makes mandatory cannot be opted out of."""
+
+    __tablename__ = "email_opt_outs"
+
+    person_id: uuid.UUID = Field(foreign_key="people.id", primary_key=True)
+    kind: str = Field(max_length=100, primary_key=True)

@@ -10,12 +10,24 @@ from fastapi import APIRouter, Query, Request
 from gateway.access import check_event_source
 from gateway.deps import CallerDep, SessionDep, UserDep
 from gateway.events import intake, service
-from gateway.events.schemas import IntakeReceipt, MarkedRead, NotificationRead, UnreadCount
+from gateway.events.schemas import (
+    IntakeReceipt,
+    MarkedRead,
+    NotificationRead,
+    NotificationSettings,
+    NotificationSettingsUpdate,
+    UnreadCount,
+)
 from kit.outbox import INTAKE_PATH, EventBatch
 from kit.pagination import Page, PageParamsDep
 
 router = APIRouter(prefix="/api/v1/me/notifications", tags=["notifications"])
 internal_router = APIRouter()
+
+
+def _mandatory(request: Request) -> frozenset[str]:
+    outgoing: intake.Outgoing = request.app.state.outgoing
+    return outgoing.mandatory_email_kinds
 
 
 def _person(caller: UserDep) -> uuid.UUID:
@@ -43,6 +55,26 @@ async def list_notifications(
 async def unread_count(session: SessionDep, caller: UserDep) -> UnreadCount:
     """How many of my notifications are unread (the badge on the bell)."""
     return UnreadCount(unread=await service.unread_count(session, person_id=_person(caller)))
+
+
+@router.get("/settings", response_model=NotificationSettings)
+async def get_settings(
+    request: Request, session: SessionDep, caller: UserDep
+) -> NotificationSettings:
+    """Which kinds of notification reach me by e-mail, and which are mandatory."""
+    return await service.notification_settings(
+        session, person_id=_person(caller), mandatory=_mandatory(request)
+    )
+
+
+@router.put("/settings", response_model=NotificationSettings)
+async def put_settings(
+    data: NotificationSettingsUpdate, request: Request, session: SessionDep, caller: UserDep
+) -> NotificationSettings:
+    """Opt out of e-mail for some kinds (the inbox still has them); mandatory kinds: 422."""
+    return await service.set_email_opt_outs(
+        session, person_id=_person(caller), kinds=data.email_opt_outs, mandatory=_mandatory(request)
+    )
 
 
 @router.post("/read-all", response_model=MarkedRead)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class NotificationRead(BaseModel):
@@ -26,6 +27,27 @@ class UnreadCount(BaseModel):
 
 class MarkedRead(BaseModel):
     marked: int = Field(description="How many notifications were unread and now are read.")
+
+
+MAX_OPT_OUTS = 50
+
+
+class EmailChoice(BaseModel):
+    kind: str = Field(description="An event type people are told about.")
+    mandatory: bool = Field(description="The policy says it is always e-mailed.")
+    email: bool = Field(description="Whether it reaches me by e-mail (the inbox always has it).")
+
+
+class NotificationSettings(BaseModel):
+    email: list[EmailChoice]
+
+
+class NotificationSettingsUpdate(BaseModel):
+    email_opt_outs: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+        max_length=MAX_OPT_OUTS,
+        description="The kinds I do not want by e-mail (all others are e-mailed); "
+        "mandatory kinds cannot be listed.",
+    )
 
 
 class IntakeReceipt(BaseModel):

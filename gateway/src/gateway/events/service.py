@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from gateway.errors import NotificationNotFound
-from gateway.events.models import Notification
+from gateway.events.models import EmailOptOut, Notification
+from gateway.events.routing import ROUTES
+from gateway.events.schemas import EmailChoice, NotificationSettings
 from kit.db import utcnow
+from kit.errors import ValidationFailed
 from kit.pagination import PageParams, paginate
 
 
@@ -60,3 +64,49 @@ async def mark_all_read(session: AsyncSession, *, person_id: uuid.UUID) -> int:
         .values(read_at=utcnow())
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def notification_settings(
+    session: AsyncSession, *, person_id: uuid.UUID, mandatory: Collection[str]
+) -> NotificationSettings:
+    opted_out = set(
+        await session.scalars(
+            select(EmailOptOut.kind).where(col(EmailOptOut.person_id) == person_id)
+        )
+    )
+    return NotificationSettings(
+        email=[
+            EmailChoice(
+                kind=kind,
+                mandatory=kind in mandatory,
+                email=kind in mandatory or kind not in opted_out,
+            )
+            for kind in sorted(ROUTES)
+        ]
+    )
+
+
+async def set_email_opt_outs(
+    session: AsyncSession,
+    *,
+    person_id: uuid.UUID,
+    kinds: Sequence[str],
+    mandatory: Collection[str],
+) -> NotificationSettings:
+    """Replace the person's opt-outs; an unknown or mandatory kind is refused (422)."""
+    errors = [
+        {
+            "detail": f"{kind!r} is mandatory: the policy says it is always e-mailed."
+            if kind in mandatory
+            else f"{kind!r} is not a kind people are told about; one of {sorted(ROUTES)}.",
+            "pointer": f"#/email_opt_outs/{index}",
+        }
+        for index, kind in enumerate(kinds)
+        if kind in mandatory or kind not in ROUTES
+    ]
+    if errors:
+        raise ValidationFailed("Some kinds cannot be opted out of.", extensions={"errors": errors})
+    await session.execute(delete(EmailOptOut).where(col(EmailOptOut.person_id) == person_id))
+    session.add_all(EmailOptOut(person_id=person_id, kind=kind) for kind in sorted(set(kinds)))
+    await session.flush()
+    return await notification_settings(session, person_id=person_id, mandatory=mandatory)

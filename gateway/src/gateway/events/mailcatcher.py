@@ -1,0 +1,85 @@
+"""A local SMTP server that keeps every message it receives, for development and tests
+(``make run`` starts it: ``python -m gateway mailcatcher``). It delivers nothing: each
+message is kept in memory and, given a directory, written there as an ``.eml`` file.
+
+Needs ``aiosmtpd`` (a development dependency): the gateway image does not ship it, and
+staging points ``GATEWAY_SMTP_*`` at a real catcher or relay instead.
+"""
+
+from __future__ import annotations
+
+import email
+import email.message
+import email.policy
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+READY_TIMEOUT_SECONDS = 30.0
+
+
+class _Keeper:
+    def __init__(self, catcher: MailCatcher) -> None:
+        self.catcher = catcher
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        content = envelope.original_content or b""
+        message = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(message, email.message.EmailMessage)
+        self.catcher.keep(message, content)
+        return "250 Message accepted for delivery"
+
+
+class MailCatcher:
+    """``start()`` listens on ``host:port`` (0: a free port, then read ``port``)."""
+
+    def __init__(
+        self, *, host: str = "127.0.0.1", port: int = 0, directory: Path | None = None
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.directory = directory
+        self.messages: list[email.message.EmailMessage] = []
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        if self.port == 0:
+            with socket.socket() as sock:
+                sock.bind((self.host, 0))
+                self.port = int(sock.getsockname()[1])
+        self._controller = Controller(
+            _Keeper(self), hostname=self.host, port=self.port, ready_timeout=READY_TIMEOUT_SECONDS
+        )
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def keep(self, message: email.message.EmailMessage, content: bytes) -> None:
+        with self._lock:
+            self.messages.append(message)
+            number = len(self.messages)
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{time.strftime('%Y%m%d-%H%M%S')}-{number:05d}.eml"
+            path.write_bytes(content)
+            print(f"mail: {message['To']}: {message['Subject']}  ->  {path}", flush=True)
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        with self._lock:
+            return [m for m in self.messages if m["To"] == address]
+
+    def __enter__(self) -> MailCatcher:
+        self.start()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
