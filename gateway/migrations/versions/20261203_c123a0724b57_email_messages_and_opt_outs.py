@@ -1,7 +1,7 @@
 """email messages and opt-outs
 
 Revision ID: c123a0724b57
-Revises: 565b5f964c03
+Revises: b046b9709c1c
 Create Date: 2026-12-03 10:14:25.186344
 """
 
