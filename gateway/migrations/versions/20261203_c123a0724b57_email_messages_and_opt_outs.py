@@ -14,7 +14,7 @@ from alembic import op
 import kit.db
 
 revision: str = "c123a0724b57"
-down_revision: str | Sequence[str] | None = "565b5f964c03"
+down_revision: str | Sequence[str] | None = "b046b9709c1c"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
