@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kit.fields import Storable
+
 
 class NotificationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -43,7 +45,9 @@ class NotificationSettings(BaseModel):
 
 
 class NotificationSettingsUpdate(BaseModel):
-    email_opt_outs: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] = Field(
+    email_opt_outs: list[
+        Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
+    ] = Field(
         max_length=MAX_OPT_OUTS,
         description="The kinds I do not want by e-mail (all others are e-mailed); "
         "mandatory kinds cannot be listed.",
