@@ -21,7 +21,7 @@ from kit.identity import Caller, PrincipalKind, Role
 SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "training": frozenset({"directory"}),
     "coaching": frozenset({"training", "directory"}),
-    "incidents": frozenset({"coaching", "directory"}),
+    "incidents": frozenset({"coaching", "training", "directory"}),
 }
 
 # The scope an API client needs to read the people directory.

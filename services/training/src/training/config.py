@@ -18,3 +18,5 @@ class TrainingSettings(AppSettings):
     reconcile_seconds: float = 3600.0
     # Run that comparison in the background (tests drive it by hand).
     reconciler: bool = True
+    # Remedial modules an incident assigns are due this many days later (unless it says).
+    remedial_due_days: int = 14

@@ -21,6 +21,7 @@ from training.quizzes.models import (
     Quiz,
     ReviewRule,
 )
+from training.remedial.models import RemedialAssignment
 from training.rules.models import AssignmentRule, TargetKind
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "QuestionKind",
     "QuestionResult",
     "Quiz",
+    "RemedialAssignment",
     "Reply",
     "ReviewRule",
     "Scenario",

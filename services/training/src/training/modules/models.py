@@ -52,6 +52,8 @@ class Module(Versioned, Base, table=True):
     body_markdown: str
     # The social media core training: passing it is what coaching checks for ambassadors.
     core: bool = False
+    # The policy clauses the module teaches: an incident breaching one assigns it.
+    clause_numbers: list[str] = Field(default_factory=list, sa_type=JSON)
     # A revision (number > 1) states whether its change is material: publishing a material
     # one asks everyone the module is assigned to to take it again, due this many days later.
     material: bool = False

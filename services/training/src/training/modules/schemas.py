@@ -90,6 +90,13 @@ class ModuleCreate(BaseModel):
     core: Flag = Field(
         default=False, description="The social media core training (what ambassadors need)."
     )
+    clause_numbers: list[ClauseNumber] | None = Field(
+        default=None,
+        max_length=50,
+        description="The policy clauses the module teaches (an incident breaching one "
+        "assigns it as remedial training). Default: the clauses its examples and scenarios "
+        "cite.",
+    )
     examples: list[ExampleIn] = Field(default_factory=list, max_length=100)
     scenarios: list[ScenarioIn] = Field(default_factory=list, max_length=100)
 
@@ -103,6 +110,7 @@ class ModuleUpdate(BaseModel):
     summary: Text | None = Field(default=None, min_length=1, max_length=2000)
     body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
     core: Flag | None = None
+    clause_numbers: list[ClauseNumber] | None = Field(default=None, max_length=50)
     material: Flag | None = Field(default=None, description="Only for a revision.")
     material_due_days: Integer | None = Field(default=None, ge=1, le=365)
     examples: list[ExampleIn] | None = Field(default=None, max_length=100)
@@ -144,6 +152,7 @@ class ModuleSummary(BaseModel):
     title: str
     summary: str
     core: bool
+    clause_numbers: list[str] = Field(description="The policy clauses the module teaches.")
     material: bool = Field(description="Whether this revision's change is material.")
     material_due_days: int
     status: ModuleStatus

@@ -124,9 +124,14 @@ def _public_scenario(scenario: Scenario) -> ScenarioPublicRead:
 async def create_module(
     session: AsyncSession, *, data: ModuleCreate, author_id: uuid.UUID | None
 ) -> Module:
-    await check_clauses(session, _cited(data.examples, data.scenarios))
+    cited = _cited(data.examples, data.scenarios)
+    taught = data.clause_numbers
+    if taught is None:
+        taught = [number for number in cited if number is not None]
+    await check_clauses(session, [*cited, *taught])
     module = Module.model_validate(
-        data.model_dump(exclude={"examples", "scenarios"}), update={"created_by": author_id}
+        data.model_dump(exclude={"examples", "scenarios", "clause_numbers"}),
+        update={"created_by": author_id, "clause_numbers": sorted(set(taught))},
     )
     session.add(module)
     await session.flush()
@@ -165,7 +170,11 @@ async def touch(session: AsyncSession, module: Module) -> None:
 
 async def update_module(session: AsyncSession, *, module: Module, data: ModuleUpdate) -> Module:
     require_draft(module)
-    await check_clauses(session, _cited(data.examples, data.scenarios))
+    await check_clauses(
+        session, [*_cited(data.examples, data.scenarios), *(data.clause_numbers or [])]
+    )
+    if data.clause_numbers is not None:
+        data.clause_numbers = sorted(set(data.clause_numbers))
     for field, value in data.model_dump(
         exclude_unset=True, exclude={"examples", "scenarios"}
     ).items():
@@ -232,6 +241,7 @@ async def revise_module(
         summary=module.summary,
         body_markdown=module.body_markdown,
         core=module.core,
+        clause_numbers=list(module.clause_numbers),
         material=data.material,
         material_due_days=data.material_due_days,
         created_by=author_id,

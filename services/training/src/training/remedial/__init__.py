@@ -1,0 +1,1 @@
+"""Remedial training: the modules that teach the clauses an incident breached."""

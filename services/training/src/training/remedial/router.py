@@ -1,0 +1,66 @@
+"""Remedial training routes: parse, authorise, call the service, return."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
+
+from kit.errors import Forbidden
+from kit.identity import Caller, CallerDep, Role
+from kit.pagination import Page, PageParamsDep
+from training.deps import API_PREFIX, DirectoryDep, SessionDep, SettingsDep
+from training.remedial import service
+from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRead
+
+router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
+
+
+async def require_remedial_assigner(caller: CallerDep) -> Caller:
+    if caller.has_role(Role.HR, Role.ADMIN) or caller.is_service("incidents"):
+        return caller
+    raise Forbidden("Remedial training is assigned by the incidents service (or HR).")
+
+
+@router.post(
+    "/remedial-training",
+    response_model=RemedialBatch,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Already assigned for this incident: the same batch."}},
+)
+async def assign_remedial(
+    data: RemedialCreate,
+    session: SessionDep,
+    caller: Annotated[Caller, Depends(require_remedial_assigner)],
+    directory: DirectoryDep,
+    settings: SettingsDep,
+    response: Response,
+) -> RemedialBatch:
+    """Assign the person the published modules that teach the clauses an incident breached
+    (the incidents service, HR); once per incident, so a retry gets the same answer."""
+    batch, created = await service.assign_remedial(
+        session, data=data, directory=directory, due_days=settings.remedial_due_days
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return batch
+
+
+@router.get("/remedial-training", response_model=Page[RemedialRead])
+async def list_remedial(
+    session: SessionDep,
+    caller: CallerDep,
+    page: PageParamsDep,
+    incident_id: uuid.UUID | None = None,
+    person_id: uuid.UUID | None = None,
+) -> Page[RemedialRead]:
+    """Remedial modules with their status, oldest first: for the incidents and coaching
+    services and HR; a person reads their own (`person_id`)."""
+    overseer = caller.has_role(Role.HR, Role.ADMIN) or caller.is_service("incidents", "coaching")
+    if not overseer and (person_id is None or not caller.is_person(person_id)):
+        raise Forbidden("You can read your own remedial training; HR can read anyone's.")
+    items, next_cursor = await service.list_remedial(
+        session, page=page, incident_id=incident_id, person_id=person_id
+    )
+    return Page(items=items, next_cursor=next_cursor)

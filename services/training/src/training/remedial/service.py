@@ -1,0 +1,171 @@
+"""Remedial training: a decision of coaching assigns the modules that teach the clauses
+the incident breached. Routes call these; nothing here knows about HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from kit.db import utcnow
+from kit.pagination import PageParams, paginate
+from training.assignments.models import Assignment, ModuleProgress
+from training.assignments.service import status_of
+from training.directory import Directory
+from training.errors import UnknownPeople
+from training.modules.models import Module, ModuleStatus
+from training.remedial.models import RemedialAssignment
+from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRead
+
+
+async def assign_remedial(
+    session: AsyncSession, *, data: RemedialCreate, directory: Directory, due_days: int
+) -> tuple[RemedialBatch, bool]:
+    """Assign the published modules that teach any breached clause; once per incident
+    (asking again returns what was assigned). Returns the batch and whether it is new."""
+    breached = set(data.clause_numbers)
+    covering = [
+        module
+        for module in await session.scalars(
+            select(Module)
+            .where(col(Module.status) == ModuleStatus.PUBLISHED)
+            .order_by(col(Module.created_at), col(Module.id))
+        )
+        if breached & set(module.clause_numbers)
+    ]
+    taught = {number for module in covering for number in module.clause_numbers}
+    uncovered = sorted(breached - taught)
+    existing = list(
+        await session.scalars(
+            select(RemedialAssignment).where(
+                col(RemedialAssignment.incident_id) == data.incident_id
+            )
+        )
+    )
+    if existing:
+        return RemedialBatch(
+            incident_id=data.incident_id,
+            items=await remedial_reads(session, existing),
+            uncovered_clauses=uncovered,
+        ), False
+    person = await directory.person(data.person_id)
+    if person is None or not person.active:
+        raise UnknownPeople(
+            f"{data.person_id} is not active in the directory: there is nobody to train.",
+            extensions={"person_ids": [str(data.person_id)]},
+        )
+    due_at = data.due_at or utcnow() + dt.timedelta(days=due_days)
+    held = {
+        assignment.module_id: assignment
+        for assignment in await session.scalars(
+            select(Assignment).where(
+                col(Assignment.person_id) == person.id,
+                col(Assignment.module_id).in_([module.id for module in covering]),
+            )
+        )
+    }
+    rows = []
+    for module in covering:
+        assignment = held.get(module.id)
+        if assignment is None:
+            assignment = Assignment(
+                module_id=module.id,
+                person_id=person.id,
+                department=person.department,
+                due_at=due_at,
+            )
+        elif assignment.closed_at is not None:
+            # Closed when they left and came back without a rule covering them: reopen.
+            assignment.closed_at = assignment.closed_reason = None
+            assignment.due_at = due_at
+        else:
+            # An open assignment keeps its place and gets the earlier due date.
+            assignment.due_at = min(assignment.due_at, due_at)
+        session.add(assignment)
+        await session.flush()
+        row = RemedialAssignment(
+            incident_id=data.incident_id,
+            person_id=person.id,
+            module_id=module.id,
+            assignment_id=assignment.id,
+            clause_numbers=sorted(breached & set(module.clause_numbers)),
+        )
+        session.add(row)
+        rows.append(row)
+    await session.flush()
+    return RemedialBatch(
+        incident_id=data.incident_id,
+        items=await remedial_reads(session, rows),
+        uncovered_clauses=uncovered,
+    ), True
+
+
+async def list_remedial(
+    session: AsyncSession,
+    *,
+    page: PageParams,
+    incident_id: uuid.UUID | None,
+    person_id: uuid.UUID | None,
+) -> tuple[list[RemedialRead], str | None]:
+    statement = select(RemedialAssignment)
+    if incident_id is not None:
+        statement = statement.where(col(RemedialAssignment.incident_id) == incident_id)
+    if person_id is not None:
+        statement = statement.where(col(RemedialAssignment.person_id) == person_id)
+    rows, next_cursor = await paginate(
+        session,
+        statement,
+        order_by=[RemedialAssignment.created_at, RemedialAssignment.id],
+        params=page,
+    )
+    return await remedial_reads(session, rows), next_cursor
+
+
+async def remedial_reads(
+    session: AsyncSession, rows: Sequence[RemedialAssignment]
+) -> list[RemedialRead]:
+    """Each remedial module with its assignment's status, in one query."""
+    if not rows:
+        return []
+    found = (
+        await session.execute(
+            select(Assignment, Module, ModuleProgress)
+            .join(Module, col(Module.id) == col(Assignment.module_id))
+            .outerjoin(
+                ModuleProgress,
+                (col(ModuleProgress.person_id) == col(Assignment.person_id))
+                & (col(ModuleProgress.module_id) == col(Assignment.module_id)),
+            )
+            .where(col(Assignment.id).in_([row.assignment_id for row in rows]))
+        )
+    ).all()
+    by_id = {
+        assignment.id: (assignment, module, progress) for assignment, module, progress in found
+    }
+    now = utcnow()
+    reads = []
+    for row in rows:
+        assignment, module, progress = by_id[row.assignment_id]
+        reads.append(
+            RemedialRead(
+                incident_id=row.incident_id,
+                person_id=row.person_id,
+                module_id=module.id,
+                module_title=module.title,
+                clause_numbers=row.clause_numbers,
+                assignment_id=assignment.id,
+                due_at=assignment.due_at,
+                status=status_of(
+                    due_at=assignment.due_at,
+                    progress=progress,
+                    now=now,
+                    closed_reason=assignment.closed_reason,
+                ),
+                completed_at=progress.completed_at if progress else None,
+                created_at=row.created_at,
+            )
+        )
+    return reads
