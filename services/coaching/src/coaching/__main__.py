@@ -4,10 +4,10 @@ import argparse
 import asyncio
 
 from coaching.config import CoachingSettings
-from coaching.db import audit_trail
+from coaching.db import Base, audit_trail
 from coaching.main import ALEMBIC_INI
 from coaching.seed import seed
-from kit.cli import AppCli, Command, audit_verify_command
+from kit.cli import AppCli, Command, audit_verify_command, rotate_keys_command
 from kit.db import Database
 
 
@@ -30,6 +30,7 @@ cli = AppCli(
     settings=CoachingSettings,
     alembic_ini=ALEMBIC_INI,
     commands={
+        "rotate-keys": rotate_keys_command(Base.metadata, lambda: CoachingSettings().database_url),
         "audit-verify": audit_verify_command(audit_trail, lambda: CoachingSettings().database_url),
         "seed": Command("load the demo content (only into an empty database)", run_seed),
     },

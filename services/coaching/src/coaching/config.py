@@ -2,10 +2,10 @@
 
 from pydantic_settings import SettingsConfigDict
 
-from kit.settings import AppSettings
+from kit.settings import EncryptionSettings
 
 
-class CoachingSettings(AppSettings):
+class CoachingSettings(EncryptionSettings):
     model_config = SettingsConfigDict(env_prefix="COACHING_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/coaching.db"

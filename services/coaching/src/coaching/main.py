@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from coaching.config import CoachingSettings
 from coaching.db import audit_trail, idempotency_keys, outbox
 from coaching.router import router
+from kit.crypto import install
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -24,6 +25,8 @@ def create_app(
 ) -> FastAPI:
     """``gateway_transport`` lets tests wire calls to the gateway's ASGI app in-process."""
     settings = settings or CoachingSettings()
+    # Notes and texts are encrypted at rest with this app's key ring (kit.crypto).
+    install("coaching", settings.keyring())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

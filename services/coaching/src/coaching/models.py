@@ -11,6 +11,7 @@ from sqlmodel import Field
 
 from coaching.db import Base
 from kit.concurrency import Versioned
+from kit.crypto import EncryptedText
 from kit.db import UtcDateTime, str_enum, utcnow
 
 
@@ -126,7 +127,10 @@ class CoachingSession(Versioned, Base, table=True):
     duration_minutes: int
     status: SessionStatus = Field(default=SessionStatus.SCHEDULED, sa_type=str_enum(SessionStatus))
     # Confidential: only the engagement's coach and coachee ever receive this.
-    notes: str | None = Field(default=None, sa_type=Text)
+    # Encrypted at rest (kit.crypto): the raw database holds an envelope, never the notes.
+    notes: str | None = Field(
+        default=None, sa_type=EncryptedText("coaching", "coaching_sessions.notes")
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -4,10 +4,10 @@ import argparse
 import asyncio
 
 from incidents.config import IncidentsSettings
-from incidents.db import audit_trail
+from incidents.db import Base, audit_trail
 from incidents.main import ALEMBIC_INI
 from incidents.seed import seed
-from kit.cli import AppCli, Command, audit_verify_command
+from kit.cli import AppCli, Command, audit_verify_command, rotate_keys_command
 from kit.db import Database
 
 
@@ -32,6 +32,7 @@ cli = AppCli(
     settings=IncidentsSettings,
     alembic_ini=ALEMBIC_INI,
     commands={
+        "rotate-keys": rotate_keys_command(Base.metadata, lambda: IncidentsSettings().database_url),
         "audit-verify": audit_verify_command(audit_trail, lambda: IncidentsSettings().database_url),
         "seed": Command(
             "publish the default escalation policy (only into an empty database)", run_seed

@@ -4,10 +4,10 @@ from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from incidents.policy.signoff import check_approver
-from kit.settings import AppSettings
+from kit.settings import EncryptionSettings
 
 
-class IncidentsSettings(AppSettings):
+class IncidentsSettings(EncryptionSettings):
     model_config = SettingsConfigDict(env_prefix="INCIDENTS_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/incidents.db"

@@ -14,6 +14,7 @@ from incidents.db import audit_trail, idempotency_keys, outbox
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
 from incidents.router import router
+from kit.crypto import install
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -26,6 +27,8 @@ def create_app(
 ) -> FastAPI:
     """``gateway_transport`` lets tests wire calls to the gateway's ASGI app in-process."""
     settings = settings or IncidentsSettings()
+    # Notes and texts are encrypted at rest with this app's key ring (kit.crypto).
+    install("incidents", settings.keyring())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,13 +17,15 @@ from types import FrameType
 from typing import NoReturn
 
 import uvicorn
+from sqlalchemy import MetaData
 
 from kit.audit import AuditTrail, Verification
+from kit.crypto import Rotation, install, rotate
 from kit.db import Database
 from kit.migrations import upgrade_to_head
 from kit.observability import configure_logging
 from kit.server import guarded_protocol
-from kit.settings import AppSettings
+from kit.settings import AppSettings, EncryptionSettings
 
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
@@ -86,6 +88,11 @@ class AppCli:
             if command.arguments is not None:
                 command.arguments(command_parser)
         args = parser.parse_args(argv)
+        settings = self.settings()
+        if isinstance(settings, EncryptionSettings):
+            # Every command that reads or writes encrypted fields (seed, rotate-keys) needs
+            # the key ring; in production a missing key stops here, before anything runs.
+            install(self.name, settings.keyring())
         if args.command == "serve":
             return self.serve()
         if args.command == "migrate":
@@ -110,6 +117,28 @@ def audit_verify_command(trail: AuditTrail, database_url: Callable[[], str]) -> 
         return 0 if result.ok else 1
 
     return Command("check the access audit's hash chain (exit 1 when it was tampered with)", run)
+
+
+def rotate_keys_command(metadata: MetaData, database_url: Callable[[], str]) -> Command:
+    """``python -m <app> rotate-keys``: re-wrap every encrypted value under the active key
+    (and encrypt values stored before encryption was turned on), in batches, while the
+    app keeps serving."""
+
+    def run(_: argparse.Namespace) -> int:
+        async def go() -> Rotation:
+            database = Database(database_url())
+            try:
+                return await rotate(database, metadata)
+            finally:
+                await database.dispose()
+
+        result = asyncio.run(go())
+        print(f"re-wrapped {result.rewrapped} of {result.checked} encrypted values")
+        return 0
+
+    return Command(
+        "re-wrap every encrypted field under the active key (key rotation, no downtime)", run
+    )
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> NoReturn:

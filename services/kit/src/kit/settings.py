@@ -8,6 +8,8 @@ from typing import Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kit.crypto import DEV_ENCRYPTION_KEY, DEV_ENCRYPTION_KEY_ID, Keyring
+
 # Development placeholders: fine on a laptop, refused in production.
 DEV_INTERNAL_TOKEN_SECRET = "dev-internal-token-secret-change-me-0123456789"
 PLACEHOLDER_MARKERS = ("change-me", "changeme", "placeholder", "example")
@@ -79,3 +81,38 @@ class AppSettings(BaseSettings):
         if self.internal_token_previous_secret is not None:
             secrets.append(self.internal_token_previous_secret.get_secret_value())
         return secrets
+
+
+class EncryptionSettings(AppSettings):
+    """For an app that encrypts fields at rest (``kit.crypto``): its key ring.
+
+    ``encryption_keys`` maps key ids to keys (32 random bytes, base64), e.g.
+    ``{"2026-12": "..."}``; ``encryption_key_id`` names the one that encrypts (default: the
+    last listed). In production the development key is refused and a missing key ring
+    stops the app at start-up."""
+
+    encryption_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEV_ENCRYPTION_KEY_ID: SecretStr(DEV_ENCRYPTION_KEY)}
+    )
+    encryption_key_id: str | None = None
+
+    @model_validator(mode="after")
+    def _key_ring(self) -> Self:
+        keys = self.plain_encryption_keys()
+        if self.environment is Environment.PRODUCTION and (
+            not keys or DEV_ENCRYPTION_KEY in keys.values()
+        ):
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}ENCRYPTION_KEYS must hold the key that encrypts notes and incident "
+                "texts in production (JSON: key id -> 32 random bytes in base64); the "
+                "development key is refused"
+            )
+        Keyring.from_settings(keys, self.encryption_key_id)  # refuses a malformed ring
+        return self
+
+    def plain_encryption_keys(self) -> dict[str, str]:
+        return {key_id: key.get_secret_value() for key_id, key in self.encryption_keys.items()}
+
+    def keyring(self) -> Keyring:
+        return Keyring.from_settings(self.plain_encryption_keys(), self.encryption_key_id)

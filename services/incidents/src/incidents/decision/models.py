@@ -12,6 +12,7 @@ from sqlmodel import Field
 
 from incidents.db import Base
 from incidents.domain import Action, OwnerRole
+from kit.crypto import EncryptedText
 from kit.db import UtcDateTime, str_enum, utcnow
 
 
@@ -56,7 +57,8 @@ class Decision(Base, table=True):
     owner_note: str | None = Field(default=None, sa_type=Text)
     deadline_at: dt.datetime = Field(sa_type=UtcDateTime)
     suspends_ambassador: bool = False
-    reason: str | None = Field(default=None, sa_type=Text)
+    # An override's reason, encrypted at rest (kit.crypto).
+    reason: str | None = Field(default=None, sa_type=EncryptedText("incidents", "decisions.reason"))
     decided_by: uuid.UUID | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 

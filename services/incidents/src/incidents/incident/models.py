@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Index, Text, bindparam, event, text
+from sqlalchemy import JSON, ColumnElement, Index, bindparam, event, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter
@@ -25,6 +25,7 @@ from incidents.domain import (
     Severity,
 )
 from kit.concurrency import Versioned
+from kit.crypto import EncryptedJSON, EncryptedText
 from kit.db import UtcDateTime, str_enum, utcnow
 
 # The open incidents someone must act on, in the one spelling the partial indexes below and
@@ -74,7 +75,8 @@ class Incident(Versioned, Base, table=True):
     occurred_at: dt.datetime = Field(sa_type=UtcDateTime)
     category: Category = Field(sa_type=str_enum(Category))
     clauses: list[str] = Field(default_factory=list, sa_type=JSON)
-    description: str = Field(sa_type=Text)
+    # Encrypted at rest (kit.crypto): the raw database holds an envelope, never the text.
+    description: str = Field(sa_type=EncryptedText("incidents", "incidents.description"))
     severity: Severity = Field(sa_type=str_enum(Severity))
     status: IncidentStatus = Field(
         default=IncidentStatus.REPORTED, sa_type=str_enum(IncidentStatus)
@@ -158,8 +160,11 @@ class TimelineEntry(Base, table=True):
     kind: TimelineKind = Field(sa_type=str_enum(TimelineKind))
     actor: str = Field(max_length=200, description="person:<id> or service:<name>")
     actor_id: uuid.UUID | None = None
-    summary: str = Field(sa_type=Text)
-    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    # Encrypted at rest (kit.crypto): notes, reasons and what happened are texts about people.
+    summary: str = Field(sa_type=EncryptedText("incidents", "timeline_entries.summary"))
+    data: dict[str, Any] = Field(
+        default_factory=dict, sa_type=EncryptedJSON("incidents", "timeline_entries.data")
+    )
     at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
