@@ -12,7 +12,7 @@ RUN := $(UV) run --frozen --no-sync
 DEMO_USERS := emma.employee marc.manager carla.coach olivia.owner hannah.hr leo.legal pia.privacy grace.admin
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate seed test lint fmt check-deploy clean
+.PHONY: help install run migrate seed test lint fmt check-deploy client client-check clean
 
 help:
 	@echo "make run      install, migrate, seed the demo organisation, start all four apps"
@@ -21,6 +21,8 @@ help:
 	@echo "make fmt      format and autofix"
 	@echo "make migrate  upgrade every app's database to the latest migration"
 	@echo "make check-deploy  lint the Dockerfiles, validate docker-compose.yml, check .env.example"
+	@echo "make client   regenerate the TypeScript client (clients/typescript) from the API's code"
+	@echo "make client-check  fail if the TypeScript client is stale; compile its example with tsc --strict"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -66,6 +68,30 @@ check-deploy: install
 fmt: install
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
+
+# The TypeScript client: the merged OpenAPI document exported from the apps' code, types
+# generated from it by openapi-typescript, an example compiled with tsc --strict (node 20+).
+CLIENT := clients/typescript
+NPM_CI := npm ci --no-audit --no-fund --loglevel=error
+
+client: install
+	$(RUN) python $(CLIENT)/export_openapi.py $(CLIENT)/openapi.json
+	cd $(CLIENT) && $(NPM_CI) && npx openapi-typescript openapi.json -o src/schema.d.ts
+	cd $(CLIENT) && npx tsc --noEmit -p tsconfig.json
+
+client-check: install
+	@$(RUN) python $(CLIENT)/export_openapi.py $(CLIENT)/.openapi.fresh.json
+	@if ! cmp -s $(CLIENT)/.openapi.fresh.json $(CLIENT)/openapi.json; then \
+		rm -f $(CLIENT)/.openapi.fresh.json; \
+		echo "clients/typescript is stale: the API's OpenAPI document changed." >&2; \
+		echo "Run 'make client' and commit clients/typescript (openapi.json, src/schema.d.ts)." >&2; \
+		exit 1; \
+	fi
+	@rm -f $(CLIENT)/.openapi.fresh.json
+	cd $(CLIENT) && $(NPM_CI)
+	@cd $(CLIENT) && npx openapi-typescript openapi.json -o src/schema.d.ts --check >/dev/null || { \
+		echo "clients/typescript/src/schema.d.ts is stale. Run 'make client' and commit it." >&2; exit 1; }
+	cd $(CLIENT) && npx tsc --noEmit -p tsconfig.json
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

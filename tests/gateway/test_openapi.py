@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +21,7 @@ from gateway.openapi import merge_documents
 from tests.support.stack import COMMON, StackHandle
 
 METHODS = {"get", "post", "put", "patch", "delete"}
+CLIENT = Path(__file__).resolve().parents[2] / "clients" / "typescript"
 
 
 def refs(node: Any) -> set[str]:
@@ -174,3 +179,34 @@ class TestRefresh:
         assert not any(p.startswith("/api/v1/training/") for p in while_down["paths"])
         assert any(p.startswith("/api/v1/coaching/") for p in while_down["paths"])
         assert any(p.startswith("/api/v1/training/") for p in back["paths"])
+
+
+@functools.cache
+def exported_document() -> dict[str, Any]:
+    """The document ``make client`` generates the TypeScript client from."""
+    spec = importlib.util.spec_from_file_location("export_openapi", CLIENT / "export_openapi.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    document: dict[str, Any] = module.merged_document()
+    return document
+
+
+class TestTypescriptClient:
+    async def test_is_generated_from_the_document_the_gateway_serves(
+        self, stack: StackHandle
+    ) -> None:
+        served = (await stack.client().get("/openapi.json")).json()
+
+        exported = exported_document()
+
+        assert {**exported, "servers": None} == {**served, "servers": None}
+
+    def test_is_up_to_date_with_the_api(self) -> None:
+        committed = json.loads((CLIENT / "openapi.json").read_text())
+
+        assert committed == exported_document(), (
+            "clients/typescript is stale: the API's OpenAPI document changed. "
+            "Run 'make client' and commit clients/typescript (openapi.json, src/schema.d.ts)."
+        )
