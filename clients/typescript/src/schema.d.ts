@@ -1705,6 +1705,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/remedial-training": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Remedial
+         * @description Remedial modules with their status, oldest first: for the incidents and coaching
+         *     services and HR; a person reads their own (`person_id`).
+         */
+        get: operations["list_remedial_api_v1_training_remedial_training_get"];
+        put?: never;
+        /**
+         * Assign Remedial
+         * @description Assign the person the published modules that teach the clauses an incident breached
+         *     (the incidents service, HR); once per incident, so a retry gets the same answer.
+         */
+        post: operations["assign_remedial_api_v1_training_remedial_training_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training/reports/acknowledgements": {
         parameters: {
             query?: never;
@@ -3318,6 +3344,11 @@ export interface components {
             /** Body Markdown */
             body_markdown: string;
             /**
+             * Clause Numbers
+             * @description The policy clauses the module teaches (an incident breaching one assigns it as remedial training). Default: the clauses its examples and scenarios cite.
+             */
+            clause_numbers?: string[] | null;
+            /**
              * Core
              * @description The social media core training (what ambassadors need).
              * @default false
@@ -3358,6 +3389,11 @@ export interface components {
         ModuleRead: {
             /** Body Markdown */
             body_markdown: string;
+            /**
+             * Clause Numbers
+             * @description The policy clauses the module teaches.
+             */
+            clause_numbers: string[];
             /** Core */
             core: boolean;
             /**
@@ -3409,6 +3445,11 @@ export interface components {
         ModuleStatus: "draft" | "published" | "retired";
         /** ModuleSummary */
         ModuleSummary: {
+            /**
+             * Clause Numbers
+             * @description The policy clauses the module teaches.
+             */
+            clause_numbers: string[];
             /** Core */
             core: boolean;
             /**
@@ -3454,6 +3495,8 @@ export interface components {
         ModuleUpdate: {
             /** Body Markdown */
             body_markdown?: string | null;
+            /** Clause Numbers */
+            clause_numbers?: string[] | null;
             /** Core */
             core?: boolean | null;
             /** Examples */
@@ -3740,6 +3783,16 @@ export interface components {
         Page_PolicyVersionSummary_: {
             /** Items */
             items: components["schemas"]["PolicyVersionSummary"][];
+            /**
+             * Next Cursor
+             * @description Pass as `cursor` to get the next page; `null` on the last page.
+             */
+            next_cursor: string | null;
+        };
+        /** Page[RemedialRead] */
+        Page_RemedialRead_: {
+            /** Items */
+            items: components["schemas"]["RemedialRead"][];
             /**
              * Next Cursor
              * @description Pass as `cursor` to get the next page; `null` on the last page.
@@ -4372,6 +4425,88 @@ export interface components {
              * @description The `content_hash` you read: refused (409) if the content changed since.
              */
             content_hash?: string | null;
+        };
+        /** RemedialBatch */
+        RemedialBatch: {
+            /**
+             * Incident Id
+             * Format: uuid
+             */
+            incident_id: string;
+            /** Items */
+            items: components["schemas"]["RemedialRead"][];
+            /**
+             * Uncovered Clauses
+             * @description Breached clauses no published module teaches (write one).
+             */
+            uncovered_clauses: string[];
+        };
+        /** RemedialCreate */
+        RemedialCreate: {
+            /**
+             * Clause Numbers
+             * @description The policy clauses the incident breached.
+             */
+            clause_numbers: string[];
+            /**
+             * Due At
+             * @description When the modules must be completed (default: `TRAINING_REMEDIAL_DUE_DAYS` from now).
+             */
+            due_at?: string | null;
+            /**
+             * Incident Id
+             * Format: uuid
+             * @description The incident; asking again changes nothing.
+             */
+            incident_id: string;
+            /**
+             * Person Id
+             * Format: uuid
+             */
+            person_id: string;
+        };
+        /** RemedialRead */
+        RemedialRead: {
+            /**
+             * Assignment Id
+             * Format: uuid
+             */
+            assignment_id: string;
+            /**
+             * Clause Numbers
+             * @description The breached clauses this module teaches.
+             */
+            clause_numbers: string[];
+            /** Completed At */
+            completed_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Due At
+             * Format: date-time
+             */
+            due_at: string;
+            /**
+             * Incident Id
+             * Format: uuid
+             */
+            incident_id: string;
+            /**
+             * Module Id
+             * Format: uuid
+             */
+            module_id: string;
+            /** Module Title */
+            module_title: string;
+            /**
+             * Person Id
+             * Format: uuid
+             */
+            person_id: string;
+            status: components["schemas"]["ProgressStatus"];
         };
         /** ReplyCreate */
         ReplyCreate: {
@@ -17841,6 +17976,263 @@ export interface operations {
             };
             /** @description `If-Match` is required for this update. */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_remedial_api_v1_training_remedial_training_get: {
+        parameters: {
+            query?: {
+                incident_id?: string | null;
+                person_id?: string | null;
+                /** @description Page size, at most 200. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RemedialRead_"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    assign_remedial_api_v1_training_remedial_training_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RemedialCreate"];
+            };
+        };
+        responses: {
+            /** @description Already assigned for this incident: the same batch. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemedialBatch"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
