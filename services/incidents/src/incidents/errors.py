@@ -96,3 +96,8 @@ class DecisionNotPossible(Conflict):
 class DecisionRaced(Conflict):
     slug = "decision-raced"
     title = "The incident changed while it was being decided"
+
+
+class TrainingUnavailable(ServiceUnavailable):
+    slug = "training-unavailable"
+    title = "Training unavailable"

@@ -20,7 +20,7 @@ from sqlalchemy import case, func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from incidents.decision import jobs, upstream
+from incidents.decision import jobs, training, upstream
 from incidents.decision.jobs import Backoff
 from incidents.decision.measures import tell_coaching
 from incidents.decision.models import JobKind, PendingJob, Trigger
@@ -165,6 +165,9 @@ class Worker:
                 coachee_id=incident.person_id,
                 goals=remedial_goals(incident),
             )
+            trained = await training.assign_remedial_training(
+                self.outside.gateway, incident=incident
+            )
         except UpstreamUnavailable as error:
             async with self.database.transaction() as session:
                 await jobs.retry_later(
@@ -178,6 +181,8 @@ class Worker:
         async with self.database.transaction() as session:
             locked = await lock_incident(session, incident_id=incident.id)
             if locked is not None:
+                if trained is not None and locked.remedial_engagement_id is None:
+                    training.record(session, incident_id=locked.id, answer=trained)
                 await open_remedial(session, incident=locked, engagement_id=engagement_id)
 
     async def _seconds_until_next_job(self) -> float:

@@ -146,6 +146,8 @@ class TimelineKind(StrEnum):
     HISTORY_CHANGED = "history_changed"
     # What coaching did about the incident: a suspension, its lifting, a cancellation.
     COACHING_MEASURES = "coaching_measures"
+    # The modules training assigned for the clauses breached (or why it could not).
+    REMEDIAL_TRAINING = "remedial_training"
 
 
 class TimelineEntry(Base, table=True):

@@ -8,9 +8,13 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from incidents.decision import training
+from incidents.decision.upstream import UpstreamUnavailable
 from incidents.deps import DatabaseDep, HrDep, OutsideDep, SessionDep, WorkerDep
 from incidents.domain import Category, IncidentStatus, OwnerRole, Severity
+from incidents.errors import TrainingUnavailable
 from incidents.incident import present, service
+from incidents.incident.access import View
 from incidents.incident.models import Incident
 from incidents.incident.schemas import (
     IncidentCreate,
@@ -19,11 +23,13 @@ from incidents.incident.schemas import (
     IncidentUpdate,
     NoteCreate,
     OverrideCreate,
+    RemedialModuleRead,
     TimelineEntryRead,
 )
 from incidents.incident.service import IncidentFilters, Seen
 from kit.audit import AUDITED_READ, AuditAction, Auditor, AuditorDep
 from kit.concurrency import ETagged, IfMatch, Located, OptionalIfMatch, etag_of, set_etag
+from kit.errors import Forbidden
 from kit.idempotency import sealed_json
 from kit.identity import Caller, UserDep
 from kit.pagination import Page, PageParamsDep
@@ -262,6 +268,25 @@ async def get_timeline(
         items=[present.timeline_entry(caller, seen, entry) for entry in entries],
         next_cursor=next_cursor,
     )
+
+
+@router.get("/{incident_id}/remedial-training", response_model=list[RemedialModuleRead])
+async def get_remedial_training(
+    incident_id: uuid.UUID, session: SessionDep, caller: UserDep, outside: OutsideDep
+) -> list[RemedialModuleRead]:
+    """The modules training assigned for the clauses the incident breached, with their
+    status now (HR, owners and contacts, the person concerned; not the reporter)."""
+    seen = await service.seen_incident(session, caller=caller, incident_id=incident_id)
+    if seen.view is View.REPORTER:
+        raise Forbidden("A reporter sees the incident's status, not the person's training.")
+    try:
+        items = await training.remedial_training(outside.gateway, incident_id=incident_id)
+    except UpstreamUnavailable as error:
+        raise TrainingUnavailable(
+            "Training cannot be reached right now to say how the remedial modules stand; "
+            "try again shortly."
+        ) from error
+    return [RemedialModuleRead.model_validate(item) for item in items]
 
 
 @router.post(

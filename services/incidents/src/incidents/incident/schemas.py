@@ -227,3 +227,14 @@ class TimelineEntryRead(BaseModel):
     actor_id: uuid.UUID | None
     summary: str
     data: dict[str, Any]
+
+
+class RemedialModuleRead(BaseModel):
+    """A module training assigned for the incident, with its status now (from training)."""
+
+    module_id: uuid.UUID
+    module_title: str
+    clause_numbers: list[str]
+    due_at: dt.datetime
+    status: str = Field(description="`not_started`, `in_progress`, `completed`, `overdue`, ...")
+    completed_at: dt.datetime | None
