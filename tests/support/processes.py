@@ -22,7 +22,10 @@ from tests.support.databases import APPS, DatabaseSet
 
 POLL_SECONDS = 0.05
 EXIT_TIMEOUT_SECONDS = 30
-READY_TIMEOUT_SECONDS = 60
+# Generous: a process's start costs seconds of CPU (imports, migrations), and on a loaded
+# 2-core machine that is minutes of wall time; a real hang still fails, only later.
+READY_TIMEOUT_SECONDS = 180
+COMMAND_TIMEOUT_SECONDS = 180
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,7 +53,7 @@ class RunningStack:
             cwd=ROOT,
             capture_output=True,
             check=True,
-            timeout=60,
+            timeout=COMMAND_TIMEOUT_SECONDS,
         )
         return result.stdout.decode().strip()
 
