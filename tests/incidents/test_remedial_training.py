@@ -127,3 +127,26 @@ class TestRemedialTraining:
             e for e in await timeline(stack, org, created["id"]) if e["kind"] == "remedial_training"
         ]
         assert "No module teaches 9.1" in entry["summary"]
+
+
+class TestCoachingHistory:
+    async def test_completing_the_module_shows_in_coaching_history(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        module = await teaching_module(stack)
+        created = await report(stack, org.reporter, org.employee, severity="medium")
+        await worker(stack).run_due()
+        path = f"/api/v1/coaching/people/{org.employee.id}/history"
+        hr = stack.as_user(org.hr)
+
+        await stack.as_user(org.employee).post(f"{API}/modules/{module['id']}/read")
+        plain = await hr.get(path)
+        with_training = await hr.get(path, params={"include_training": "true"})
+
+        assert plain.json()["remedial_training"] is None
+        [done] = with_training.json()["remedial_training"]
+        assert done["incident_id"] == created["id"]
+        assert done["status"] == "completed"
+        assert done["completed_at"] is not None
+        [engagement] = with_training.json()["engagements"]
+        assert engagement["incident_id"] == created["id"]

@@ -152,6 +152,20 @@ class HistoryEngagement(BaseModel):
     incident_id: uuid.UUID | None
 
 
+class RemedialModule(BaseModel):
+    """A module training assigned after an incident, with its status now."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    incident_id: uuid.UUID
+    module_id: uuid.UUID
+    module_title: str
+    clause_numbers: list[str]
+    due_at: dt.datetime
+    status: str
+    completed_at: dt.datetime | None
+
+
 class History(BaseModel):
     person_id: uuid.UUID
     window_days: int
@@ -164,6 +178,11 @@ class History(BaseModel):
     )
     remedial_active: int = Field(
         description="Remedial engagements still open (proposed or active)."
+    )
+    remedial_training: list[RemedialModule] | None = Field(
+        default=None,
+        description="With `include_training=true`: the modules training assigned after each "
+        "incident, with their status and completion (asked of training).",
     )
 
 

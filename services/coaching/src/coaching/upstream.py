@@ -16,6 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from coaching.errors import UpstreamUnavailable
+from coaching.schemas import RemedialModule
 from kit.clients import raise_for_caller_input
 
 RETRY_AFTER_SECONDS = "5"
@@ -49,6 +50,13 @@ class TrainingSignal(BaseModel):
     module_id: uuid.UUID | None = None
     detail: str | None = None
     since: dt.datetime
+
+
+class _RemedialPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[RemedialModule]
+    next_cursor: str | None
 
 
 class SignalPage(BaseModel):
@@ -159,3 +167,21 @@ async def training_signals(
     # The cursor inside ours is the caller's: training's 400 about it is theirs to fix.
     raise_for_caller_input(response)
     return _parse(SignalPage, "training", response)
+
+
+async def remedial_training(
+    gateway: httpx.AsyncClient, person_id: uuid.UUID
+) -> list[RemedialModule]:
+    """Every remedial module training assigned the person after an incident."""
+    modules: list[RemedialModule] = []
+    cursor: str | None = None
+    while True:
+        params = {"person_id": str(person_id), "limit": "200"}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = await _get(gateway, "training", "/api/v1/training/remedial-training", params)
+        page = _parse(_RemedialPage, "training", response)
+        modules += page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return modules

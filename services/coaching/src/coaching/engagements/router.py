@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from coaching import upstream
 from coaching.deps import CallerDep, GatewayDep, SessionDep
 from coaching.engagements import rules, service
 from coaching.engagements.service import EngagementFilters, Visible
@@ -265,10 +266,21 @@ async def person_history(
     person_id: uuid.UUID,
     session: SessionDep,
     caller: CallerDep,
+    gateway: GatewayDep,
     window_days: Annotated[int, Query(ge=1, le=MAX_WINDOW_DAYS)] = 365,
+    include_training: Annotated[
+        bool,
+        Query(
+            description="Also the remedial training modules and their completion (asks "
+            "training; 503 if it cannot answer). Deciding does not need them."
+        ),
+    ] = False,
 ) -> History:
     """A person's coaching history and remedial counts in the window (HR and the incidents
     service). Never includes session notes."""
     if not rules.is_overseer(caller):
         raise Forbidden("A person's coaching history is for HR and the incidents service.")
-    return await service.history(session, person_id=person_id, window_days=window_days)
+    history = await service.history(session, person_id=person_id, window_days=window_days)
+    if include_training:
+        history.remedial_training = await upstream.remedial_training(gateway, person_id)
+    return history
