@@ -1,7 +1,8 @@
 """Alembic environment for the gateway database (directory, groups, API clients)."""
 
 import gateway.events.models
-import gateway.models  # noqa: F401
+import gateway.models
+import gateway.privacy.models  # noqa: F401
 from gateway.config import GatewaySettings
 from gateway.db import Base
 from kit.migrations import run_env

@@ -5,14 +5,14 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from kit.settings import AppSettings
+from kit.settings import EncryptionSettings
 
 DEV_TOKEN_SECRET = "dev-token-secret-change-me-0123456789abcdef"
 
 UPSTREAMS = ("training", "coaching", "incidents")
 
 
-class GatewaySettings(AppSettings):
+class GatewaySettings(EncryptionSettings):
     model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite+aiosqlite:///var/gateway.db"
@@ -79,6 +79,8 @@ class GatewaySettings(AppSettings):
     # How long /openapi.json keeps a service's document before asking again (seconds);
     # an upstream that was down is asked again on the next request.
     openapi_refresh_seconds: float = 60.0
+    # How long a right-of-access export's download link works; then the document is wiped.
+    export_ttl_hours: float = Field(default=72.0, gt=0, le=24 * 30)
 
     # E-mail (SMTP with aiosmtplib). ``make run`` starts a local catcher on port 1025.
     email_enabled: bool = True

@@ -38,6 +38,7 @@ from gateway.resilience import CircuitBreaker, RateLimiter
 from gateway.router import router
 from gateway.scim.router import PREFIX as SCIM_PREFIX
 from gateway.scim.router import ScimAccess, create_scim_app
+from kit.crypto import install
 from kit.db import Database
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
 from kit.runtime import build_chain, create_base_app, database_runtime, edge_middleware, tune_gc
@@ -152,6 +153,8 @@ def create_app(
     """``upstream_transports`` lets tests wire upstreams to services' ASGI apps, and
     ``oidc_transport`` the identity provider's JWKS endpoint to a local one."""
     settings = settings or GatewaySettings()
+    # Exports are encrypted at rest with the gateway's key ring (kit.crypto).
+    install("gateway", settings.keyring())
     signer = InternalTokenSigner(settings.internal_token_secret.get_secret_value())
     scim_app = create_scim_app(public_url=settings.public_url)
 
@@ -280,6 +283,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.audit_trail = audit_trail
+    app.state.signer = signer
     app.state.group_roles = settings.group_roles
     app.include_router(router)
     app.include_router(privacy_router)

@@ -7,9 +7,10 @@ from coaching.candidates.router import router as candidates
 from coaching.coaches.router import router as coaches
 from coaching.engagements.router import router as engagements
 from coaching.measures.router import router as measures
+from coaching.privacy import router as privacy
 from kit.audit import add_audit_route
 
 router = APIRouter(prefix="/api/v1/coaching")
-for sub_router in (coaches, engagements, ambassadors, candidates, measures):
+for sub_router in (coaches, engagements, ambassadors, candidates, measures, privacy):
     router.include_router(sub_router)
 add_audit_route(router)

@@ -8,9 +8,10 @@ from training.assignments.router import router as assignments
 from training.community.router import router as community
 from training.modules.router import router as modules
 from training.policy.router import router as policy
+from training.privacy import router as privacy
 from training.quizzes.router import router as quizzes
 from training.remedial.router import router as remedial
 from training.reports.router import router as reports
 from training.rules.router import router as rules
 
-routers = (policy, modules, quizzes, assignments, rules, remedial, community, reports)
+routers = (policy, modules, quizzes, assignments, rules, remedial, community, reports, privacy)
