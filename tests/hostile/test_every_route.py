@@ -29,7 +29,7 @@ from tests.hostile.routes import (
 from tests.support.stack import METADATA, StackHandle
 
 OPERATIONS = api_operations()
-ALL_ROLES = ["admin", "hr", "legal", "policy_owner", "coach"]
+ALL_ROLES = ["admin", "hr", "legal", "policy_owner", "coach", "privacy"]
 PROBLEM = "application/problem+json"
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 DEEP_JSON = b"[" * 50_000 + b"]" * 50_000
