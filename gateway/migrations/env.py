@@ -2,7 +2,8 @@
 
 import gateway.events.models
 import gateway.models
-import gateway.privacy.models  # noqa: F401
+import gateway.privacy.models
+import gateway.webhooks.models  # noqa: F401
 from gateway.config import GatewaySettings
 from gateway.db import Base
 from kit.migrations import run_env

@@ -33,6 +33,14 @@ async def running_processes(
     async with started_processes(
         e2e_databases,
         tmp_path_factory.mktemp("e2e-logs"),
-        settings={"GATEWAY_SMTP_PORT": str(e2e_mail.port)},
+        settings={
+            "GATEWAY_SMTP_PORT": str(e2e_mail.port),
+            # The tests' webhook receivers listen on loopback, over plain http, and their
+            # outages should not make a test wait minutes for the backoff.
+            "GATEWAY_WEBHOOK_ALLOW_HTTP": "true",
+            "GATEWAY_WEBHOOK_ALLOW_PRIVATE_ADDRESSES": "true",
+            "GATEWAY_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+            "GATEWAY_WEBHOOK_RETRY_MAX_SECONDS": "2",
+        },
     ) as stack:
         yield stack

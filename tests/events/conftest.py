@@ -3,14 +3,18 @@ services' events to the gateway the way their drainers' background loops would."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
 import pytest
 
 from gateway.events.mail import Mailer
 from gateway.events.mailcatcher import MailCatcher
+from gateway.models import Person
+from gateway.webhooks.delivery import WebhookSender
 from tests.incidents.conftest import Org, fresh_coaching_breaker, make_org, seed_policy
 from tests.support.stack import StackHandle
+from tests.support.webhooks import WebhookReceiver
 
 
 @pytest.fixture
@@ -52,4 +56,36 @@ def mail(stack: StackHandle, mail_catcher: MailCatcher) -> Iterator[MailCatcher]
 
 def mailer(stack: StackHandle) -> Mailer:
     found: Mailer = stack.stack.apps["gateway"].state.mailer
+    return found
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    async with WebhookReceiver().running() as running:
+        yield running
+
+
+@pytest.fixture
+async def admin(stack: StackHandle) -> Person:
+    return await stack.person(department="IT", roles=["admin"])
+
+
+async def subscribe(
+    stack: StackHandle,
+    admin: Person,
+    receiver: WebhookReceiver,
+    event_types: Sequence[str] = ("incident.reported", "incident.decided"),
+) -> dict[str, Any]:
+    """An admin subscribes the receiver; it verifies with the secret shown once."""
+    response = await stack.as_user(admin).post(
+        "/api/v1/admin/webhooks", json={"url": receiver.url, "event_types": list(event_types)}
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    receiver.secrets.append(body["secret"])
+    return body
+
+
+def webhook_sender(stack: StackHandle) -> WebhookSender:
+    found: WebhookSender = stack.stack.apps["gateway"].state.webhook_sender
     return found

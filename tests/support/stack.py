@@ -90,6 +90,9 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             incidents_url="http://incidents",
             # Tests drive the e-mail and webhook senders by hand (app.state.mailer...).
             background_senders=False,
+            # Test receivers listen on loopback, over plain http.
+            webhook_allow_http=True,
+            webhook_allow_private_addresses=True,
             **COMMON,
         ),
         "training": TrainingSettings(

@@ -124,4 +124,4 @@ def check_event_source(caller: Caller, sources: set[str]) -> None:
 
 def check_admin(caller: Caller) -> None:
     if caller.kind is not PrincipalKind.USER or not caller.has_role(Role.ADMIN):
-        raise Forbidden("Only an admin can manage API clients.")
+        raise Forbidden("Only an admin can manage API clients and webhook subscriptions.")

@@ -109,6 +109,24 @@ class GatewaySettings(EncryptionSettings):
     email_retry_base_seconds: float = Field(default=5.0, ge=0)
     email_retry_max_seconds: float = Field(default=1800.0, gt=0)
 
+    # Webhooks (README "Webhooks"). HTTPS only outside development unless ALLOW_HTTP; never
+    # to loopback/private/link-local addresses unless ALLOW_PRIVATE_ADDRESSES (SSRF).
+    webhook_allow_http: bool = False
+    webhook_allow_private_addresses: bool = False
+    # A new subscription's URL must accept a TCP connection (else 422).
+    webhook_check_reachable: bool = True
+    # The longest one delivery may take, all included; a slower receiver is a failure.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_concurrency: int = Field(default=20, ge=1)
+    webhook_retry_base_seconds: float = Field(default=5.0, ge=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    # An endpoint whose deliveries have all failed this long is disabled (admins told).
+    webhook_disable_after_hours: float = Field(default=72.0, gt=0)
+
+    @property
+    def webhook_http_allowed(self) -> bool:
+        return self.webhook_allow_http or self.environment == "development"
+
     @model_validator(mode="after")
     def _oidc_all_or_nothing(self) -> Self:
         oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)

@@ -31,3 +31,13 @@ class InsufficientScope(Forbidden):
 class NotificationNotFound(NotFound):
     slug = "notification-not-found"
     title = "Notification not found"
+
+
+class WebhookNotFound(NotFound):
+    slug = "webhook-not-found"
+    title = "Webhook subscription not found"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    slug = "webhook-delivery-not-found"
+    title = "Webhook delivery not found"

@@ -38,6 +38,8 @@ from gateway.resilience import CircuitBreaker, RateLimiter
 from gateway.router import router
 from gateway.scim.router import PREFIX as SCIM_PREFIX
 from gateway.scim.router import ScimAccess, create_scim_app
+from gateway.webhooks.delivery import WebhookSender
+from gateway.webhooks.router import router as webhooks_router
 from kit.crypto import install
 from kit.db import Database
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
@@ -149,9 +151,11 @@ def create_app(
     *,
     upstream_transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
     oidc_transport: httpx.AsyncBaseTransport | None = None,
+    webhook_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """``upstream_transports`` lets tests wire upstreams to services' ASGI apps, and
-    ``oidc_transport`` the identity provider's JWKS endpoint to a local one."""
+    ``oidc_transport`` the identity provider's JWKS endpoint to a local one, and
+    ``webhook_transport`` webhook deliveries to an in-process receiver."""
     settings = settings or GatewaySettings()
     # Exports are encrypted at rest with the gateway's key ring (kit.crypto).
     install("gateway", settings.keyring())
@@ -185,17 +189,21 @@ def create_app(
             )
             app.state.authenticator = authenticator
             mailer = Mailer(database, settings)
-            app.state.mailer = mailer
-            app.state.outgoing = Outgoing(
+            outgoing = Outgoing(
                 public_url=settings.public_url,
                 group_roles=settings.group_roles,
                 email=settings.email_enabled,
                 mandatory_email_kinds=frozenset(settings.mandatory_email_kinds),
-                on_commit=[mailer.loop.wake],
             )
-            await stack.enter_async_context(
-                mailer.loop.running(enabled=settings.background_senders)
+            webhook_sender = WebhookSender(
+                database, settings, outgoing=outgoing, transport=webhook_transport
             )
+            stack.push_async_callback(webhook_sender.close)
+            outgoing.on_commit += [mailer.loop.wake, webhook_sender.loop.wake]
+            app.state.mailer, app.state.webhook_sender = mailer, webhook_sender
+            app.state.outgoing = outgoing
+            for sender in (mailer.loop, webhook_sender.loop):
+                await stack.enter_async_context(sender.running(enabled=settings.background_senders))
             app.state.anonymous_limiter = (
                 RateLimiter(
                     rate=settings.unauthenticated_rate_per_second,
@@ -289,6 +297,7 @@ def create_app(
     app.include_router(privacy_router)
     app.include_router(api_clients_router)
     app.include_router(notifications_router)
+    app.include_router(webhooks_router)
     app.include_router(events_intake_router)
     app.mount(SCIM_PREFIX, ScimAccess(scim_app))
     return app

@@ -18,6 +18,7 @@ from gateway.events import messages, routing
 from gateway.events.models import EmailMessage, EmailOptOut, Notification, ReceivedEvent
 from gateway.models import Person
 from gateway.service import holding_any_role, member_of_any
+from gateway.webhooks import service as webhooks
 from kit.db import call_after_commit, table_of, utcnow
 from kit.identity import Role
 from kit.outbox import Event
@@ -42,9 +43,10 @@ async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: O
     if not events:
         return 0
     new = await _record_new(session, events)
-    for event in events:
-        if event.id in new:
-            await _dispatch(session, event=event, outgoing=outgoing)
+    taken = [event for event in {event.id: event for event in events}.values() if event.id in new]
+    for event in taken:
+        await _dispatch(session, event=event, outgoing=outgoing)
+    await webhooks.queue_deliveries(session, events=taken)
     if new:
         for wake in outgoing.on_commit:
             call_after_commit(session, wake)

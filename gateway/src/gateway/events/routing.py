@@ -72,9 +72,22 @@ def _decision(event: Event) -> list[Audience]:
     return audiences
 
 
+def _webhook_disabled(event: Event) -> list[Audience]:
+    data = event.data
+    return [
+        Audience(
+            template="webhook.disabled",
+            context={"url": data["url"], "reason": data["reason"]},
+            path=f"/api/v1/admin/webhooks/{data['endpoint_id']}",
+            roles=("admin",),
+        )
+    ]
+
+
 ROUTES: Mapping[str, Callable[[Event], list[Audience]]] = {
     "incident.decided": _decision,
     "incident.escalated": _decision,
+    "webhook.endpoint.disabled": _webhook_disabled,
 }
 
 

@@ -1,0 +1,13 @@
+"""Every event type integrators can subscribe to, with what it means (the README's table
+says what each carries)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+EVENT_TYPES: Mapping[str, str] = {
+    "incident.reported": "An incident was reported.",
+    "incident.decided": "An incident was decided by the escalation policy.",
+    "incident.escalated": "HR overrode a decision, or a new decision replaced the one in force.",
+    "incident.closed": "An incident was resolved or dismissed.",
+}

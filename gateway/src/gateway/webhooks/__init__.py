@@ -1,0 +1,1 @@
+"""Standard Webhooks deliveries to integrators: subscriptions, signing, sending."""

@@ -1,0 +1,293 @@
+"""Sending webhooks: due deliveries claimed with a lease by the sender of any gateway
+replica, posted concurrently, each signed (Standard Webhooks) and sent with the gateway's
+own client (no caller's credentials, no cookies, no redirects followed).
+
+* A 2xx delivers. Anything else, a timeout or a refused connection is tried again with
+  exponential backoff (``GATEWAY_WEBHOOK_RETRY_*``, capped at an hour), for as long as the
+  endpoint stays enabled.
+* A 410 Gone disables the endpoint at once; an endpoint whose deliveries have all failed
+  for ``GATEWAY_WEBHOOK_DISABLE_AFTER_HOURS`` (3 days) is disabled. Either way the admins
+  are told (``webhook.endpoint.disabled`` in their inbox and mail), and the waiting
+  deliveries resume if an admin enables it again.
+* A slow receiver holds a delivery for at most ``GATEWAY_WEBHOOK_TIMEOUT_SECONDS`` in all
+  (connect, send, wait, read), then it counts as a failure.
+* The intake wakes this process's sender right after the commit that queued deliveries,
+  so a delivery leaves without waiting for a poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.config import GatewaySettings
+from gateway.events import intake
+from gateway.events.models import ReceivedEvent
+from gateway.metrics import DELIVERIES_TOTAL
+from gateway.webhooks import signing, urls
+from gateway.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from gateway.webhooks.service import signing_secrets
+from kit.db import Database, table_of, utcnow
+from kit.jobs import MAX_ERROR_LENGTH, Backoff, Loop, claim_due, seconds_until_due
+from kit.outbox import Event
+
+logger = logging.getLogger("gateway.webhooks")
+
+BATCH_SIZE = 100
+LEASE = dt.timedelta(minutes=2)
+DISABLED_EVENT = "webhook.endpoint.disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    delivery: Any
+    status_code: int | None = None
+    error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+    @property
+    def gone(self) -> bool:
+        return self.status_code == 410
+
+
+def payload(event: Any) -> str:
+    """The body: the event's envelope (``data`` as the service emitted it)."""
+    return json.dumps(
+        {
+            "id": str(event.id),
+            "type": event.type,
+            "timestamp": event.occurred_at.isoformat(),
+            "source": event.source,
+            "data": event.data,
+        },
+        separators=(",", ":"),
+    )
+
+
+class WebhookSender:
+    """The webhook sender of one gateway process (see module doc)."""
+
+    def __init__(
+        self,
+        database: Database,
+        settings: GatewaySettings,
+        *,
+        outgoing: intake.Outgoing,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.outgoing = outgoing
+        self.rules = urls.UrlRules(
+            allow_http=settings.webhook_http_allowed,
+            allow_private=settings.webhook_allow_private_addresses,
+        )
+        self.backoff = Backoff(
+            settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
+        )
+        self.disable_after = dt.timedelta(hours=settings.webhook_disable_after_hours)
+        self.timeout = settings.webhook_timeout_seconds
+        self.client = httpx.AsyncClient(
+            transport=transport,
+            timeout=self.timeout,
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=settings.webhook_concurrency),
+            headers={"user-agent": "smp-webhooks/1"},
+        )
+        self._slots = asyncio.Semaphore(settings.webhook_concurrency)
+        self.loop = Loop("gateway-webhooks", self._round, poll_seconds=settings.sender_poll_seconds)
+        self._counters = {
+            outcome: DELIVERIES_TOTAL.labels("webhook", outcome)
+            for outcome in ("delivered", "failed", "gave_up")
+        }
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def send_due(self) -> int:
+        """Send one batch of due deliveries; how many were delivered."""
+        deliveries, endpoints, events = await self._claim()
+        if not deliveries:
+            return 0
+        attempts = await asyncio.gather(
+            *(
+                self._attempt(d, endpoint=endpoints[d.endpoint_id], event=events[d.event_id])
+                for d in deliveries
+            )
+        )
+        await self._record(attempts, endpoints=endpoints)
+        return sum(attempt.delivered for attempt in attempts)
+
+    async def send_all_due(self) -> int:
+        total = 0
+        while (sent := await self.send_due()) > 0:
+            total += sent
+        return total
+
+    async def _claim(self) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]]:
+        table = table_of(WebhookDelivery)
+        endpoints_table = table_of(WebhookEndpoint)
+        async with self.database.transaction() as session:
+            deliveries = await claim_due(
+                session, table, limit=BATCH_SIZE, lease=LEASE, where=self._claimable()
+            )
+            if not deliveries:
+                return [], {}, {}
+            endpoint_rows = await session.execute(
+                select(endpoints_table).where(
+                    endpoints_table.c.id.in_({d.endpoint_id for d in deliveries})
+                )
+            )
+            events_table = table_of(ReceivedEvent)
+            event_rows = await session.execute(
+                select(events_table).where(events_table.c.id.in_({d.event_id for d in deliveries}))
+            )
+            return (
+                deliveries,
+                {row.id: row for row in endpoint_rows},
+                {row.id: row for row in event_rows},
+            )
+
+    async def _attempt(self, delivery: Any, *, endpoint: Any, event: Any) -> Attempt:
+        async with self._slots:
+            try:
+                await urls.check_destination(endpoint.url, self.rules)
+            except urls.RefusedUrl as refused:
+                return Attempt(delivery, error=f"refused: {refused}")
+            now = utcnow()
+            body = payload(event)
+            headers = signing.signed_headers(
+                message_id=str(event.id),
+                timestamp=now,
+                body=body,
+                secrets=signing_secrets(endpoint, now=now),
+            )
+            try:
+                # The whole exchange, however slowly the receiver drips its answer.
+                async with asyncio.timeout(self.timeout):
+                    response = await self.client.post(
+                        endpoint.url, content=body.encode(), headers=headers
+                    )
+            except (httpx.HTTPError, TimeoutError) as error:
+                return Attempt(delivery, error=f"{type(error).__name__}: {error}"[:200])
+            return Attempt(delivery, status_code=response.status_code)
+
+    async def _record(
+        self, attempts: Sequence[Attempt], *, endpoints: dict[uuid.UUID, Any]
+    ) -> None:
+        table = table_of(WebhookDelivery)
+        now = utcnow()
+        gone = {a.delivery.endpoint_id for a in attempts if a.gone}
+        succeeded = {a.delivery.endpoint_id for a in attempts if a.delivered}
+        failed = {a.delivery.endpoint_id for a in attempts if not a.delivered} - succeeded
+        async with self.database.transaction() as session:
+            for attempt in attempts:
+                row = attempt.delivery
+                values: dict[str, Any] = {
+                    "attempts": row.attempts + 1,
+                    "last_status_code": attempt.status_code,
+                    "last_attempt_at": now,
+                    "leased_until": None,
+                }
+                if attempt.delivered:
+                    values |= {
+                        "status": DeliveryStatus.DELIVERED,
+                        "delivered_at": now,
+                        "last_error": None,
+                    }
+                elif attempt.gone:
+                    values |= {"status": DeliveryStatus.FAILED, "last_error": "410 Gone"}
+                else:
+                    error = attempt.error or f"answered {attempt.status_code}"
+                    values |= {
+                        "next_attempt_at": now + self.backoff.delay(row.attempts + 1),
+                        "last_error": error[:MAX_ERROR_LENGTH],
+                    }
+                await session.execute(update(table).where(table.c.id == row.id).values(**values))
+            await self._update_endpoints(
+                session, endpoints=endpoints, succeeded=succeeded, failed=failed, gone=gone
+            )
+        for attempt in attempts:
+            outcome = "delivered" if attempt.delivered else "gave_up" if attempt.gone else "failed"
+            self._counters[outcome].inc()
+
+    async def _update_endpoints(
+        self,
+        session: AsyncSession,
+        *,
+        endpoints: dict[uuid.UUID, Any],
+        succeeded: set[uuid.UUID],
+        failed: set[uuid.UUID],
+        gone: set[uuid.UUID],
+    ) -> None:
+        table = table_of(WebhookEndpoint)
+        now = utcnow()
+        if succeeded:
+            await session.execute(
+                update(table)
+                .where(table.c.id.in_(succeeded), table.c.failing_since.is_not(None))
+                .values(failing_since=None)
+            )
+        for endpoint_id in failed:
+            since = endpoints[endpoint_id].failing_since or now
+            reason = None
+            if endpoint_id in gone:
+                reason = "The endpoint answered 410 Gone."
+            elif now - since >= self.disable_after:
+                reason = f"Every delivery has failed since {since:%Y-%m-%d %H:%M} UTC."
+            if reason is None:
+                await session.execute(
+                    update(table)
+                    .where(table.c.id == endpoint_id, table.c.failing_since.is_(None))
+                    .values(failing_since=since)
+                )
+                continue
+            disabled = await session.execute(
+                update(table)
+                .where(table.c.id == endpoint_id, table.c.enabled.is_(True))
+                .values(enabled=False, disabled_reason=reason, failing_since=since, updated_at=now)
+            )
+            if getattr(disabled, "rowcount", 0):
+                logger.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
+                await self._tell_admins(session, endpoint=endpoints[endpoint_id], reason=reason)
+
+    async def _tell_admins(self, session: AsyncSession, *, endpoint: Any, reason: str) -> None:
+        event = Event(
+            id=uuid.uuid4(),
+            type=DISABLED_EVENT,
+            source="gateway",
+            occurred_at=utcnow(),
+            data={"endpoint_id": str(endpoint.id), "url": endpoint.url, "reason": reason},
+        )
+        await intake.take_in(session, events=[event], outgoing=self.outgoing)
+
+    async def _round(self) -> float:
+        while await self.send_due() > 0:
+            pass
+        table = table_of(WebhookDelivery)
+        async with self.database.transaction(write=False) as session:
+            return await seconds_until_due(
+                session, table, at_most=self.loop.poll_seconds, where=self._claimable()
+            )
+
+    @staticmethod
+    def _claimable() -> list[Any]:
+        """Pending deliveries to enabled endpoints (a disabled one's wait for it)."""
+        table = table_of(WebhookDelivery)
+        endpoints = table_of(WebhookEndpoint)
+        enabled = select(endpoints.c.id).where(endpoints.c.enabled.is_(True))
+        return [table.c.status == DeliveryStatus.PENDING, table.c.endpoint_id.in_(enabled)]
