@@ -1,7 +1,7 @@
 """webhook endpoints and deliveries
 
 Revision ID: 368a72c09334
-Revises: c123a0724b57
+Revises: bb0d78d8e0fc
 Create Date: 2026-12-03 10:38:03.618991
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kit.db
 
 revision: str = "368a72c09334"
-down_revision: str | Sequence[str] | None = "c123a0724b57"
+down_revision: str | Sequence[str] | None = "bb0d78d8e0fc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
