@@ -18,7 +18,7 @@ from tests.training.factories import API, policy_owner, publish_policy, publishe
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-NOTHING = {"assigned": 0, "reopened": 0, "moved": 0, "closed_left": 0}
+NOTHING = {"assigned": 0, "reopened": 0, "moved": 0, "closed_left": 0, "renewed": 0}
 
 
 @pytest.fixture

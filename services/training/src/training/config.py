@@ -20,3 +20,5 @@ class TrainingSettings(AppSettings):
     reconciler: bool = True
     # Remedial modules an incident assigns are due this many days later (unless it says).
     remedial_due_days: int = 14
+    # Recertification: a renewal is assigned this many days before a completion expires.
+    renewal_lead_days: int = 30

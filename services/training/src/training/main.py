@@ -38,7 +38,12 @@ def create_app(
             outbox=outbox,
             gateway_transport=gateway_transport,
         ) as (database, gateway):
-            reconciler = Reconciler(database, gateway, every_seconds=settings.reconcile_seconds)
+            reconciler = Reconciler(
+                database,
+                gateway,
+                every_seconds=settings.reconcile_seconds,
+                renewal_lead_days=settings.renewal_lead_days,
+            )
             app.state.reconciler = reconciler
             async with reconciler.running(enabled=settings.reconciler):
                 tune_gc(settings.tune_gc)

@@ -25,7 +25,8 @@ class ClosedReason(StrEnum):
 class Assignment(Base, table=True):
     __tablename__ = "assignments"
     __table_args__ = (
-        UniqueConstraint("module_id", "person_id"),
+        # One assignment per renewal cycle of a module version for a person.
+        UniqueConstraint("module_id", "person_id", "cycle"),
         Index("ix_assignments_person_id_created_at_id", "person_id", "created_at", "id"),
         Index("ix_assignments_created_at_id", "created_at", "id"),
         # Overdue signals walk assignments by due date.
@@ -42,6 +43,10 @@ class Assignment(Base, table=True):
     # The assignment rule that keeps this assignment true (None: a one-off assignment).
     rule_id: uuid.UUID | None = Field(default=None, foreign_key="assignment_rules.id", index=True)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # 0 for a first assignment of this version; a renewal of the same version counts up.
+    cycle: int = 0
+    # The completed assignment this one renews (recertification).
+    renewal_of: uuid.UUID | None = Field(default=None, index=True)
     closed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     closed_reason: ClosedReason | None = Field(default=None, sa_type=str_enum(ClosedReason))
 
@@ -50,11 +55,13 @@ class ModuleProgress(Base, table=True):
     """How far one person got with one module version, whether assigned or not."""
 
     __tablename__ = "module_progress"
-    __table_args__ = (UniqueConstraint("person_id", "module_id"),)
+    __table_args__ = (UniqueConstraint("person_id", "module_id", "cycle"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     person_id: uuid.UUID
     module_id: uuid.UUID = Field(foreign_key="modules.id", index=True)
+    # The renewal cycle (as on the assignment): a renewal starts the module afresh.
+    cycle: int = 0
     started_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     read_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     completed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

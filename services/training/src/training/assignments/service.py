@@ -72,22 +72,41 @@ def status_of(
     return ProgressStatus.NOT_STARTED
 
 
+async def current_cycle(
+    session: AsyncSession, *, person_id: uuid.UUID, module_id: uuid.UUID
+) -> int:
+    """The person's renewal cycle of the module version: that of their latest assignment
+    of it (0 when never renewed, or not assigned)."""
+    cycle = await session.scalar(
+        select(func.max(Assignment.cycle)).where(
+            col(Assignment.person_id) == person_id, col(Assignment.module_id) == module_id
+        )
+    )
+    return cycle or 0
+
+
 async def record_progress(
     session: AsyncSession,
     *,
     person_id: uuid.UUID,
     module_id: uuid.UUID,
+    cycle: int | None = None,
     read: bool = False,
     completed: bool = False,
 ) -> ModuleProgress:
-    """Note that the person started (and maybe read or completed) a module; first times
-    are kept, so repeating an action changes nothing."""
-    progress = await _progress_row(session, person_id=person_id, module_id=module_id)
+    """Note that the person started (and maybe read or completed) a module in its current
+    renewal cycle (or ``cycle``); first times are kept, so repeating an action changes
+    nothing."""
+    if cycle is None:
+        cycle = await current_cycle(session, person_id=person_id, module_id=module_id)
+    progress = await _progress_row(session, person_id=person_id, module_id=module_id, cycle=cycle)
     if progress is None:
-        progress = ModuleProgress(person_id=person_id, module_id=module_id)
+        progress = ModuleProgress(person_id=person_id, module_id=module_id, cycle=cycle)
         if not await flush_unless_duplicate(session, progress):
             # The same person did something else in the module at the same moment.
-            progress = await _progress_row(session, person_id=person_id, module_id=module_id)
+            progress = await _progress_row(
+                session, person_id=person_id, module_id=module_id, cycle=cycle
+            )
             assert progress is not None
     now = utcnow()
     if read and progress.read_at is None:
@@ -100,20 +119,23 @@ async def record_progress(
 
 
 async def _progress_row(
-    session: AsyncSession, *, person_id: uuid.UUID, module_id: uuid.UUID
+    session: AsyncSession, *, person_id: uuid.UUID, module_id: uuid.UUID, cycle: int
 ) -> ModuleProgress | None:
     return await session.scalar(
         select(ModuleProgress).where(
             col(ModuleProgress.person_id) == person_id,
             col(ModuleProgress.module_id) == module_id,
+            col(ModuleProgress.cycle) == cycle,
         )
     )
 
 
 def progress_join() -> Any:
+    """An assignment's progress: the same person, module version and renewal cycle."""
     return and_(
         col(ModuleProgress.person_id) == col(Assignment.person_id),
         col(ModuleProgress.module_id) == col(Assignment.module_id),
+        col(ModuleProgress.cycle) == col(Assignment.cycle),
     )
 
 
@@ -312,7 +334,7 @@ async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> li
         )
     }
     progress = {
-        (row.person_id, row.module_id): row
+        (row.person_id, row.module_id, row.cycle): row
         for row in await session.scalars(
             select(ModuleProgress).where(
                 tuple_(col(ModuleProgress.person_id), col(ModuleProgress.module_id)).in_(
@@ -323,7 +345,9 @@ async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> li
     }
     now = utcnow()
     return [
-        _assignment_read(a, modules[a.module_id], progress.get((a.person_id, a.module_id)), now)
+        _assignment_read(
+            a, modules[a.module_id], progress.get((a.person_id, a.module_id, a.cycle)), now
+        )
         for a in assignments
     ]
 

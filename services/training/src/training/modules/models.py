@@ -54,6 +54,8 @@ class Module(Versioned, Base, table=True):
     core: bool = False
     # The policy clauses the module teaches: an incident breaching one assigns it.
     clause_numbers: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Recertification: a completion is valid this many months, then renewed (None: forever).
+    renew_every_months: int | None = None
     # A revision (number > 1) states whether its change is material: publishing a material
     # one asks everyone the module is assigned to to take it again, due this many days later.
     material: bool = False

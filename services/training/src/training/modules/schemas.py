@@ -97,6 +97,13 @@ class ModuleCreate(BaseModel):
         "assigns it as remedial training). Default: the clauses its examples and scenarios "
         "cite.",
     )
+    renew_every_months: Integer | None = Field(
+        default=None,
+        ge=1,
+        le=120,
+        description="Recertification: each completion is valid this many months; a renewal "
+        "is assigned ahead of expiry, due on the expiry day. Omitted: valid forever.",
+    )
     examples: list[ExampleIn] = Field(default_factory=list, max_length=100)
     scenarios: list[ScenarioIn] = Field(default_factory=list, max_length=100)
 
@@ -111,6 +118,7 @@ class ModuleUpdate(BaseModel):
     body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
     core: Flag | None = None
     clause_numbers: list[ClauseNumber] | None = Field(default=None, max_length=50)
+    renew_every_months: Integer | None = Field(default=None, ge=1, le=120)
     material: Flag | None = Field(default=None, description="Only for a revision.")
     material_due_days: Integer | None = Field(default=None, ge=1, le=365)
     examples: list[ExampleIn] | None = Field(default=None, max_length=100)
@@ -153,6 +161,9 @@ class ModuleSummary(BaseModel):
     summary: str
     core: bool
     clause_numbers: list[str] = Field(description="The policy clauses the module teaches.")
+    renew_every_months: int | None = Field(
+        description="Each completion is valid this many months (null: forever)."
+    )
     material: bool = Field(description="Whether this revision's change is material.")
     material_due_days: int
     status: ModuleStatus

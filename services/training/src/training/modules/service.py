@@ -242,6 +242,7 @@ async def revise_module(
         body_markdown=module.body_markdown,
         core=module.core,
         clause_numbers=list(module.clause_numbers),
+        renew_every_months=module.renew_every_months,
         material=data.material,
         material_due_days=data.material_due_days,
         created_by=author_id,

@@ -68,6 +68,8 @@ class Attempt(Base, table=True):
     module_id: uuid.UUID = Field(foreign_key="modules.id")
     person_id: uuid.UUID
     number: int
+    # The renewal cycle it counts towards (limits and passes are per cycle).
+    cycle: int = 0
     started_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     deadline_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     submitted_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

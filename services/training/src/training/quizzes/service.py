@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from kit.db import flush_unless_duplicate, utcnow
-from training.assignments.service import record_progress
+from training.assignments.service import current_cycle, record_progress
 from training.errors import (
     AttemptAlreadySubmitted,
     AttemptInProgress,
@@ -192,7 +192,8 @@ async def start_attempt(session: AsyncSession, *, module: Module, person_id: uui
         )
     )
     now = utcnow()
-    _check_may_start(quiz, attempts, now)
+    cycle = await current_cycle(session, person_id=person_id, module_id=module.id)
+    _check_may_start(quiz, [a for a in attempts if a.cycle == cycle], now)
     questions = await _questions(session, quiz)
     if quiz.shuffle:
         _random.shuffle(questions)
@@ -201,6 +202,7 @@ async def start_attempt(session: AsyncSession, *, module: Module, person_id: uui
         module_id=module.id,
         person_id=person_id,
         number=len(attempts) + 1,
+        cycle=cycle,
         started_at=now,
         deadline_at=now + dt.timedelta(seconds=quiz.time_limit_seconds)
         if quiz.time_limit_seconds
@@ -211,7 +213,7 @@ async def start_attempt(session: AsyncSession, *, module: Module, person_id: uui
     if not await flush_unless_duplicate(session, attempt):
         # Another start by the same person won the race for this attempt number.
         raise AttemptInProgress("Another attempt was started at the same moment.")
-    await record_progress(session, person_id=person_id, module_id=module.id)
+    await record_progress(session, person_id=person_id, module_id=module.id, cycle=cycle)
     return attempt
 
 
@@ -304,7 +306,11 @@ async def submit_attempt(
     )
     if result.passed:
         await record_progress(
-            session, person_id=attempt.person_id, module_id=attempt.module_id, completed=True
+            session,
+            person_id=attempt.person_id,
+            module_id=attempt.module_id,
+            cycle=attempt.cycle,
+            completed=True,
         )
     await session.flush()
     await session.refresh(attempt)

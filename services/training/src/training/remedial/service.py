@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from kit.db import utcnow
 from kit.pagination import PageParams, paginate
 from training.assignments.models import Assignment, ModuleProgress
-from training.assignments.service import status_of
+from training.assignments.service import progress_join, status_of
 from training.directory import Directory
 from training.errors import UnknownPeople
 from training.modules.models import Module, ModuleStatus
@@ -134,11 +134,7 @@ async def remedial_reads(
         await session.execute(
             select(Assignment, Module, ModuleProgress)
             .join(Module, col(Module.id) == col(Assignment.module_id))
-            .outerjoin(
-                ModuleProgress,
-                (col(ModuleProgress.person_id) == col(Assignment.person_id))
-                & (col(ModuleProgress.module_id) == col(Assignment.module_id)),
-            )
+            .outerjoin(ModuleProgress, progress_join())
             .where(col(Assignment.id).in_([row.assignment_id for row in rows]))
         )
     ).all()

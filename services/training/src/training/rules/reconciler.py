@@ -1,4 +1,5 @@
-"""The periodic reconciliation of assignment rules, on one replica at a time.
+"""The periodic reconciliation of assignment rules (and the renewals that come due), on
+one replica at a time.
 
 Directory changes reach training as events where the gateway sends them; this pass fixes
 whatever drifted anyway (an outage, a missed event, a change made straight in the HRIS).
@@ -23,11 +24,19 @@ JOB = "assignment-rules-reconciliation"
 
 
 class Reconciler(Loop):
-    def __init__(self, database: Database, gateway: httpx.AsyncClient, *, every_seconds: float):
+    def __init__(
+        self,
+        database: Database,
+        gateway: httpx.AsyncClient,
+        *,
+        every_seconds: float,
+        renewal_lead_days: int,
+    ):
         super().__init__("training-reconciler", self._round, poll_seconds=every_seconds)
         self.database = database
         self.directory = Directory(gateway)
         self.every = dt.timedelta(seconds=every_seconds)
+        self.renewal_lead = dt.timedelta(days=renewal_lead_days)
 
     async def _round(self) -> float:
         claimed = await claim_schedule(
@@ -39,6 +48,8 @@ class Reconciler(Loop):
 
     async def run_once(self) -> None:
         async with self.database.transaction() as session:
-            result = await reconcile(session, directory=self.directory)
+            result = await reconcile(
+                session, directory=self.directory, renewal_lead=self.renewal_lead
+            )
         if any(result.model_dump().values()):
             logger.info("assignment rules reconciled: %s", result.model_dump())

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from fastapi import APIRouter, status
 
 from kit.pagination import Page, PageParamsDep
-from training.deps import API_PREFIX, AssignerDep, DirectoryDep, SessionDep
+from training.deps import API_PREFIX, AssignerDep, DirectoryDep, SessionDep, SettingsDep
 from training.rules import service
 from training.rules.schemas import Reconciliation, RuleCreate, RuleCreated, RuleRead
 
@@ -62,8 +63,12 @@ async def end_rule(rule_id: uuid.UUID, session: SessionDep, caller: AssignerDep)
 
 @router.post("/assignment-rules/reconcile", response_model=Reconciliation)
 async def reconcile(
-    session: SessionDep, caller: AssignerDep, directory: DirectoryDep
+    session: SessionDep, caller: AssignerDep, directory: DirectoryDep, settings: SettingsDep
 ) -> Reconciliation:
-    """Compare every rule with the directory now and fix any drift (it also runs
-    periodically). Running it again changes nothing."""
-    return await service.reconcile(session, directory=directory)
+    """Compare every rule with the directory now and fix any drift, and assign the
+    renewals coming due (it also runs periodically). Running it again changes nothing."""
+    return await service.reconcile(
+        session,
+        directory=directory,
+        renewal_lead=dt.timedelta(days=settings.renewal_lead_days),
+    )

@@ -67,6 +67,7 @@ class Reconciliation(BaseModel):
     reopened: int = Field(description="Assignments closed as `left` reopened for a returner.")
     moved: int = Field(description="Open assignments now kept by another rule.")
     closed_left: int = Field(description="Open assignments closed as `left`.")
+    renewed: int = Field(default=0, description="Renewals assigned ahead of a completion's expiry.")
 
 
 class RuleCreated(BaseModel):

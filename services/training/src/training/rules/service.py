@@ -8,6 +8,7 @@ beside an event that already did the work, changes nothing more.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -20,7 +21,7 @@ from sqlmodel import col, select
 from kit.db import utcnow
 from kit.pagination import PageParams, paginate
 from training.assignments.models import Assignment, ClosedReason, ModuleProgress
-from training.assignments.service import progress_join
+from training.assignments.service import current_cycle, progress_join
 from training.directory import Directory, DirectoryPerson
 from training.errors import ModuleNotFound, ModuleNotPublished, RuleNotFound, UnknownPeople
 from training.modules.models import Module, ModuleStatus
@@ -238,7 +239,9 @@ class _State:
             live[person_id] = assignment
 
 
-async def reconcile(session: AsyncSession, *, directory: Directory) -> Reconciliation:
+async def reconcile(
+    session: AsyncSession, *, directory: Directory, renewal_lead: dt.timedelta
+) -> Reconciliation:
     """Make every rule true again against the directory as it is now: joiners and movers
     in get the module, movers out hand theirs to another rule or close it as `left`, and
     leavers' open assignments (rule or not) close as `left`."""
@@ -283,6 +286,7 @@ async def reconcile(session: AsyncSession, *, directory: Directory) -> Reconcili
     state.result.closed_left += len(leaving)
     await session.flush()
     state.result.closed_left += await _close_leavers(session, active=set(active), now=now)
+    state.result.renewed = await renew_due(session, active=set(active), now=now, lead=renewal_lead)
     return state.result
 
 
@@ -317,3 +321,86 @@ async def _close_leavers(session: AsyncSession, *, active: set[uuid.UUID], now: 
             .values(closed_at=now, closed_reason=ClosedReason.LEFT)
         )
     return len(gone)
+
+
+# -- recertification ------------------------------------------------------------------------
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """The same day ``months`` later (the month's last day when it has fewer days)."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    last_day = calendar.monthrange(year, month)[1]
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+async def renew_due(
+    session: AsyncSession, *, active: set[uuid.UUID], now: dt.datetime, lead: dt.timedelta
+) -> int:
+    """Assign a renewal ahead of expiry for every completion of a module that must be
+    renewed (its current version's ``renew_every_months``), once per completion: due on
+    the day the completion expires, on the module's current version; not for leavers."""
+    renewing = {
+        module.lineage_id: module
+        for module in await session.scalars(
+            select(Module).where(
+                col(Module.status) == ModuleStatus.PUBLISHED,
+                col(Module.renew_every_months).is_not(None),
+            )
+        )
+    }
+    if not renewing:
+        return 0
+    renewed = select(Assignment.renewal_of).where(col(Assignment.renewal_of).is_not(None))
+    rows = (
+        await session.execute(
+            select(Assignment, Module.lineage_id, ModuleProgress.completed_at)
+            .join(Module, col(Module.id) == col(Assignment.module_id))
+            .join(ModuleProgress, progress_join())
+            .where(
+                col(Module.lineage_id).in_(list(renewing)),
+                col(ModuleProgress.completed_at).is_not(None),
+                col(Assignment.id).not_in(renewed),
+            )
+        )
+    ).all()
+    cycles: dict[tuple[uuid.UUID, uuid.UUID], int] = {}
+    count = 0
+    for assignment, lineage, completed_at in rows:
+        module = renewing[lineage]
+        assert module.renew_every_months is not None
+        expires_at = add_months(completed_at, module.renew_every_months)
+        if assignment.person_id not in active or expires_at - lead > now:
+            continue
+        key = (module.id, assignment.person_id)
+        if key not in cycles:
+            cycles[key] = await current_cycle(
+                session, person_id=assignment.person_id, module_id=module.id
+            )
+            if module.id != assignment.module_id and not await _holds(session, key):
+                cycles[key] -= 1  # a first assignment of this version: cycle 0
+        cycles[key] += 1
+        session.add(
+            Assignment(
+                module_id=module.id,
+                person_id=assignment.person_id,
+                department=assignment.department,
+                due_at=max(expires_at, now + dt.timedelta(days=1)),
+                rule_id=assignment.rule_id,
+                cycle=cycles[key],
+                renewal_of=assignment.id,
+            )
+        )
+        count += 1
+    await session.flush()
+    return count
+
+
+async def _holds(session: AsyncSession, key: tuple[uuid.UUID, uuid.UUID]) -> bool:
+    module_id, person_id = key
+    found = await session.scalar(
+        select(Assignment.id)
+        .where(col(Assignment.module_id) == module_id, col(Assignment.person_id) == person_id)
+        .limit(1)
+    )
+    return found is not None
