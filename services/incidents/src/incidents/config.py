@@ -29,6 +29,10 @@ class IncidentsSettings(EncryptionSettings):
     # as a works council). HR can add more (PUT /escalation-policy/approvers), never fewer.
     policy_approvers: list[str] = Field(default_factory=lambda: ["hr", "legal"], min_length=1)
 
+    # A replay of a draft over at most this many past decisions answers at once; a larger
+    # one runs in the background and reports its progress.
+    replay_inline_limit: int = Field(default=5000, ge=0)
+
     @field_validator("policy_approvers")
     @classmethod
     def _approvers(cls, values: list[str]) -> list[str]:

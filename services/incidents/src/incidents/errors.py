@@ -68,6 +68,16 @@ class DirectoryUnavailable(ServiceUnavailable):
     title = "The directory cannot be reached"
 
 
+class ReplayWindowEmpty(Unprocessable):
+    slug = "replay-window-empty"
+    title = "Nothing to replay in this window"
+
+
+class ReplayNotFound(NotFound):
+    slug = "replay-not-found"
+    title = "Replay not found"
+
+
 class IncidentNotFound(NotFound):
     slug = "incident-not-found"
     title = "Incident not found"

@@ -13,6 +13,7 @@ from incidents.config import IncidentsSettings
 from incidents.db import audit_trail, idempotency_keys, outbox
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
+from incidents.policy.replays import Replayer
 from incidents.router import router
 from kit.crypto import install
 from kit.runtime import create_service_app, service_runtime, tune_gc
@@ -50,7 +51,12 @@ def create_app(
                 history_timeout_seconds=settings.history_timeout_seconds,
             )
             app.state.worker = worker
-            async with worker.running(enabled=settings.background_worker):
+            replayer = Replayer(database, gateway, poll_seconds=settings.worker_poll_seconds)
+            app.state.replayer = replayer
+            async with (
+                worker.running(enabled=settings.background_worker),
+                replayer.running(enabled=settings.background_worker),
+            ):
                 tune_gc(settings.tune_gc)
                 yield
 

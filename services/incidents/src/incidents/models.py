@@ -19,7 +19,9 @@ from incidents.policy.models import (
     PolicyApprover,
     PolicyEvent,
     PolicyEventKind,
+    PolicyReplay,
     PolicyStatus,
+    ReplayStatus,
 )
 
 __all__ = [
@@ -37,7 +39,9 @@ __all__ = [
     "PolicyApprover",
     "PolicyEvent",
     "PolicyEventKind",
+    "PolicyReplay",
     "PolicyStatus",
+    "ReplayStatus",
     "TimelineEntry",
     "TimelineKind",
     "Trigger",

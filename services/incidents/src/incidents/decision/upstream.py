@@ -5,6 +5,7 @@ the directory (people, their managers, who holds a role, a group's members) and 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,28 @@ async def people_with_role(gateway: httpx.AsyncClient, role: str) -> list[Direct
 async def group_members(gateway: httpx.AsyncClient, group: str) -> list[DirectoryPerson]:
     """The active members of the directory group named ``group`` (none if it is unknown)."""
     return await _active_people(gateway, {"group": group})
+
+
+async def departments_of(
+    gateway: httpx.AsyncClient, person_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str | None]:
+    """Each person's department now, asked of the directory in bulk (a page of ids per
+    call); people the directory does not know are left out."""
+    ordered = sorted(person_ids)
+    departments: dict[uuid.UUID, str | None] = {}
+    for start in range(0, len(ordered), DIRECTORY_PAGE):
+        chunk = ordered[start : start + DIRECTORY_PAGE]
+        params = [("id", str(person)) for person in chunk] + [("limit", DIRECTORY_PAGE)]
+        body = _json_of(await _call(gateway, "GET", PEOPLE, params=params), expected=(200,))
+        for item in _items_of(body):
+            try:
+                department = item.get("department")
+                departments[uuid.UUID(str(item["id"]))] = str(department) if department else None
+            except (AttributeError, KeyError, ValueError) as exc:
+                raise UpstreamUnavailable(
+                    f"the directory answered an unexpected person: {exc}"
+                ) from exc
+    return departments
 
 
 async def _active_people(

@@ -180,7 +180,8 @@ def _completed_remedial_condition(rule: EscalationRuleLike, facts: Facts) -> lis
     if rule.min_completed_remedial is None:
         return []
     wanted = f"rule: at least {rule.min_completed_remedial}"
-    if facts.completed_remedial is None:
+    # Unknown for this window (a replay of a decision that never asked for it) is unknown.
+    if facts.completed_remedial is None or rule.window_days not in facts.completed_remedial:
         return [
             Condition(
                 name="completed_remedial",

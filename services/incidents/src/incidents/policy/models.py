@@ -168,3 +168,39 @@ class PolicyEventIsAppendOnly(RuntimeError):
 @event.listens_for(PolicyEvent, "before_delete")
 def _refuse_changes(*_: Any) -> None:
     raise PolicyEventIsAppendOnly("policy timeline entries are never changed or deleted")
+
+
+class ReplayStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class PolicyReplay(Base, table=True):
+    """A draft evaluated over the decisions of a past window. Small windows are replayed
+    within the request; large ones are claimed by a background worker (with a lease, so
+    a replica that dies hands it on) and report their progress here."""
+
+    __tablename__ = "escalation_policy_replays"
+    __table_args__ = (
+        Index("ix_escalation_policy_replays_policy_id_created_at", "policy_id", "created_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    policy_id: uuid.UUID = Field(foreign_key="escalation_policies.id")
+    # The draft's content when the replay started: an edit makes the replay stale.
+    content_hash: str = Field(max_length=64)
+    requested_by: uuid.UUID | None = None
+    since: dt.datetime = Field(sa_type=UtcDateTime)
+    until: dt.datetime = Field(sa_type=UtcDateTime)
+    status: ReplayStatus = Field(default=ReplayStatus.QUEUED, sa_type=str_enum(ReplayStatus))
+    total: int = 0
+    processed: int = 0
+    result: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    error: str | None = Field(default=None, max_length=500)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    leased_until: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

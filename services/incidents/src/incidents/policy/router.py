@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from incidents.deps import (
     CallerDep,
@@ -15,9 +16,9 @@ from incidents.deps import (
     SessionDep,
     SettingsDep,
 )
-from incidents.policy import approvals, rendering, service
+from incidents.policy import approvals, rendering, replays, service
 from incidents.policy.access import check_reviewer
-from incidents.policy.models import Verdict
+from incidents.policy.models import ReplayStatus, Verdict
 from incidents.policy.readable import readable_policy
 from incidents.policy.schemas import (
     AddedApproverRead,
@@ -34,10 +35,13 @@ from incidents.policy.schemas import (
     PolicyEventRead,
     PublishedPolicyRead,
     RejectionIn,
+    ReplayIn,
+    ReplayRead,
     RuleCheckRead,
     VerdictIn,
 )
 from kit.concurrency import ETagged, IfMatch, check_if_match, set_etag
+from kit.db import call_after_commit
 from kit.pagination import Page, PageParamsDep
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["escalation policy"])
@@ -100,7 +104,9 @@ async def create_escalation_policy_draft(
     """Start a draft (HR): the rules given, or a copy of the published policy."""
     draft = await service.create_draft(session, data=data, author=caller)
     set_etag(response, draft.version)
-    return await service.read_policy(session, policy=draft, configured=settings.policy_approvers)
+    return await service.read_policy(
+        session, policy=draft, configured=settings.policy_approvers, caller=caller
+    )
 
 
 @router.get("/escalation-policies/{policy_id}", response_model=EscalationPolicyRead)
@@ -119,7 +125,9 @@ async def get_escalation_policy_version(
     )
     policy = await service.get_policy(session, policy_id=policy_id)
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+    return await service.read_policy(
+        session, policy=policy, configured=settings.policy_approvers, caller=caller
+    )
 
 
 @router.put(
@@ -142,7 +150,9 @@ async def update_escalation_policy_draft(
         session, policy_id=policy_id, data=data, if_match=if_match, editor=caller
     )
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+    return await service.read_policy(
+        session, policy=policy, configured=settings.policy_approvers, caller=caller
+    )
 
 
 @router.post(
@@ -169,7 +179,9 @@ async def publish_escalation_policy(
         configured=settings.policy_approvers,
     )
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+    return await service.read_policy(
+        session, policy=policy, configured=settings.policy_approvers, caller=caller
+    )
 
 
 @router.post(
@@ -191,7 +203,9 @@ async def submit_escalation_policy(
     digest = await service.content_hash_of(session, policy=policy)
     policy = await approvals.submit(session, policy=policy, content_hash=digest, actor=caller)
     set_etag(response, policy.version)
-    return await service.read_policy(session, policy=policy, configured=settings.policy_approvers)
+    return await service.read_policy(
+        session, policy=policy, configured=settings.policy_approvers, caller=caller
+    )
 
 
 @router.post(
@@ -261,7 +275,7 @@ async def _verdict(
         comment=data.comment,
         seen_hash=data.content_hash,
     )
-    return await service.read_policy(session, policy=policy, configured=configured)
+    return await service.read_policy(session, policy=policy, configured=configured, caller=caller)
 
 
 @router.get("/escalation-policies/{policy_id}/timeline", response_model=Page[PolicyEventRead])
@@ -284,6 +298,94 @@ async def escalation_policy_timeline(
         items=[PolicyEventRead.model_validate(event) for event in events],
         next_cursor=next_cursor,
     )
+
+
+@router.post(
+    "/escalation-policies/{policy_id}/replay",
+    response_model=ReplayRead,
+    responses={
+        202: {
+            "model": ReplayRead,
+            "description": "A large window: replaying in the background.",
+            "headers": {
+                "Location": {
+                    "description": "Where to follow the replay's progress.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        409: {"description": "The version is not a draft."},
+        422: {"description": "No decided incident in the window, or a bad window."},
+    },
+)
+async def replay_escalation_policy(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+    request: Request,
+    response: Response,
+    data: ReplayIn,
+) -> ReplayRead:
+    """What the draft would have decided for the incidents of a past window (default the
+    last 12 months), on the facts each decision recorded: how many decisions change and how.
+    A large window runs in the background (202; follow `Location` for the progress)."""
+    await check_reviewer(
+        session, caller=caller, configured=settings.policy_approvers, is_member=is_member
+    )
+    policy = await service.get_policy(session, policy_id=policy_id)
+    approvals.ensure_draft(policy, doing="replay")
+    digest = await service.content_hash_of(session, policy=policy)
+    since, until = replays.window_of(data.since, data.until)
+    total = await replays.decided_in_window(session, since=since, until=until)
+    replay = replays.new_replay(
+        policy=policy,
+        content_hash=digest,
+        requested_by=caller.person_id,
+        since=since,
+        until=until,
+        total=total,
+    )
+    if total <= settings.replay_inline_limit:
+        replays.finish(
+            replay,
+            result=await replays.compute(
+                lambda: nullcontext(session),
+                request.app.state.gateway,
+                policy_id=policy.id,
+                since=since,
+                until=until,
+            ),
+        )
+    session.add(replay)
+    await session.flush()
+    if replay.status is not ReplayStatus.DONE:
+        call_after_commit(session, request.app.state.replayer.wake)
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = (
+            f"{router.prefix}/escalation-policies/{policy.id}/replays/{replay.id}"
+        )
+    return replays.present(replay, current_hash=digest, show_ids=service.sees_incident_ids(caller))
+
+
+@router.get("/escalation-policies/{policy_id}/replays/{replay_id}", response_model=ReplayRead)
+async def get_escalation_policy_replay(
+    policy_id: uuid.UUID,
+    replay_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+) -> ReplayRead:
+    """A replay: its progress while it runs, then what the draft would change."""
+    await check_reviewer(
+        session, caller=caller, configured=settings.policy_approvers, is_member=is_member
+    )
+    policy = await service.get_policy(session, policy_id=policy_id)
+    replay = await replays.get_replay(session, policy_id=policy.id, replay_id=replay_id)
+    digest = await service.content_hash_of(session, policy=policy)
+    return replays.present(replay, current_hash=digest, show_ids=service.sees_incident_ids(caller))
 
 
 @router.get("/escalation-policy/approvers", response_model=ApproversRead)

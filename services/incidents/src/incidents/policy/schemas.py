@@ -19,7 +19,7 @@ from pydantic import (
 from incidents.domain import Action, Category, OwnerRole, Severity
 from incidents.policy.models import PolicyEventKind, PolicyStatus, Verdict
 from incidents.policy.signoff import ApproverState, check_approver
-from kit.fields import Flag, Integer, Storable, Text
+from kit.fields import Flag, Integer, Storable, Text, Timestamp
 
 MAX_RULES = 50
 MAX_WINDOW_DAYS = 3650
@@ -174,6 +174,9 @@ class EscalationPolicyRead(BaseModel):
     )
     rules: list[EscalationRuleRead] = Field(description="In evaluation order.")
     signoff: SignoffRead
+    replay: ReplayRead | None = Field(
+        default=None, description="The latest replay of this version over past incidents."
+    )
 
 
 class VerdictIn(BaseModel):
@@ -356,3 +359,78 @@ class PublishedPolicyRead(BaseModel):
     )
     agreed_by: list[AgreedRead]
     rules: list[ReadableRuleRead] = Field(description="In evaluation order.")
+
+
+class ReplayIn(BaseModel):
+    """The window of past incidents (by when they happened) to replay the draft over."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: Timestamp | None = Field(default=None, description="Default: 12 months before `until`.")
+    until: Timestamp | None = Field(default=None, description="Default: now.")
+
+
+class TransitionRead(BaseModel):
+    from_action: str
+    to_action: str
+    count: int
+    incident_ids: list[uuid.UUID] | None = Field(description="HR and legal only.")
+
+
+class RuleCountRead(BaseModel):
+    position: int
+    name: str
+    count: int = Field(description="Changed decisions this rule of the draft would take.")
+
+
+class SeverityCountRead(BaseModel):
+    severity: str
+    count: int
+
+
+class DepartmentCountRead(BaseModel):
+    department: str = Field(description="The person's department now (`unknown` if none).")
+    count: int
+
+
+class ReplayResultRead(BaseModel):
+    replayed: int = Field(description="Decided incidents in the window, each evaluated again.")
+    changed: int = Field(description="Whose action the draft would change.")
+    unchanged: int
+    undetermined: int = Field(
+        description="The draft would need completed remedial coaching the decision never "
+        "asked coaching for."
+    )
+    no_rule: int = Field(description="No rule of the draft decides them.")
+    overridden: int = Field(
+        description="Replayed incidents HR had overridden: compared with the scheme's decision."
+    )
+    transitions: list[TransitionRead] = Field(description="From action -> to action, most first.")
+    by_rule: list[RuleCountRead]
+    by_severity: list[SeverityCountRead]
+    by_department: list[DepartmentCountRead]
+    departments_known: bool = Field(
+        description="False when the directory could not be asked (every department `unknown`)."
+    )
+    undetermined_incident_ids: list[uuid.UUID] | None = Field(description="HR and legal only.")
+    no_rule_incident_ids: list[uuid.UUID] | None = Field(description="HR and legal only.")
+
+
+class ReplayRead(BaseModel):
+    id: uuid.UUID
+    policy_id: uuid.UUID
+    content_hash: str
+    stale: bool = Field(description="The draft changed since: replay it again.")
+    status: str = Field(description="queued | running | done | failed")
+    since: dt.datetime
+    until: dt.datetime
+    total: int = Field(description="Decided incidents in the window.")
+    processed: int
+    requested_by: uuid.UUID | None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+    error: str | None
+    result: ReplayResultRead | None
+
+
+EscalationPolicyRead.model_rebuild()

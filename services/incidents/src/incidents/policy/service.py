@@ -20,7 +20,7 @@ from incidents.errors import (
     PolicyIncomplete,
     PolicyNotEditable,
 )
-from incidents.policy import approvals
+from incidents.policy import approvals, replays
 from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
 from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyEventKind, PolicyStatus
 from incidents.policy.schemas import (
@@ -37,7 +37,7 @@ from incidents.policy.schemas import (
 from incidents.policy.signoff import ApproverState, content_hash, signed_off
 from kit.concurrency import check_if_match
 from kit.db import utcnow
-from kit.identity import Caller
+from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
 
 
@@ -72,12 +72,17 @@ async def content_hash_of(session: AsyncSession, *, policy: EscalationPolicy) ->
 
 
 async def read_policy(
-    session: AsyncSession, *, policy: EscalationPolicy, configured: Sequence[str]
+    session: AsyncSession,
+    *,
+    policy: EscalationPolicy,
+    configured: Sequence[str],
+    caller: Caller,
 ) -> EscalationPolicyRead:
-    """The version with its rules and where its sign-off stands (``configured``: the
-    approvers the settings require)."""
+    """The version with its rules, where its sign-off stands (``configured``: the
+    approvers the settings require) and its latest replay (incident ids for HR and legal)."""
     rules = await rules_of(session, policy=policy)
     digest = content_hash(notes=policy.notes, rules=rules)
+    replay = await replays.latest_replay(session, policy_id=policy.id)
     return EscalationPolicyRead(
         id=policy.id,
         number=policy.number,
@@ -88,7 +93,15 @@ async def read_policy(
         content_hash=digest,
         rules=[EscalationRuleRead.model_validate(rule) for rule in rules],
         signoff=await _signoff(session, policy=policy, digest=digest, configured=configured),
+        replay=None
+        if replay is None
+        else replays.present(replay, current_hash=digest, show_ids=sees_incident_ids(caller)),
     )
+
+
+def sees_incident_ids(caller: Caller) -> bool:
+    """Which incidents a replay would change: for HR and legal only."""
+    return caller.has_role(Role.HR, Role.LEGAL)
 
 
 async def _signoff(
