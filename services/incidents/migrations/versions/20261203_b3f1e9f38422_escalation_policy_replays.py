@@ -1,7 +1,7 @@
 """escalation policy replays
 
 Revision ID: b3f1e9f38422
-Revises: fd417f25a79b
+Revises: 646e14789a3a
 Create Date: 2026-12-03 10:18:05.752819
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import kit.db
 
 revision: str = "b3f1e9f38422"
-down_revision: str | Sequence[str] | None = "fd417f25a79b"
+down_revision: str | Sequence[str] | None = "646e14789a3a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
