@@ -45,11 +45,13 @@ from sqlmodel import col
 
 from bench.integrity import Stack, as_user
 from gateway.models import Person
+from incidents.config import IncidentsSettings
 from incidents.decision.models import Decision, DecisionKind, Trigger
 from incidents.domain import Action, Category, Channel, IncidentStatus, OwnerRole, Severity
 from incidents.incident.models import Incident
 from incidents.policy.evaluation import Facts, Result, evaluate
 from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
+from kit import crypto
 from kit.db import Database, table_of
 from tests.support.databases import APPS, create_databases, drop_databases
 from tests.support.processes import free_port
@@ -163,6 +165,8 @@ async def seed_history(
 ) -> tuple[set[uuid.UUID], set[uuid.UUID]]:
     """A year of incidents decided by the published (default) scheme; returns their ids
     and those of the ones the medium-severity rule decided."""
+    # The incidents' descriptions are encrypted at rest with the apps' (development) keys.
+    crypto.install("incidents", IncidentsSettings().keyring())
     database = Database(stack.env["INCIDENTS_DATABASE_URL"])
     rng = random.Random(22)
     now = dt.datetime.now(dt.UTC)
