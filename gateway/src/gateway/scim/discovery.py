@@ -38,7 +38,25 @@ def _attribute(
     return attribute
 
 
-_MEMBER = [_attribute("value", required=True), _attribute("display", mutability="readOnly")]
+def _reference(*types: str, mutability: str = "immutable") -> dict[str, Any]:
+    """The ``$ref`` sub-attribute we return beside a ``value`` (RFC 7643 §2.3.7): clients
+    that build their models from /Schemas refuse an attribute it does not declare."""
+    attribute = _attribute("$ref", "reference", mutability=mutability)
+    attribute["referenceTypes"] = list(types)
+    attribute["caseExact"] = True
+    return attribute
+
+
+_MEMBER = [
+    _attribute("value", required=True, mutability="immutable"),
+    _reference("User"),
+    _attribute("display", mutability="readOnly"),
+]
+_GROUP = [
+    _attribute("value", mutability="readOnly"),
+    _reference("Group", mutability="readOnly"),
+    _attribute("display", mutability="readOnly"),
+]
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     USER_SCHEMA: {
@@ -64,7 +82,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             _attribute("title"),
             _attribute("locale"),
             _attribute("preferredLanguage"),
-            _attribute("groups", "complex", multi=True, mutability="readOnly", sub=_MEMBER),
+            _attribute("groups", "complex", multi=True, mutability="readOnly", sub=_GROUP),
         ],
     },
     ENTERPRISE_SCHEMA: {
@@ -74,7 +92,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "attributes": [
             _attribute("employeeNumber"),
             _attribute("department"),
-            _attribute("manager", "complex", sub=[_attribute("value")]),
+            _attribute(
+                "manager",
+                "complex",
+                sub=[
+                    _attribute("value"),
+                    _reference("User", mutability="readWrite"),
+                    _attribute("displayName", mutability="readOnly"),
+                ],
+            ),
         ],
     },
     GROUP_SCHEMA: {

@@ -149,11 +149,25 @@ async def delete_user(request: Request, session: SessionDep, user_id: str) -> Re
 # -- groups -----------------------------------------------------------------------------
 
 
+ExcludedAttributes = Annotated[str | None, Query(alias="excludedAttributes", max_length=1000)]
+
+
+def excludes_members(excluded_attributes: str | None) -> bool:
+    return "members" in (excluded_attributes or "").replace(" ", "").lower().split(",")
+
+
 async def _group_response(
-    request: Request, session: SessionDep, group: Group, status: int = 200
+    request: Request,
+    session: SessionDep,
+    group: Group,
+    status: int = 200,
+    *,
+    skip_members: bool = False,
 ) -> ScimResponse:
-    members = (await service.members_of(session, [group.id]))[group.id]
+    members = [] if skip_members else (await service.members_of(session, [group.id]))[group.id]
     resource = group_resource(group, members=members, base_url=base_url(request))
+    if skip_members:
+        resource.pop("members", None)
     headers = {"Location": resource["meta"]["location"]} if status == 201 else None
     return ScimResponse(resource, status_code=status, headers=headers)
 
@@ -165,7 +179,7 @@ async def list_groups(
     filter_expression: Filter = None,
     start_index: StartIndex = 1,
     count: Count = DEFAULT_COUNT,
-    excluded_attributes: Annotated[str | None, Query(alias="excludedAttributes")] = None,
+    excluded_attributes: ExcludedAttributes = None,
 ) -> ScimResponse:
     condition = where(filter_expression, allowed=("displayName", "externalId", "id"))
     start_index, count = max(start_index, 1), max(count, 0)
@@ -173,7 +187,7 @@ async def list_groups(
         session, where=condition, start_index=start_index, count=count
     )
     # Entra lists groups with excludedAttributes=members: large groups stay cheap.
-    skip_members = "members" in (excluded_attributes or "").lower().split(",")
+    skip_members = excludes_members(excluded_attributes)
     members = {} if skip_members else await service.members_of(session, [g.id for g in groups])
     resources = []
     for group in groups:
@@ -205,9 +219,16 @@ async def create_group(request: Request, session: SessionDep, body: ScimBody) ->
 
 
 @router.get("/Groups/{group_id}")
-async def get_group(request: Request, session: SessionDep, group_id: str) -> ScimResponse:
+async def get_group(
+    request: Request,
+    session: SessionDep,
+    group_id: str,
+    excluded_attributes: ExcludedAttributes = None,
+) -> ScimResponse:
     group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
-    return await _group_response(request, session, group)
+    return await _group_response(
+        request, session, group, skip_members=excludes_members(excluded_attributes)
+    )
 
 
 @router.put("/Groups/{group_id}")

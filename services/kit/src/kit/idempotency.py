@@ -30,6 +30,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ RETENTION = dt.timedelta(hours=24)
 # that is only slow finds its claim taken over when it seals, and rolls its work back.
 IN_FLIGHT_LEASE = dt.timedelta(seconds=10)
 MAX_KEY_LENGTH = 255
+# What kit.raises documents as the header's pattern.
+KEY_REGEX = f"^[ -~]{{1,{MAX_KEY_LENGTH}}}$"
+KEY_PATTERN = re.compile(KEY_REGEX)
 HEADER = b"idempotency-key"
 HELD_KEY = "kit_idempotency_key"
 JSON_MEDIA_TYPE = "application/json"
@@ -369,8 +373,10 @@ class IdempotencyMiddleware:
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, *, key: str, principal: str
     ) -> None:
-        if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
-            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable characters.")
+        if not KEY_PATTERN.fullmatch(key):
+            raise BadRequest(
+                f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} printable ASCII characters."
+            )
         body = await _read_body(receive)
         claim = await self.store.claim(
             principal=principal, key=key, fingerprint=request_fingerprint(scope, body)

@@ -25,6 +25,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.routing import BaseRoute
 
 from kit.errors import PROBLEM_STATUSES
+from kit.idempotency import KEY_REGEX
 
 HEADERS: dict[str, dict[str, Any]] = {
     "ETag": {
@@ -56,8 +57,8 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "in": "header",
     "required": False,
     "description": "Retrying with the same key within 24 h replays the first answer instead "
-    "of doing the work again (1-255 printable characters).",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "of doing the work again (1-255 printable ASCII characters).",
+    "schema": {"type": "string", "pattern": KEY_REGEX},
 }
 BODY_STATUSES = (408, 413)
 UNSAFE_METHODS = frozenset({"post", "put", "patch", "delete"})

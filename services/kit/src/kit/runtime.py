@@ -328,7 +328,9 @@ def add_problem_responses(schema: dict[str, Any], *, prefixes: tuple[str, ...]) 
             responses = operation.setdefault("responses", {})
             if path.startswith(prefixes):
                 operation.setdefault("security", [{"bearerAuth": []}])
-                defaults = [400, 401, 403, 422, 429, 500] + ([404] if "{" in path else [])
+                # 404: the resource, or one the request names (a module to tag, the
+                # published policy), does not exist or is not the caller's to see.
+                defaults = [400, 401, 403, 404, 422, 429, 500]
                 for status in defaults:
                     responses.setdefault(str(status), {"description": PROBLEM_STATUSES[status]})
             for status, names in STATUS_HEADERS.items():
