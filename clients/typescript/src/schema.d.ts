@@ -833,6 +833,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/escalation-policies/{policy_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay Escalation Policy
+         * @description What the draft would have decided for the incidents of a past window (default the
+         *     last 12 months), on the facts each decision recorded: how many decisions change and how.
+         *     A large window runs in the background (202; follow `Location` for the progress).
+         */
+        post: operations["replay_escalation_policy_api_v1_incidents_escalation_policies__policy_id__replay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/escalation-policies/{policy_id}/replays/{replay_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Escalation Policy Replay
+         * @description A replay: its progress while it runs, then what the draft would change.
+         */
+        get: operations["get_escalation_policy_replay_api_v1_incidents_escalation_policies__policy_id__replays__replay_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/escalation-policies/{policy_id}/submit": {
         parameters: {
             query?: never;
@@ -1338,8 +1380,8 @@ export interface paths {
         put?: never;
         /**
          * Reconcile
-         * @description Compare every rule with the directory now and fix any drift (it also runs
-         *     periodically). Running it again changes nothing.
+         * @description Compare every rule with the directory now and fix any drift, and assign the
+         *     renewals coming due (it also runs periodically). Running it again changes nothing.
          */
         post: operations["reconcile_api_v1_training_assignment_rules_reconcile_post"];
         delete?: never;
@@ -2929,6 +2971,16 @@ export interface components {
              */
             superseded: number;
         };
+        /** DepartmentCountRead */
+        DepartmentCountRead: {
+            /** Count */
+            count: number;
+            /**
+             * Department
+             * @description The person's department now (`unknown` if none).
+             */
+            department: string;
+        };
         /**
          * DryRunFacts
          * @description The facts a decision would use.
@@ -3128,6 +3180,8 @@ export interface components {
             number: number;
             /** Published At */
             published_at: string | null;
+            /** @description The latest replay of this version over past incidents. */
+            replay?: components["schemas"]["ReplayRead"] | null;
             /**
              * Rules
              * @description In evaluation order.
@@ -3719,6 +3773,11 @@ export interface components {
             core: boolean;
             /** Examples */
             examples?: components["schemas"]["ExampleIn"][];
+            /**
+             * Renew Every Months
+             * @description Recertification: each completion is valid this many months; a renewal is assigned ahead of expiry, due on the expiry day. Omitted: valid forever.
+             */
+            renew_every_months?: number | null;
             /** Scenarios */
             scenarios?: components["schemas"]["ScenarioIn"][];
             /** Summary */
@@ -3793,6 +3852,11 @@ export interface components {
             number: number;
             /** Published At */
             published_at: string | null;
+            /**
+             * Renew Every Months
+             * @description Each completion is valid this many months (null: forever).
+             */
+            renew_every_months: number | null;
             /** Scenarios */
             scenarios: components["schemas"]["ScenarioRead"][] | components["schemas"]["ScenarioPublicRead"][];
             status: components["schemas"]["ModuleStatus"];
@@ -3845,6 +3909,11 @@ export interface components {
             number: number;
             /** Published At */
             published_at: string | null;
+            /**
+             * Renew Every Months
+             * @description Each completion is valid this many months (null: forever).
+             */
+            renew_every_months: number | null;
             status: components["schemas"]["ModuleStatus"];
             /** Summary */
             summary: string;
@@ -3871,6 +3940,8 @@ export interface components {
             material?: boolean | null;
             /** Material Due Days */
             material_due_days?: number | null;
+            /** Renew Every Months */
+            renew_every_months?: number | null;
             /** Scenarios */
             scenarios?: components["schemas"]["ScenarioIn"][] | null;
             /** Summary */
@@ -4786,6 +4857,12 @@ export interface components {
              */
             moved: number;
             /**
+             * Renewed
+             * @description Renewals assigned ahead of a completion's expiry.
+             * @default 0
+             */
+            renewed: number;
+            /**
              * Reopened
              * @description Assignments closed as `left` reopened for a returner.
              */
@@ -4947,6 +5024,132 @@ export interface components {
             person_id: string;
             status: components["schemas"]["ProgressStatus"];
         };
+        /**
+         * ReplayIn
+         * @description The window of past incidents (by when they happened) to replay the draft over.
+         */
+        ReplayIn: {
+            /**
+             * Since
+             * @description Default: 12 months before `until`.
+             */
+            since?: string | null;
+            /**
+             * Until
+             * @description Default: now.
+             */
+            until?: string | null;
+        };
+        /** ReplayRead */
+        ReplayRead: {
+            /** Content Hash */
+            content_hash: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Policy Id
+             * Format: uuid
+             */
+            policy_id: string;
+            /** Processed */
+            processed: number;
+            /** Requested By */
+            requested_by: string | null;
+            result: components["schemas"]["ReplayResultRead"] | null;
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
+            /**
+             * Stale
+             * @description The draft changed since: replay it again.
+             */
+            stale: boolean;
+            /**
+             * Status
+             * @description queued | running | done | failed
+             */
+            status: string;
+            /**
+             * Total
+             * @description Decided incidents in the window.
+             */
+            total: number;
+            /**
+             * Until
+             * Format: date-time
+             */
+            until: string;
+        };
+        /** ReplayResultRead */
+        ReplayResultRead: {
+            /** By Department */
+            by_department: components["schemas"]["DepartmentCountRead"][];
+            /** By Rule */
+            by_rule: components["schemas"]["RuleCountRead"][];
+            /** By Severity */
+            by_severity: components["schemas"]["SeverityCountRead"][];
+            /**
+             * Changed
+             * @description Whose action the draft would change.
+             */
+            changed: number;
+            /**
+             * Departments Known
+             * @description False when the directory could not be asked (every department `unknown`).
+             */
+            departments_known: boolean;
+            /**
+             * No Rule
+             * @description No rule of the draft decides them.
+             */
+            no_rule: number;
+            /**
+             * No Rule Incident Ids
+             * @description HR and legal only.
+             */
+            no_rule_incident_ids: string[] | null;
+            /**
+             * Overridden
+             * @description Replayed incidents HR had overridden: compared with the scheme's decision.
+             */
+            overridden: number;
+            /**
+             * Replayed
+             * @description Decided incidents in the window, each evaluated again.
+             */
+            replayed: number;
+            /**
+             * Transitions
+             * @description From action -> to action, most first.
+             */
+            transitions: components["schemas"]["TransitionRead"][];
+            /** Unchanged */
+            unchanged: number;
+            /**
+             * Undetermined
+             * @description The draft would need completed remedial coaching the decision never asked coaching for.
+             */
+            undetermined: number;
+            /**
+             * Undetermined Incident Ids
+             * @description HR and legal only.
+             */
+            undetermined_incident_ids: string[] | null;
+        };
         /** ReplyCreate */
         ReplyCreate: {
             /** Body */
@@ -5042,6 +5245,18 @@ export interface components {
              * @description matched | not_matched | needs_history | not_evaluated
              */
             verdict: string;
+        };
+        /** RuleCountRead */
+        RuleCountRead: {
+            /**
+             * Count
+             * @description Changed decisions this rule of the draft would take.
+             */
+            count: number;
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
         };
         /** RuleCreate */
         RuleCreate: {
@@ -5303,6 +5518,13 @@ export interface components {
          * @enum {string}
          */
         Severity: "low" | "medium" | "high" | "critical";
+        /** SeverityCountRead */
+        SeverityCountRead: {
+            /** Count */
+            count: number;
+            /** Severity */
+            severity: string;
+        };
         /** SignalRead */
         SignalRead: {
             /** Detail */
@@ -5461,6 +5683,20 @@ export interface components {
          * @enum {string}
          */
         Track: "ambassador" | "remedial" | "development";
+        /** TransitionRead */
+        TransitionRead: {
+            /** Count */
+            count: number;
+            /** From Action */
+            from_action: string;
+            /**
+             * Incident Ids
+             * @description HR and legal only.
+             */
+            incident_ids: string[] | null;
+            /** To Action */
+            to_action: string;
+        };
         /** UnreadCount */
         UnreadCount: {
             /** Unread */
@@ -5707,6 +5943,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -5741,7 +5986,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -5783,6 +6028,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5938,7 +6192,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6084,6 +6338,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -6118,7 +6381,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -6160,6 +6423,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6524,7 +6796,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6625,7 +6897,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -6793,6 +7065,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -6902,6 +7183,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -6964,7 +7254,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -7007,6 +7297,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7221,7 +7520,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -7392,7 +7691,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -7605,6 +7904,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -7723,6 +8031,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -7826,6 +8143,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7943,6 +8269,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -8005,7 +8340,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -8047,6 +8382,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8308,6 +8652,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -8370,7 +8723,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -8423,6 +8776,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8637,7 +8999,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -8976,7 +9338,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -9264,7 +9626,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -9702,7 +10064,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -10287,6 +10649,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -10461,6 +10832,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -10523,7 +10903,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -10567,6 +10947,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10720,6 +11109,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -10828,6 +11226,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -10890,7 +11297,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -10933,6 +11340,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11313,7 +11729,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -11465,7 +11881,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -11612,7 +12028,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -11758,13 +12174,290 @@ export interface operations {
             };
         };
     };
+    replay_escalation_policy_api_v1_incidents_escalation_policies__policy_id__replay_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplayIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayRead"];
+                };
+            };
+            /** @description A large window: replaying in the background. */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    /** @description Where to follow the replay's progress. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayRead"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The version is not a draft. */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No decided incident in the window, or a bad window. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_escalation_policy_replay_api_v1_incidents_escalation_policies__policy_id__replays__replay_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+                replay_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReplayRead"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     submit_escalation_policy_api_v1_incidents_escalation_policies__policy_id__submit_post: {
         parameters: {
             query?: never;
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -12077,6 +12770,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -12173,6 +12875,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12287,6 +12998,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Error */
             408: {
                 headers: {
@@ -12377,7 +13097,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -12419,6 +13139,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12555,6 +13284,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13025,7 +13763,7 @@ export interface operations {
             header?: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match"?: string | null;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -13165,7 +13903,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -13567,7 +14305,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -13758,6 +14496,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -13840,6 +14587,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -13874,7 +14630,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -13912,6 +14668,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14004,6 +14769,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -14076,6 +14850,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14186,6 +14969,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -14220,7 +15012,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -14376,6 +15168,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -14410,7 +15211,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -14452,6 +15253,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14762,6 +15572,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -14824,7 +15643,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -14866,6 +15685,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14963,7 +15791,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -15001,6 +15829,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15368,6 +16205,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -15430,7 +16276,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -15472,6 +16318,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15797,7 +16652,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -15947,7 +16802,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -16145,6 +17000,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -16207,7 +17071,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -16249,6 +17113,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16460,7 +17333,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -16729,7 +17602,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -16926,6 +17799,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -17036,6 +17918,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -17098,7 +17989,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -17141,6 +18032,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -17523,7 +18423,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -18096,7 +18996,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -18224,7 +19124,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -18352,7 +19252,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -18503,7 +19403,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -18809,6 +19709,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -18871,7 +19780,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -18921,6 +19830,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19059,6 +19977,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -19167,6 +20094,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -19229,7 +20165,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -19272,6 +20208,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -19654,7 +20599,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -19803,7 +20748,7 @@ export interface operations {
             header: {
                 /** @description The `ETag` you last read; the update is refused with 412 if it changed. */
                 "If-Match": string;
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path: {
@@ -20114,6 +21059,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -20176,7 +21130,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable characters). */
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
                 "Idempotency-Key"?: string;
             };
             path?: never;
@@ -20226,6 +21180,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -20367,6 +21330,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -20477,6 +21449,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Validation failed; `errors` lists each field. */
             422: {
                 headers: {
@@ -20575,6 +21556,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -20801,6 +21791,15 @@ export interface operations {
             };
             /** @description The caller may not do this. */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
