@@ -28,31 +28,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
+from bench.stack import add_postgres_option, bench_stack, choose_backend
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from incidents.incident.models import Incident
 from kit.demo import demo_person_id
 from kit.pagination import encode_cursor
-from tests.support.databases import POSTGRES_ENV, create_databases, drop_databases
-from tests.support.processes import started_processes
 
 TARGET_RATIO = 1.5
-LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+# Requests before each timed series: the first ones pay for statement caches and pages.
+WARM_UP = 3
 INCIDENTS = "/api/v1/incidents"
 MY_ACTIONS = "/api/v1/incidents/my-actions"
 PEOPLE = 5000
@@ -198,48 +195,33 @@ async def p50_ms(client: httpx.AsyncClient, path: str, params: Any, runs: int) -
 
 
 async def run(sizes: list[int], runs: int) -> int:
-    with tempfile.TemporaryDirectory(prefix="bench-lists-") as directory:
-        databases = await asyncio.to_thread(
-            create_databases, f"smp_bench_lists_{os.getpid()}", Path(directory)
+    async with bench_stack("lists") as bench:
+        engine = bench.incidents
+        hr = demo_person_id("hannah.hr")
+        token = sign_dev_token(GatewaySettings(), person_id=hr)
+        client = httpx.AsyncClient(
+            base_url=bench.stack.url("gateway"),
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
         )
-        settings = {
-            "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
-            "GATEWAY_RATE_LIMIT_BURST": "100000",
-            **{f"{app}_LOG_LEVEL": "WARNING" for app in ("GATEWAY", "INCIDENTS")},
-            **{f"{app}_ACCESS_LOG": "false" for app in ("GATEWAY", "INCIDENTS")},
-        }
-        engine = create_async_engine(databases.urls["incidents"])
-        try:
-            async with started_processes(databases, Path(directory), settings=settings) as stack:
-                hr = demo_person_id("hannah.hr")
-                token = sign_dev_token(GatewaySettings(), person_id=hr)
-                client = httpx.AsyncClient(
-                    base_url=stack.url("gateway"),
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=60,
-                )
-                person = uuid.UUID(int=42)
-                base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-                print(f"backend: {databases.backend}; p50 of {runs} sequential requests, ms")
-                table: dict[tuple[str, str], dict[int, float]] = {}
-                have = 0
-                for size in sizes:
-                    started = time.monotonic()
-                    await grow(engine, have=have, want=size, base=base)
-                    have = size
-                    print(f"grown to {size} rows in {time.monotonic() - started:.1f} s")
-                    for query in queries(person, hr):
-                        first = await p50_ms(client, query.path, query.params, runs)
-                        cursor = await middle_cursor(engine, query, size)
-                        deep = await p50_ms(
-                            client, query.path, {**query.params, "cursor": cursor}, runs
-                        )
-                        table.setdefault((query.name, "first"), {})[size] = first
-                        table.setdefault((query.name, "deep"), {})[size] = deep
-                await client.aclose()
-        finally:
-            await engine.dispose()
-            await asyncio.to_thread(drop_databases, databases)
+        person = uuid.UUID(int=42)
+        base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+        print(f"backend: {bench.backend}; p50 of {runs} sequential requests, ms", flush=True)
+        table: dict[tuple[str, str], dict[int, float]] = {}
+        have = 0
+        for size in sizes:
+            started = time.monotonic()
+            await grow(engine, have=have, want=size, base=base)
+            have = size
+            print(f"grown to {size} rows in {time.monotonic() - started:.1f} s", flush=True)
+            for query in queries(person, hr):
+                await p50_ms(client, query.path, query.params, WARM_UP)
+                first = await p50_ms(client, query.path, query.params, runs)
+                cursor = await middle_cursor(engine, query, size)
+                deep = await p50_ms(client, query.path, {**query.params, "cursor": cursor}, runs)
+                table.setdefault((query.name, "first"), {})[size] = first
+                table.setdefault((query.name, "deep"), {})[size] = deep
+        await client.aclose()
     return report(table, sizes)
 
 
@@ -264,14 +246,11 @@ def report(table: dict[tuple[str, str], dict[int, float]], sizes: list[int]) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
+    add_postgres_option(parser)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    if args.postgres:
-        os.environ.setdefault(POSTGRES_ENV, LOCAL_POSTGRES)
-    else:
-        os.environ.pop(POSTGRES_ENV, None)
+    choose_backend(args)
     sizes = sorted(int(size) for size in args.sizes.split(","))
     sys.exit(asyncio.run(run(sizes, args.runs)))
 

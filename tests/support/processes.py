@@ -99,12 +99,14 @@ async def started_processes(
     *,
     apps: Sequence[str] = APPS,
     seed: bool = True,
+    prepared: bool = False,
     app_logs: bool = False,
     settings: Mapping[str, str] | None = None,
 ) -> AsyncIterator[RunningStack]:
     """``apps`` migrated (and seeded) on ``databases``, started and ready; on the way out
     SIGTERM whatever still runs. ``app_logs``: INFO and access lines on their stdout;
-    ``settings``: more environment variables (``GATEWAY_MAX_CONNECTIONS``...)."""
+    ``settings``: more environment variables (``GATEWAY_MAX_CONNECTIONS``...);
+    ``prepared``: the databases are already migrated (and seeded) for ``apps``."""
     ports = {app: free_port() for app in APPS}
     env = stack_environment(databases, ports) | dict(settings or {})
     if app_logs:
@@ -112,7 +114,8 @@ async def started_processes(
             env[f"{app.upper()}_LOG_LEVEL"] = "INFO"
             env[f"{app.upper()}_ACCESS_LOG"] = "true"
     stack = RunningStack(ports=ports, env=env, processes={}, logs=logs)
-    await asyncio.gather(*(asyncio.to_thread(_prepare, stack, app, seed) for app in apps))
+    if not prepared:
+        await asyncio.gather(*(asyncio.to_thread(_prepare, stack, app, seed) for app in apps))
     log_files: list[IO[bytes]] = []
     try:
         log_files = [_start(stack, app) for app in apps]

@@ -1,0 +1,89 @@
+"""The four apps as real processes for a benchmark: fresh databases (SQLite files, or
+PostgreSQL with ``--postgres``), migrated and seeded, the gateway's rate limits raised and
+the logs quiet, plus an engine on the incidents database for what the bench reads or grows
+directly."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from tests.support.databases import (
+    APPS,
+    POSTGRES_ENV,
+    DatabaseSet,
+    create_databases,
+    drop_databases,
+)
+from tests.support.processes import ROOT, RunningStack, stack_environment, started_processes
+
+LOCAL_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+QUIET = {
+    "GATEWAY_RATE_LIMIT_PER_SECOND": "100000",
+    "GATEWAY_RATE_LIMIT_BURST": "100000",
+    **{f"{app.upper()}_LOG_LEVEL": "WARNING" for app in APPS},
+    **{f"{app.upper()}_ACCESS_LOG": "false" for app in APPS},
+}
+
+
+@dataclass(frozen=True)
+class BenchStack:
+    stack: RunningStack
+    backend: str
+    # The incidents database, outside the apps.
+    incidents: AsyncEngine
+
+
+@contextlib.asynccontextmanager
+async def bench_stack(name: str) -> AsyncIterator[BenchStack]:
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as directory:
+        databases = await asyncio.to_thread(
+            create_databases, f"smp_bench_{name}_{os.getpid()}", Path(directory)
+        )
+        engine = create_async_engine(databases.urls["incidents"])
+        try:
+            # One app at a time and without a deadline: on a busy machine four migrations at
+            # once can take longer than the stack helper waits for one.
+            for app in APPS:
+                for command in ("migrate", "seed"):
+                    await asyncio.to_thread(_run, databases, app, command)
+            async with started_processes(
+                databases, Path(directory), settings=QUIET, prepared=True
+            ) as stack:
+                yield BenchStack(stack, databases.backend, engine)
+        finally:
+            await engine.dispose()
+            await asyncio.to_thread(drop_databases, databases)
+
+
+def _run(databases: DatabaseSet, app: str, command: str) -> None:
+    env = stack_environment(databases, dict.fromkeys(APPS, 0))
+    subprocess.run(
+        [sys.executable, "-m", app, command],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def add_postgres_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
+
+
+def choose_backend(args: argparse.Namespace) -> None:
+    """``--postgres``: ``TEST_POSTGRES_URL``, else the local server; otherwise SQLite."""
+    if args.postgres:
+        os.environ.setdefault(POSTGRES_ENV, LOCAL_POSTGRES)
+    else:
+        os.environ.pop(POSTGRES_ENV, None)
