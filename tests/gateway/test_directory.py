@@ -131,6 +131,26 @@ class TestGetPerson:
         assert (body["department"], body["title"]) == ("Legal", "Counsel")
         assert body["manager_id"] == str(manager.id)
 
+    async def test_the_manager_comes_with_the_person_in_one_call(self, stack: StackHandle) -> None:
+        manager = await stack.person(display_name="Marc Manager")
+        person = await stack.person(manager=manager)
+
+        body = (await stack.as_service("incidents").get(f"{PEOPLE}/{person.id}")).json()
+
+        assert body["manager"] == {
+            "id": str(manager.id),
+            "display_name": "Marc Manager",
+            "active": True,
+        }
+
+    async def test_a_person_without_a_manager_has_none(self, stack: StackHandle) -> None:
+        person = await stack.person()
+
+        body = (await stack.as_service("incidents").get(f"{PEOPLE}/{person.id}")).json()
+
+        assert body["manager_id"] is None
+        assert body["manager"] is None
+
     async def test_an_unknown_id_is_a_404_problem(self, stack: StackHandle) -> None:
         reader = await stack.person()
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from gateway.models import Person
+from incidents.decision import upstream
 from tests.incidents.conftest import (
     Org,
     add_to_group,
@@ -44,6 +47,28 @@ def low_incidents_contact(*contacts: str) -> Any:
         rules[-1] = {**rules[-1], "contacts": list(contacts)}
 
     return change
+
+
+class TestManagerContact:
+    async def test_the_manager_is_known_from_the_one_directory_call_about_the_person(
+        self, stack: StackHandle, org: Org, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        asked: list[str] = []
+        find_person = upstream.find_person
+
+        async def counted(gateway: Any, person_id: Any) -> Any:
+            asked.append(str(person_id))
+            return await find_person(gateway, person_id)
+
+        monkeypatch.setattr(upstream, "find_person", counted)
+
+        incident = await report(stack, org.reporter, org.employee, severity="medium")
+
+        decision = await decision_of(stack, org, incident["id"])
+        assert asked == [str(org.employee.id)], "the manager came with the person"
+        assert contacted(decision) == {("manager", str(org.manager.id))}
+        assert decision["contacts"][0]["display_name"] == "Marc Manager"
+        assert decision["owner_id"] == str(org.manager.id)
 
 
 class TestRoleContacts:

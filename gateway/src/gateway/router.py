@@ -8,7 +8,7 @@ from pydantic import StringConstraints
 
 from gateway import service
 from gateway.deps import DirectoryReaderDep, GroupRolesDep, SessionDep, UserDep
-from gateway.schemas import Me, PersonRead
+from gateway.schemas import ManagerSummary, Me, PersonDetail, PersonRead
 from kit.identity import Role
 from kit.pagination import MAX_LIMIT, Page, PageParamsDep
 
@@ -80,9 +80,15 @@ async def list_people(
     return Page(items=[PersonRead.model_validate(p) for p in people], next_cursor=next_cursor)
 
 
-@router.get("/directory/people/{person_id}", response_model=PersonRead)
+@router.get("/directory/people/{person_id}", response_model=PersonDetail)
 async def get_person(
     person_id: uuid.UUID, session: SessionDep, caller: DirectoryReaderDep
-) -> PersonRead:
-    """One person of the directory (active or not)."""
-    return PersonRead.model_validate(await service.get_person(session, person_id=person_id))
+) -> PersonDetail:
+    """One person of the directory (active or not), with their manager's name."""
+    person, manager = await service.get_person_and_manager(session, person_id=person_id)
+    return PersonDetail.model_validate(
+        {
+            **PersonRead.model_validate(person).model_dump(),
+            "manager": ManagerSummary.model_validate(manager) if manager else None,
+        }
+    )

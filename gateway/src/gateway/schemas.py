@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class PersonRead(BaseModel):
@@ -22,6 +22,22 @@ class PersonRead(BaseModel):
     title: str | None
     manager_id: uuid.UUID | None
     locale: str | None
+
+
+class ManagerSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    display_name: str
+    active: bool
+
+
+class PersonDetail(PersonRead):
+    manager: ManagerSummary | None = Field(
+        default=None,
+        description="The person's manager (`manager_id`), so that a caller who needs both "
+        "asks once.",
+    )
 
 
 class Me(PersonRead):

@@ -36,6 +36,16 @@ async def get_person(session: AsyncSession, *, person_id: uuid.UUID) -> Person:
     return person
 
 
+async def get_person_and_manager(
+    session: AsyncSession, *, person_id: uuid.UUID
+) -> tuple[Person, Person | None]:
+    """The person and their manager: the incidents service's decisions need both, and one
+    call through the gateway costs far more than a second primary-key read here."""
+    person = await get_person(session, person_id=person_id)
+    manager = await session.get(Person, person.manager_id) if person.manager_id else None
+    return person, manager
+
+
 async def list_people(
     session: AsyncSession,
     *,

@@ -79,8 +79,13 @@ class _Directory:
     async def manager(self) -> DirectoryPerson | None:
         if not self._manager_known:
             self.person = self.person or await upstream.find_person(self.gateway, self.person_id)
-            if self.person is not None and self.person.manager_id is not None:
-                self._manager = await upstream.find_person(self.gateway, self.person.manager_id)
+            person = self.person
+            if person is not None and person.manager_id is not None:
+                embedded = person.manager
+                if embedded is not None and embedded.id == person.manager_id:
+                    self._manager = embedded
+                else:
+                    self._manager = await upstream.find_person(self.gateway, person.manager_id)
             self._manager_known = True
         return self._manager
 

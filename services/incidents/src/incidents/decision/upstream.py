@@ -28,6 +28,9 @@ class DirectoryPerson:
     display_name: str
     manager_id: uuid.UUID | None
     active: bool
+    # The manager as the directory answered with the person (``GET people/{id}``): who to
+    # contact is known without a second call through the gateway.
+    manager: DirectoryPerson | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,11 +195,13 @@ async def _call(gateway: httpx.AsyncClient, method: str, url: str, **kwargs: Any
 def _person_of(body: Any) -> DirectoryPerson:
     try:
         manager_id = body.get("manager_id")
+        manager = body.get("manager")
         return DirectoryPerson(
             id=uuid.UUID(str(body["id"])),
             display_name=str(body.get("display_name") or body.get("user_name") or body["id"]),
             manager_id=uuid.UUID(str(manager_id)) if manager_id else None,
             active=bool(body.get("active", True)),
+            manager=_person_of(manager) if manager else None,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise UpstreamUnavailable(f"the directory answered an unexpected person: {exc}") from exc
