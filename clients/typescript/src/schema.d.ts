@@ -665,7 +665,7 @@ export interface paths {
         };
         /**
          * Get Person
-         * @description One person of the directory (active or not).
+         * @description One person of the directory (active or not), with their manager's name.
          */
         get: operations["get_person_api_v1_directory_people__person_id__get"];
         put?: never;
@@ -3710,6 +3710,18 @@ export interface components {
          * @enum {string}
          */
         Ineligibility: "training_not_completed" | "open_remedial_engagement" | "already_applied";
+        /** ManagerSummary */
+        ManagerSummary: {
+            /** Active */
+            active: boolean;
+            /** Display Name */
+            display_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+        };
         /** MarkedRead */
         MarkedRead: {
             /**
@@ -4326,6 +4338,38 @@ export interface components {
              * Format: uuid
              */
             person_id: string;
+        };
+        /** PersonDetail */
+        PersonDetail: {
+            /** Active */
+            active: boolean;
+            /** Department */
+            department: string | null;
+            /** Display Name */
+            display_name: string;
+            /** Email */
+            email: string | null;
+            /** External Id */
+            external_id: string | null;
+            /** Family Name */
+            family_name: string | null;
+            /** Given Name */
+            given_name: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Locale */
+            locale: string | null;
+            /** @description The person's manager (`manager_id`), so that a caller who needs both asks once. */
+            manager?: components["schemas"]["ManagerSummary"] | null;
+            /** Manager Id */
+            manager_id: string | null;
+            /** Title */
+            title: string | null;
+            /** User Name */
+            user_name: string;
         };
         /** PersonProgress */
         PersonProgress: {
@@ -10705,7 +10749,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PersonRead"];
+                    "application/json": components["schemas"]["PersonDetail"];
                 };
             };
             /** @description Malformed request (for example invalid JSON or an unknown cursor). */
