@@ -81,6 +81,12 @@ class GatewaySettings(EncryptionSettings):
     openapi_refresh_seconds: float = 60.0
     # How long a right-of-access export's download link works; then the document is wiped.
     export_ttl_hours: float = Field(default=72.0, gt=0, le=24 * 30)
+    # Carries out erasures and resumes those cut short (leased: safe in every replica).
+    # Off only where something else drives it (the in-process test stack).
+    privacy_worker: bool = True
+    # How long a gateway holds an erasure it works on; one cut short (a crash) is taken
+    # over by any gateway when this has passed.
+    erasure_lease_seconds: float = Field(default=60.0, gt=0)
 
     # E-mail (SMTP with aiosmtplib). ``make run`` starts a local catcher on port 1025.
     email_enabled: bool = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from gateway.events.router import router as notifications_router
 from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
+from gateway.privacy.erasure import Eraser
 from gateway.privacy.router import router as privacy_router
 from gateway.proxy import API_PREFIX, HttpxUpstream, ProxyMiddleware, Upstream
 from gateway.relay import HttpUpstream
@@ -43,6 +45,7 @@ from gateway.webhooks.router import router as webhooks_router
 from kit.crypto import install
 from kit.db import Database
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
+from kit.jobs import Loop
 from kit.runtime import build_chain, create_base_app, database_runtime, edge_middleware, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -229,6 +232,17 @@ def create_app(
                 public_url=settings.public_url,
             )
             await app.state.openapi.document()  # fetched at start; missing ones later
+            eraser = Eraser(
+                database,
+                upstreams=upstreams,
+                signer=signer,
+                audit=audit_trail,
+                lease=dt.timedelta(seconds=settings.erasure_lease_seconds),
+            )
+            app.state.eraser = eraser
+            # Erasures cut short by a crash are taken over here when their lease ends.
+            erasures = Loop("privacy-erasures", eraser.run_due, poll_seconds=30.0)
+            await stack.enter_async_context(erasures.running(enabled=settings.privacy_worker))
             tune_gc(settings.tune_gc)
             yield
 

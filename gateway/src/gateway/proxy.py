@@ -126,8 +126,9 @@ class Upstream(Protocol):
         :class:`UpstreamError` only before anything was sent to the client.
         ``read_timeout`` shortens the upstream's own for this request."""
 
-    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
-        """GET a JSON document (the service's OpenAPI document)."""
+    async def fetch_json(self, target: str, *, headers: dict[str, str], method: str = "GET") -> Any:
+        """A JSON document the gateway asks for itself (the service's OpenAPI document, a
+        person's data; ``POST`` without a body for an erasure step)."""
 
 
 def response_headers(raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
@@ -195,9 +196,9 @@ class HttpxUpstream:
         finally:
             await response.aclose()
 
-    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
+    async def fetch_json(self, target: str, *, headers: dict[str, str], method: str = "GET") -> Any:
         try:
-            response = await self._client.get(target, headers=headers)
+            response = await self._client.request(method, target, headers=headers)
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:

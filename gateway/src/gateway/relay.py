@@ -250,10 +250,12 @@ class HttpUpstream:
         ):
             await self._relay_response(connection, exchange, send, timeout)
 
-    async def fetch_json(self, target: str, *, headers: dict[str, str]) -> Any:
+    async def fetch_json(self, target: str, *, headers: dict[str, str], method: str = "GET") -> Any:
+        if method != "GET":
+            headers = {**headers, "content-length": "0"}
         encoded = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         parts: list[bytes] = []
-        async with self._exchange("GET", target, encoded, None, self._read_timeout) as (
+        async with self._exchange(method, target, encoded, None, self._read_timeout) as (
             connection,
             exchange,
         ):

@@ -7,6 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlmodel import Field
 
 from gateway.db import Base
@@ -42,3 +43,42 @@ class PrivacyExport(Base, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     finished_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     expires_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ErasureStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+class PrivacyErasure(Base, table=True):
+    """An erasure, carried out step by step (each service, then the directory); each step
+    is recorded done when its service answered, so an erasure cut short (kill -9) resumes
+    where it stopped. Steps are idempotent: asking a service again erases nothing more."""
+
+    __tablename__ = "privacy_erasures"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    person_id: uuid.UUID = Field(index=True)
+    requested_by: str = Field(max_length=200)
+    reason: str = Field(max_length=1000)
+    status: ErasureStatus = Field(default=ErasureStatus.PENDING, sa_type=str_enum(ErasureStatus))
+    # Step name -> what the service erased (counts) and kept (with why).
+    outcomes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    leased_until: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    finished_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class ErasedPerson(Base, table=True):
+    """The directory's tombstone of an erased person: hashes of the identifiers SCIM knew
+    them by (never the identifiers), so provisioning does not recreate them by accident."""
+
+    __tablename__ = "erased_people"
+
+    person_id: uuid.UUID = Field(primary_key=True)
+    user_name_hash: str = Field(max_length=64, index=True)
+    external_id_hash: str | None = Field(default=None, max_length=64, index=True)
+    erased_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

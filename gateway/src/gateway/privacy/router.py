@@ -9,9 +9,17 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from gateway.privacy import erasure as erasure_service
 from gateway.privacy import exports
+from gateway.privacy.models import PrivacyErasure
 from gateway.privacy.render import to_html
-from gateway.privacy.schemas import ExportCreate, ExportFormat, ExportRead
+from gateway.privacy.schemas import (
+    ErasureCreate,
+    ErasureRead,
+    ExportCreate,
+    ExportFormat,
+    ExportRead,
+)
 from kit.audit import AUDITED_READ, AuditAction, AuditorDep, PrivacyOfficerDep, add_audit_route
 from kit.db import SessionDep
 from kit.errors import domain_error_response
@@ -91,3 +99,46 @@ async def download_export(
     if format_ is ExportFormat.HTML:
         return HTMLResponse(to_html(document))
     return JSONResponse(document)
+
+
+@router.post("/erasures", response_model=ErasureRead, status_code=status.HTTP_202_ACCEPTED)
+async def request_erasure(
+    data: ErasureCreate,
+    request: Request,
+    session: SessionDep,
+    caller: PrivacyOfficerDep,
+    background: BackgroundTasks,
+    response: Response,
+) -> ErasureRead:
+    """Erase a person: every service deletes or anonymises what it holds (keeping what is
+    under legal hold or an open incident, and saying why), then the directory keeps only a
+    tombstone. Carried out in the background, resumed after a crash; poll it."""
+    erasure = await erasure_service.request_erasure(
+        session, caller=caller, person_id=data.person_id, reason=data.reason
+    )
+    background.add_task(request.app.state.eraser.run_due)
+    response.headers["Location"] = f"/api/v1/privacy/erasures/{erasure.id}"
+    return _erasure(erasure)
+
+
+@router.get("/erasures/{erasure_id}", response_model=ErasureRead)
+async def get_erasure(
+    erasure_id: uuid.UUID, session: SessionDep, caller: PrivacyOfficerDep
+) -> ErasureRead:
+    """An erasure's progress: the steps done, and per step what was erased and kept."""
+    return _erasure(await erasure_service.get_erasure(session, erasure_id=erasure_id))
+
+
+def _erasure(erasure: PrivacyErasure) -> ErasureRead:
+    return ErasureRead(
+        id=erasure.id,
+        person_id=erasure.person_id,
+        status=erasure.status,
+        reason=erasure.reason,
+        steps_done=[step for step in erasure_service.STEPS if step in erasure.outcomes],
+        outcomes=erasure.outcomes,
+        attempts=erasure.attempts,
+        last_error=erasure.last_error,
+        created_at=erasure.created_at,
+        finished_at=erasure.finished_at,
+    )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from gateway.models import Group, GroupMember, Person
+from gateway.privacy.erasure import is_erased
 from gateway.scim.errors import bad_request, not_found, uniqueness
 from gateway.scim.filters import Equals
 from gateway.scim.patch import apply_patch
@@ -53,6 +54,13 @@ async def create_user(session: AsyncSession, *, data: ScimUserIn) -> Person:
     )
     if previous is not None and previous.deleted_at is None:
         raise uniqueness(f"A user with userName {data.user_name!r} already exists.")
+    # The tombstone of an erasure: provisioning must not bring an erased person back.
+    if await is_erased(session, user_name=data.user_name, external_id=data.external_id):
+        raise uniqueness(
+            f"The user {data.user_name!r} was erased at the privacy officer's request and is "
+            "not recreated; provision them under another userName and externalId if they "
+            "really return."
+        )
     person = previous or Person(user_name=data.user_name, display_name=data.user_name)
     person.deleted_at = None
     await _apply_user(session, person, data)

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic_core import to_jsonable_python
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from coaching.models import (
@@ -15,10 +17,20 @@ from coaching.models import (
     Coach,
     CoachingSession,
     Engagement,
+    EngagementStatus,
     IncidentMeasure,
 )
 from kit.db import SessionDep
-from kit.privacy import PERSON_PATH, GatewayOnlyDep, PersonalTable, rows_about
+from kit.privacy import (
+    ERASE_PATH,
+    PERSON_PATH,
+    ErasureOutcome,
+    GatewayOnlyDep,
+    KeptItem,
+    PersonalTable,
+    delete_rows,
+    rows_about,
+)
 
 PERSONAL_TABLES = (
     PersonalTable("coach_record", Coach, "person_id"),
@@ -45,3 +57,59 @@ async def person_data(
     )
     found["sessions"] = [to_jsonable_python(row.model_dump()) for row in sessions]
     return found
+
+
+OPEN = (EngagementStatus.PROPOSED, EngagementStatus.ACTIVE)
+
+
+@router.post(ERASE_PATH, response_model=ErasureOutcome)
+async def erase_person(
+    person_id: uuid.UUID, session: SessionDep, caller: GatewayOnlyDep
+) -> ErasureOutcome:
+    """Erase what coaching holds about a person (the gateway only, for the privacy
+    officer): finished engagements with their sessions and notes, applications, measures;
+    an engagement still open is kept, and said so. Asking again erases nothing more."""
+    return await erase(session, person_id=person_id)
+
+
+async def erase(session: AsyncSession, *, person_id: uuid.UUID) -> ErasureOutcome:
+    kept: list[KeptItem] = []
+    engagements = list(
+        await session.scalars(select(Engagement).where(col(Engagement.coachee_id) == person_id))
+    )
+    finished = [e.id for e in engagements if e.status not in OPEN]
+    kept += [
+        KeptItem(what="engagement", id=str(e.id), why=f"the engagement is still {e.status.value}")
+        for e in engagements
+        if e.status in OPEN
+    ]
+    sessions = await session.execute(
+        delete(CoachingSession).where(col(CoachingSession.engagement_id).in_(finished))
+    )
+    removed = await session.execute(delete(Engagement).where(col(Engagement.id).in_(finished)))
+    erased = {
+        "sessions": int(getattr(sessions, "rowcount", 0) or 0),
+        "engagements": int(getattr(removed, "rowcount", 0) or 0),
+    }
+    erased.update(
+        await delete_rows(
+            session,
+            [t for t in PERSONAL_TABLES if t.model in (AmbassadorApplication, IncidentMeasure)],
+            person_id=person_id,
+        )
+    )
+    coach = await session.scalar(select(Coach).where(col(Coach.person_id) == person_id))
+    erased["coach_record"] = 0
+    if coach is not None:
+        coaches_others = await session.scalar(
+            select(Engagement.id).where(col(Engagement.coach_id) == coach.id).limit(1)
+        )
+        if coaches_others is None:
+            await session.delete(coach)
+            erased["coach_record"] = 1
+        else:
+            kept.append(
+                KeptItem(what="coach_record", id=str(coach.id), why="they coach other people")
+            )
+    await session.flush()
+    return ErasureOutcome(erased=erased, kept=kept)

@@ -72,6 +72,7 @@ class AuditAction:
     EXPORT_READ = "export.read"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
+    PERSON_ERASED = "person.erased"
 
 
 @dataclass(frozen=True, slots=True)

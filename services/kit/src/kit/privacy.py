@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends
+from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
+from kit.db import table_of
 from kit.errors import Forbidden
 from kit.identity import Caller, CallerDep
 
@@ -61,3 +64,41 @@ async def the_gateway(caller: CallerDep) -> Caller:
 
 
 GatewayOnlyDep = Annotated[Caller, Depends(the_gateway)]
+
+
+# The id that stands in for an erased person where a row must stay (an incident kept for
+# the counts, a post in someone else's thread).
+ERASED_PERSON_ID = uuid.UUID("00000000-0000-0000-0000-00000000e5ed")
+ERASE_PATH = PERSON_PATH + "/erase"
+
+
+class KeptItem(BaseModel):
+    """Something a service kept in an erasure, and why."""
+
+    what: str
+    id: str
+    why: str
+
+
+class ErasureOutcome(BaseModel):
+    """A service's answer to an erasure: counts of what it erased (never content), and
+    what it kept. Asking again erases nothing more and keeps the same."""
+
+    erased: dict[str, int]
+    kept: list[KeptItem] = []
+
+
+async def delete_rows(
+    session: AsyncSession, tables: Sequence[PersonalTable], *, person_id: uuid.UUID
+) -> dict[str, int]:
+    """Delete the person's rows of ``tables`` (children before parents: in order)."""
+    counts: dict[str, int] = {}
+    for table in tables:
+        model_table = table_of(table.model)
+        result = await session.execute(
+            delete(model_table).where(model_table.c[table.column] == person_id)
+        )
+        counts[table.section] = counts.get(table.section, 0) + int(
+            getattr(result, "rowcount", 0) or 0
+        )
+    return counts

@@ -94,6 +94,9 @@ class Incident(Versioned, Base, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     closed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Set by legal or the privacy officer (with a reason, on the timeline): nothing of the
+    # incident is erased or removed by retention while it is set.
+    legal_hold: str | None = Field(default=None, max_length=1000)
 
 
 class _Likely(ColumnElement[bool]):
@@ -146,6 +149,8 @@ class TimelineKind(StrEnum):
     HISTORY_CHANGED = "history_changed"
     # What coaching did about the incident: a suspension, its lifting, a cancellation.
     COACHING_MEASURES = "coaching_measures"
+    LEGAL_HOLD_SET = "legal_hold_set"
+    LEGAL_HOLD_LIFTED = "legal_hold_lifted"
     # The modules training assigned for the clauses breached (or why it could not).
     REMEDIAL_TRAINING = "remedial_training"
 
