@@ -271,6 +271,37 @@ class TestRateLimits:
         assert services == [200, 200, 200]
 
 
+class TestScimBudget:
+    async def test_a_scim_sync_counts_against_scims_own_budget_not_the_apis(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        api = RateLimiter(rate=0.5, burst=1, clock=FakeClock())
+        scim_budget = RateLimiter(rate=0.5, burst=3, clock=FakeClock())
+
+        with (
+            swapped_attribute(gateway_state(stack), "rate_limiter", api),
+            swapped_attribute(gateway_state(stack), "scim_rate_limiter", scim_budget),
+        ):
+            statuses = [
+                (await scim.get("/scim/v2/ServiceProviderConfig")).status_code for _ in range(4)
+            ]
+
+        assert statuses == [200, 200, 200, 429]
+
+    async def test_past_it_the_identity_provider_gets_scims_error_with_retry_after(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        budget = RateLimiter(rate=0.5, burst=1, clock=FakeClock())
+
+        with swapped_attribute(gateway_state(stack), "scim_rate_limiter", budget):
+            await scim.get("/scim/v2/Users")
+            limited = await scim.get("/scim/v2/Users")
+
+        assert limited.status_code == 429
+        assert limited.headers["retry-after"] == "2"
+        assert limited.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+
+
 @pytest.fixture
 async def cors_gateway(stack: StackHandle) -> AsyncIterator[httpx.AsyncClient]:
     settings = GatewaySettings(

@@ -67,6 +67,10 @@ class GatewaySettings(EncryptionSettings):
     # Requests per second per principal (burst = rate_limit_burst); 0 turns limiting off.
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 100
+    # SCIM's own budget per API client, for requests under /scim/v2: an identity provider's
+    # initial sync is thousands of requests in bursts (bench/scim_sync.py).
+    scim_rate_limit_per_second: float = 200.0
+    scim_rate_limit_burst: int = 1000
     # Requests refused for want of valid credentials (401), per client address and gateway
     # process: once an address has used its burst, its requests get 429 before any token
     # is verified (refilled at the rate; 0 turns the throttle off).

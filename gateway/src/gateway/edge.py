@@ -32,15 +32,26 @@ def refusal(error: DomainError, scope: Scope) -> Response:
 
 class RateLimitMiddleware:
     """Limits each authenticated person and API client. Service principals are not
-    limited: their calls are part of a request that was already counted."""
+    limited: their calls are part of a request that was already counted. SCIM requests
+    count against SCIM's own budget (an identity provider's sync is bursts of thousands)."""
 
-    def __init__(self, app: ASGIApp, *, limiter: Callable[[], RateLimiter | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: Callable[[], RateLimiter | None],
+        scim_limiter: Callable[[], RateLimiter | None] = lambda: None,
+    ) -> None:
         self.app = app
         # Built in the lifespan: looked up per call.
         self.limiter = limiter
+        self.scim_limiter = scim_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = self.limiter() if scope["type"] == "http" else None
+        limiter = None
+        if scope["type"] == "http":
+            scim = scope["path"].startswith(SCIM_PREFIX)
+            limiter = self.scim_limiter() if scim else self.limiter()
         if limiter is not None:
             caller = scope.get("state", {}).get("caller")
             if isinstance(caller, Caller) and caller.kind is not PrincipalKind.SERVICE:

@@ -220,6 +220,14 @@ def create_app(
                 if settings.rate_limit_per_second > 0
                 else None
             )
+            app.state.scim_rate_limiter = (
+                RateLimiter(
+                    rate=settings.scim_rate_limit_per_second,
+                    burst=settings.scim_rate_limit_burst,
+                )
+                if settings.scim_rate_limit_per_second > 0
+                else None
+            )
             scim_app.state.database = database
             scim_app.state.group_roles = settings.group_roles
             scim_app.state.forget_person = authenticator.forget_person
@@ -271,7 +279,11 @@ def create_app(
             trusted_proxies=trusted_networks(settings.trusted_proxies),
         ),
         Middleware(AuthenticationMiddleware, authenticator=lambda: app.state.authenticator),
-        Middleware(RateLimitMiddleware, limiter=lambda: app.state.rate_limiter),
+        Middleware(
+            RateLimitMiddleware,
+            limiter=lambda: app.state.rate_limiter,
+            scim_limiter=lambda: app.state.scim_rate_limiter,
+        ),
         Middleware(ScopeMiddleware),
     ]
     proxy = Middleware(
