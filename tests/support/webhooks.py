@@ -30,6 +30,8 @@ class Received:
     verified_by: list[str]
     answered: int
     at: float
+    # Wall-clock arrival (seconds since the epoch), to compare with the event's timestamp.
+    wall: float = 0.0
 
 
 @dataclass
@@ -73,6 +75,7 @@ class WebhookReceiver:
                 verified_by=verified,
                 answered=status,
                 at=time.monotonic(),
+                wall=time.time(),
             )
         )
         await Response(status_code=status)(scope, receive, send)

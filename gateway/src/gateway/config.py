@@ -116,6 +116,8 @@ class GatewaySettings(EncryptionSettings):
     # Longest sleep between looks for work another replica queued (this process's own
     # intake wakes its senders at once); failed attempts back off from BASE up to MAX.
     sender_poll_seconds: float = Field(default=2.0, gt=0)
+    # Woken by the intake, a sender waits this long so one round sends many.
+    sender_linger_seconds: float = Field(default=0.05, ge=0)
     email_retry_base_seconds: float = Field(default=5.0, ge=0)
     email_retry_max_seconds: float = Field(default=1800.0, gt=0)
 

@@ -44,8 +44,10 @@ async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: O
         return 0
     new = await _record_new(session, events)
     taken = [event for event in {event.id: event for event in events}.values() if event.id in new]
+    # Who holds a role is asked once per batch, however many of its events name the role.
+    resolved: dict[tuple[object, ...], list[Person]] = {}
     for event in taken:
-        await _dispatch(session, event=event, outgoing=outgoing)
+        await _dispatch(session, event=event, outgoing=outgoing, resolved=resolved)
     await webhooks.queue_deliveries(session, events=taken)
     if new:
         for wake in outgoing.on_commit:
@@ -77,13 +79,23 @@ async def _record_new(session: AsyncSession, events: Sequence[Event]) -> set[uui
     return set(result.all())
 
 
-async def _dispatch(session: AsyncSession, *, event: Event, outgoing: Outgoing) -> None:
+async def _dispatch(
+    session: AsyncSession,
+    *,
+    event: Event,
+    outgoing: Outgoing,
+    resolved: dict[tuple[object, ...], list[Person]],
+) -> None:
     told: set[uuid.UUID] = set()
     inbox: list[dict[str, object]] = []
     mail: list[dict[str, object]] = []
     for audience in routing.audiences(event):
-        people = await _resolve(session, audience=audience, group_roles=outgoing.group_roles)
-        people = [person for person in people if person.id not in told]
+        key = (audience.people, audience.roles, audience.groups, audience.never)
+        if key not in resolved:
+            resolved[key] = await _resolve(
+                session, audience=audience, group_roles=outgoing.group_roles
+            )
+        people = [person for person in resolved[key] if person.id not in told]
         told.update(person.id for person in people)
         link = f"{outgoing.public_url.rstrip('/')}{audience.path}" if audience.path else None
         by_mail = await _wanting_email(session, people=people, kind=event.type, outgoing=outgoing)

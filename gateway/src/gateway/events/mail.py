@@ -51,7 +51,12 @@ class Mailer:
         self.database = database
         self.settings = settings
         self.backoff = Backoff(settings.email_retry_base_seconds, settings.email_retry_max_seconds)
-        self.loop = Loop("gateway-email", self._round, poll_seconds=settings.sender_poll_seconds)
+        self.loop = Loop(
+            "gateway-email",
+            self._round,
+            poll_seconds=settings.sender_poll_seconds,
+            linger_seconds=settings.sender_linger_seconds,
+        )
         self._sent = DELIVERIES_TOTAL.labels("email", "delivered")
         self._failed = DELIVERIES_TOTAL.labels("email", "failed")
 

@@ -109,7 +109,12 @@ class WebhookSender:
             headers={"user-agent": "smp-webhooks/1"},
         )
         self._slots = asyncio.Semaphore(settings.webhook_concurrency)
-        self.loop = Loop("gateway-webhooks", self._round, poll_seconds=settings.sender_poll_seconds)
+        self.loop = Loop(
+            "gateway-webhooks",
+            self._round,
+            poll_seconds=settings.sender_poll_seconds,
+            linger_seconds=settings.sender_linger_seconds,
+        )
         self._counters = {
             outcome: DELIVERIES_TOTAL.labels("webhook", outcome)
             for outcome in ("delivered", "failed", "gave_up")

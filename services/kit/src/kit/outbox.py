@@ -191,6 +191,7 @@ class OutboxDrainer:
         send: Send,
         backoff: Backoff,
         poll_seconds: float,
+        linger_seconds: float = 0.0,
         batch_size: int = BATCH_SIZE,
         lease: dt.timedelta = LEASE,
     ) -> None:
@@ -200,7 +201,12 @@ class OutboxDrainer:
         self.backoff = backoff
         self.batch_size = batch_size
         self.lease = lease
-        self.loop = Loop(f"{outbox.source}-outbox", self._round, poll_seconds=poll_seconds)
+        self.loop = Loop(
+            f"{outbox.source}-outbox",
+            self._round,
+            poll_seconds=poll_seconds,
+            linger_seconds=linger_seconds,
+        )
         self._delivered = OUTBOX_EVENTS.labels(outbox.source, "delivered")
         self._failed = OUTBOX_EVENTS.labels(outbox.source, "failed")
         self._lag = OUTBOX_LAG_SECONDS.labels(outbox.source)

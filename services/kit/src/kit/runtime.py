@@ -130,6 +130,7 @@ async def outbox_runtime(
         send=send,
         backoff=Backoff(settings.outbox_retry_base_seconds, settings.outbox_retry_max_seconds),
         poll_seconds=settings.outbox_poll_seconds,
+        linger_seconds=settings.outbox_linger_seconds,
     )
     app.state.outbox_drainer = drainer
     async with drainer.running(enabled=settings.outbox_drainer):

@@ -58,6 +58,9 @@ class AppSettings(BaseSettings):
     events_enabled: bool = True
     outbox_drainer: bool = True
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
+    # Woken by a commit, the drainer waits this long so that one hand-over carries the
+    # events of many commits under load (README "Events").
+    outbox_linger_seconds: float = Field(default=0.05, ge=0)
     outbox_retry_base_seconds: float = Field(default=1.0, ge=0)
     outbox_retry_max_seconds: float = Field(default=300.0, gt=0)
 
