@@ -5,16 +5,22 @@ changes nothing when nothing drifted."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from typing import Any
 
 import httpx
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from gateway.models import Person
+from kit.db import utcnow
+from tests.support.processes import free_port
 from tests.support.stack import StackHandle
 from tests.training.factories import API, policy_owner, publish_policy, published_module, take_quiz
+from training.db import scheduled_runs
+from training.rules.reconciler import RETRY_AFTER, Reconciler
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -412,3 +418,26 @@ class TestRulesAndRevisions:
         assert result == {**NOTHING, "assigned": 1}
         assert [a["module_id"] for a in await assignments_of(stack, owner, joiner)] == [new]
         assert listed.json()["module_id"] == new
+
+
+class TestGatewayAway:
+    async def test_an_unreachable_gateway_is_a_warning_and_a_retry_soon(
+        self, stack: StackHandle, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        live = stack.stack.apps["training"].state.reconciler
+        async with live.database.transaction() as session:
+            await session.execute(scheduled_runs.delete())
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{free_port()}") as away:
+            reconciler = Reconciler(live.database, away, every_seconds=3600, renewal_lead_days=30)
+            with caplog.at_level(logging.WARNING):
+                delay = await reconciler._round()
+
+        assert delay == RETRY_AFTER.total_seconds()
+        [record] = [r for r in caplog.records if r.name == "training.rules"]
+        assert record.levelno == logging.WARNING
+        assert "unreachable" in record.getMessage()
+        async with live.database.transaction() as session:
+            [row] = (await session.execute(select(scheduled_runs))).all()
+        assert row.leased_until is None
+        due_in_seconds = (row.next_run_at - utcnow()).total_seconds()
+        assert 0 < due_in_seconds <= RETRY_AFTER.total_seconds() + 1

@@ -167,6 +167,19 @@ async def release_schedule(database: Database, table: Table, *, name: str) -> No
         await session.execute(update(table).where(table.c.name == name).values(leased_until=None))
 
 
+async def retry_schedule(
+    database: Database, table: Table, *, name: str, after: dt.timedelta
+) -> None:
+    """A claimed run could not be done (an upstream is away): free the lease and make the
+    job due again after ``after`` rather than a whole period later."""
+    async with database.transaction() as session:
+        await session.execute(
+            update(table)
+            .where(table.c.name == name)
+            .values(leased_until=None, next_run_at=utcnow() + after)
+        )
+
+
 # -- the loop ------------------------------------------------------------------------
 
 

@@ -13,14 +13,17 @@ import logging
 import httpx
 
 from kit.db import Database
-from kit.jobs import Loop, claim_schedule
+from kit.jobs import Loop, claim_schedule, retry_schedule
 from training.db import scheduled_runs
 from training.directory import Directory
+from training.errors import DirectoryUnavailable
 from training.rules.service import reconcile
 
 logger = logging.getLogger("training.rules")
 
 JOB = "assignment-rules-reconciliation"
+# The gateway is away (starting, restarting, an outage): try again soon, not a period later.
+RETRY_AFTER = dt.timedelta(seconds=10)
 
 
 class Reconciler(Loop):
@@ -42,8 +45,19 @@ class Reconciler(Loop):
         claimed = await claim_schedule(
             self.database, scheduled_runs, name=JOB, every=self.every, lease=self.every
         )
-        if claimed:
+        if not claimed:
+            return self.every.total_seconds()
+        try:
             await self.run_once()
+        except DirectoryUnavailable as exc:
+            # Expected while the gateway starts or restarts: a warning, not an error.
+            logger.warning(
+                "the gateway's directory is unreachable (%s); reconciling again in %d s",
+                exc,
+                RETRY_AFTER.total_seconds(),
+            )
+            await retry_schedule(self.database, scheduled_runs, name=JOB, after=RETRY_AFTER)
+            return RETRY_AFTER.total_seconds()
         return self.every.total_seconds()
 
     async def run_once(self) -> None:
