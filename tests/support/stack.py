@@ -112,6 +112,8 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             # its own would share the rolled-back test connection with the test.
             background_worker=False,
             retry_base_seconds=0,
+            # Tests run retention by hand (app.state.retention.run_once()).
+            retention_job=False,
             **COMMON,
         ),
     }

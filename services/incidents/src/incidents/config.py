@@ -1,9 +1,12 @@
 """Incidents settings, read from ``INCIDENTS_*`` environment variables (see ``.env.example``)."""
 
-from pydantic import Field, field_validator
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from incidents.policy.signoff import check_approver
+from incidents.retention import DEFAULT_WINDOW_DAYS
 from kit.settings import EncryptionSettings
 
 
@@ -32,6 +35,25 @@ class IncidentsSettings(EncryptionSettings):
     # A replay of a draft over at most this many past decisions answers at once; a larger
     # one runs in the background and reports its progress.
     replay_inline_limit: int = Field(default=5000, ge=0)
+
+    # Retention (README "Data protection"): dismissed reports are deleted this long after
+    # dismissal; closed incidents anonymised this long after closing (never before the
+    # longest look-back window of the escalation policy). The job runs every few hours, on
+    # one replica at a time.
+    retention_dismissed_days: int = Field(default=183, ge=1)
+    retention_closed_days: int = Field(default=1826, ge=1)
+    retention_every_hours: float = Field(default=6.0, gt=0)
+    retention_job: bool = True
+
+    @model_validator(mode="after")
+    def _retention_keeps_the_policy_windows(self) -> Self:
+        if self.retention_closed_days < DEFAULT_WINDOW_DAYS:
+            raise ValueError(
+                f"INCIDENTS_RETENTION_CLOSED_DAYS={self.retention_closed_days} would cut short "
+                f"the escalation policy's {DEFAULT_WINDOW_DAYS}-day look-back window: set at "
+                f"least {DEFAULT_WINDOW_DAYS}"
+            )
+        return self
 
     @field_validator("policy_approvers")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,12 +11,14 @@ import httpx
 from fastapi import FastAPI
 
 from incidents.config import IncidentsSettings
-from incidents.db import audit_trail, idempotency_keys, outbox
+from incidents.db import audit_trail, idempotency_keys, outbox, scheduled_runs
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
 from incidents.policy.replays import Replayer
+from incidents.retention import rules as retention_rules
 from incidents.router import router
 from kit.crypto import install
+from kit.retention import RetentionJob
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -53,9 +56,22 @@ def create_app(
             app.state.worker = worker
             replayer = Replayer(database, gateway, poll_seconds=settings.worker_poll_seconds)
             app.state.replayer = replayer
+            retention = RetentionJob(
+                "incidents",
+                database,
+                scheduled_runs,
+                rules=retention_rules(
+                    dismissed_days=settings.retention_dismissed_days,
+                    closed_days=settings.retention_closed_days,
+                ),
+                audit=audit_trail,
+                every=dt.timedelta(hours=settings.retention_every_hours),
+            )
+            app.state.retention = retention
             async with (
                 worker.running(enabled=settings.background_worker),
                 replayer.running(enabled=settings.background_worker),
+                retention.running(enabled=settings.retention_job),
             ):
                 tune_gc(settings.tune_gc)
                 yield
