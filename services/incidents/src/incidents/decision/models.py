@@ -46,6 +46,8 @@ class Decision(Base, table=True):
     rule_position: int | None = None
     rule_name: str | None = Field(default=None, max_length=200)
     facts: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    # The clauses of other policies the deciding rule refers to, as they were then.
+    references: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     checks: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     explanation: str = Field(sa_type=Text)
     contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

@@ -642,6 +642,7 @@ def _policy_decision(
         policy_number=policy.number,
         rule_position=rule.position if rule else None,
         rule_name=rule.name if rule else None,
+        references=list(rule.references) if rule else [],
         facts=_facts_record(facts, history),
         checks=[dataclasses.asdict(check) for check in evaluation.checks],
         explanation=explanation,

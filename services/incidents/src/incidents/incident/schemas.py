@@ -28,7 +28,12 @@ from incidents.domain import (
 )
 from incidents.incident.access import View
 from incidents.incident.models import TimelineKind
-from incidents.policy.schemas import MAX_DEADLINE_HOURS, ContactSpec, RuleCheckRead
+from incidents.policy.schemas import (
+    MAX_DEADLINE_HOURS,
+    ContactSpec,
+    PolicyReference,
+    RuleCheckRead,
+)
 from kit.db import utcnow
 from kit.fields import FieldInvalid, Flag, Integer, Storable, Timestamp
 
@@ -115,6 +120,11 @@ class DecisionRead(BaseModel):
     policy_number: int | None = Field(description="The policy version the decision used.")
     rule_position: int | None
     rule_name: str | None
+    references: list[PolicyReference] = Field(
+        default_factory=list,
+        description="Clauses of the organisation's other policies the deciding rule follows: "
+        "handle the breach consistently with them.",
+    )
     facts: dict[str, Any] | None = Field(description="The facts the policy was evaluated on.")
     explanation: str
     checks: list[RuleCheckRead] = Field(

@@ -82,6 +82,9 @@ class EscalationRule(Base, table=True):
     # Part of the scheme agreed beforehand: a decision by this rule suspends the person's
     # ambassador role while the incident is handled (a report alone never does).
     suspends_ambassador: bool = False
+    # Clauses of the organisation's other policies the rule follows (a code of conduct):
+    # ``[{"policy", "clause", "note"}]``, shown to approvers and copied into each decision.
+    references: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
 
 
 class Verdict(StrEnum):

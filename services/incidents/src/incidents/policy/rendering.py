@@ -9,9 +9,9 @@ plurals, lists, durations and dates from CLDR through Babel, so a Dutch reader r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from babel import Locale
 from babel.core import negotiate_locale
@@ -46,6 +46,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "remedial_one": "completed at least {n} remedial coaching programme",
         "remedial_other": "completed at least {n} remedial coaching programmes",
         "group": "the {name} group",
+        "see_also": "See also: {references}.",
+        "clause": "{policy}, clause {clause}",
     },
     "nl": {
         "any_incident": "elk incident",
@@ -66,6 +68,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "remedial_one": "minstens {n} coachingtraject afgerond",
         "remedial_other": "minstens {n} coachingtrajecten afgerond",
         "group": "de groep {name}",
+        "see_also": "Zie ook: {references}.",
+        "clause": "{policy}, artikel {clause}",
     },
 }
 
@@ -138,6 +142,7 @@ class PlainRule:
     responsible: str
     respond_within: str
     ambassador: str | None
+    see_also: str | None
     text: str
 
 
@@ -173,6 +178,8 @@ class ReadableRule(EscalationRuleLike, Protocol):
     def deadline_hours(self) -> int: ...
     @property
     def suspends_ambassador(self) -> bool: ...
+    @property
+    def references(self) -> Sequence[Mapping[str, Any]]: ...
 
 
 def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
@@ -187,6 +194,10 @@ def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
     owner = _capitalised(PARTIES[language][rule.owner_role])
     within = duration(rule.deadline_hours, language)
     ambassador = say["suspends"] if rule.suspends_ambassador else None
+    see_also = None
+    if rule.references:
+        clauses = [say["clause"].format(**reference) for reference in rule.references]
+        see_also = say["see_also"].format(references=format_list(clauses, locale=language))
     text = " ".join(
         part
         for part in (
@@ -194,6 +205,7 @@ def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
             say["told"].format(contacts=told),
             say["responsible"].format(owner=owner, deadline=within),
             ambassador,
+            see_also,
         )
         if part
     )
@@ -204,6 +216,7 @@ def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
         responsible=owner,
         respond_within=within,
         ambassador=ambassador,
+        see_also=see_also,
         text=text,
     )
 

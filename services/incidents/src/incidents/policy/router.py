@@ -34,6 +34,7 @@ from incidents.policy.schemas import (
     EscalationRuleRead,
     PolicyEventRead,
     PublishedPolicyRead,
+    ReferenceIndexRead,
     RejectionIn,
     ReplayIn,
     ReplayRead,
@@ -386,6 +387,23 @@ async def get_escalation_policy_replay(
     replay = await replays.get_replay(session, policy_id=policy.id, replay_id=replay_id)
     digest = await service.content_hash_of(session, policy=policy)
     return replays.present(replay, current_hash=digest, show_ids=service.sees_incident_ids(caller))
+
+
+@router.get("/escalation-policies/{policy_id}/references", response_model=list[ReferenceIndexRead])
+async def escalation_policy_references(
+    policy_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    settings: SettingsDep,
+    is_member: MembershipDep,
+) -> list[ReferenceIndexRead]:
+    """Which clauses of the organisation's other policies the version's rules refer to, and
+    which rules refer to each (HR, legal, policy owners, approvers)."""
+    await check_reviewer(
+        session, caller=caller, configured=settings.policy_approvers, is_member=is_member
+    )
+    policy = await service.get_policy(session, policy_id=policy_id)
+    return await service.references_of(session, policy=policy)
 
 
 @router.get("/escalation-policy/approvers", response_model=ApproversRead)

@@ -37,6 +37,28 @@ ContactSpec = Annotated[
 ]
 
 
+MAX_REFERENCES = 10
+
+
+class PolicyReference(BaseModel):
+    """A clause of another policy of the organisation the rule follows."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
+    policy: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
+    ] = Field(examples=["Code of conduct"])
+    clause: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), Storable
+    ] = Field(examples=["3.2"])
+    note: Text | None = Field(
+        default=None,
+        max_length=500,
+        description="What the clause asks, or how the rule applies it.",
+        examples=["Respectful behaviour towards colleagues and customers, online too."],
+    )
+
+
 class EscalationRuleIn(BaseModel):
     """A rule of a draft. Conditions left empty (or null) match anything."""
 
@@ -79,6 +101,21 @@ class EscalationRuleIn(BaseModel):
         "matches low severity.",
     )
 
+    references: list[PolicyReference] = Field(
+        default_factory=list,
+        max_length=MAX_REFERENCES,
+        description="Clauses of the organisation's other policies this rule follows, shown to "
+        "approvers and in each decision it takes.",
+    )
+
+    @field_validator("references")
+    @classmethod
+    def _references_once(cls, values: list[PolicyReference]) -> list[PolicyReference]:
+        keys = [(v.policy.casefold(), v.clause.casefold()) for v in values]
+        if len(set(keys)) != len(keys):
+            raise ValueError("refer to each clause of a policy once")
+        return values
+
     @model_validator(mode="after")
     def _default_suspension(self) -> EscalationRuleIn:
         if self.suspends_ambassador is None:
@@ -108,6 +145,9 @@ class EscalationRuleRead(BaseModel):
     owner_role: str
     deadline_hours: int
     suspends_ambassador: bool
+    references: list[PolicyReference] = Field(
+        description="Clauses of the organisation's other policies this rule follows."
+    )
 
 
 Approver = Annotated[
@@ -333,11 +373,25 @@ class PlainRuleRead(BaseModel):
     responsible: str = Field(examples=["HR"])
     respond_within: str = Field(examples=["3 days"])
     ambassador: str | None = Field(description="What happens to an ambassador role, if anything.")
+    see_also: str | None = Field(description="The clauses of other policies the rule follows.")
     text: str = Field(description="The whole rule as one paragraph.")
 
 
 class ReadableRuleRead(EscalationRuleRead):
     plain: PlainRuleRead
+
+
+class ReferringRuleRead(BaseModel):
+    position: int
+    name: str
+
+
+class ReferenceIndexRead(BaseModel):
+    """A clause of another policy and the rules of the version that refer to it."""
+
+    policy: str
+    clause: str
+    rules: list[ReferringRuleRead]
 
 
 class AgreedRead(BaseModel):

@@ -31,6 +31,8 @@ from incidents.policy.schemas import (
     EscalationPolicyUpdate,
     EscalationRuleIn,
     EscalationRuleRead,
+    ReferenceIndexRead,
+    ReferringRuleRead,
     SignoffRead,
     VerdictRead,
 )
@@ -65,6 +67,31 @@ async def rules_of(session: AsyncSession, *, policy: EscalationPolicy) -> list[E
         .order_by(col(EscalationRule.position))
     )
     return list(rules)
+
+
+async def references_of(
+    session: AsyncSession, *, policy: EscalationPolicy
+) -> list[ReferenceIndexRead]:
+    """Which rules of the version refer to which clause of which other policy, by policy
+    and clause."""
+    index: dict[tuple[str, str], list[ReferringRuleRead]] = {}
+    for rule in await rules_of(session, policy=policy):
+        for reference in rule.references:
+            key = (str(reference["policy"]), str(reference["clause"]))
+            index.setdefault(key, []).append(
+                ReferringRuleRead(position=rule.position, name=rule.name)
+            )
+    return [
+        ReferenceIndexRead(policy=name, clause=clause, rules=rules)
+        for (name, clause), rules in sorted(
+            index.items(), key=lambda item: (item[0][0].casefold(), _clause_order(item[0][1]))
+        )
+    ]
+
+
+def _clause_order(clause: str) -> tuple[tuple[int, int | str], ...]:
+    """3.2 before 3.10: numbers compare as numbers."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in clause.split("."))
 
 
 async def content_hash_of(session: AsyncSession, *, policy: EscalationPolicy) -> str:

@@ -67,14 +67,25 @@ def group_of(approver: str) -> str | None:
 
 def content_hash(*, notes: str | None, rules: Sequence[Any]) -> str:
     """The hash an approval binds to: the notes and the rules, in evaluation order."""
-    content = {
-        "notes": notes,
-        "rules": [
-            {field: _plain(getattr(rule, field)) for field in RULE_CONTENT} for rule in rules
-        ],
-    }
+    content = {"notes": notes, "rules": [_rule_content(rule) for rule in rules]}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _rule_content(rule: Any) -> dict[str, Any]:
+    content = {field: _plain(getattr(rule, field)) for field in RULE_CONTENT}
+    # Only when there are any: approvals given before rules could refer to other policies
+    # keep binding to the same content.
+    references = [_reference(reference) for reference in getattr(rule, "references", [])]
+    if references:
+        content["references"] = references
+    return content
+
+
+def _reference(reference: Any) -> dict[str, Any]:
+    if isinstance(reference, dict):
+        return {key: reference.get(key) for key in ("policy", "clause", "note")}
+    return {key: getattr(reference, key) for key in ("policy", "clause", "note")}
 
 
 def _plain(value: Any) -> Any:
