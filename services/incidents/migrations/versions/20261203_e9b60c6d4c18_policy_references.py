@@ -1,7 +1,7 @@
 """policy references: the clauses of other policies a rule follows, copied into decisions
 
 Revision ID: e9b60c6d4c18
-Revises: b3f1e9f38422
+Revises: d165614bb3fc
 Create Date: 2026-12-03 11:17:11.262897
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "e9b60c6d4c18"
-down_revision: str | Sequence[str] | None = "b3f1e9f38422"
+down_revision: str | Sequence[str] | None = "d165614bb3fc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
