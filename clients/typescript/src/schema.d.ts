@@ -835,6 +835,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/incidents/escalation-policies/{policy_id}/references": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Escalation Policy References
+         * @description Which clauses of the organisation's other policies the version's rules refer to, and
+         *     which rules refer to each (HR, legal, policy owners, approvers).
+         */
+        get: operations["escalation_policy_references_api_v1_incidents_escalation_policies__policy_id__references_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/incidents/escalation-policies/{policy_id}/reject": {
         parameters: {
             query?: never;
@@ -3029,6 +3050,11 @@ export interface components {
              * @description An override's reason.
              */
             reason: string | null;
+            /**
+             * References
+             * @description Clauses of the organisation's other policies the deciding rule follows: handle the breach consistently with them.
+             */
+            references?: components["schemas"]["PolicyReference"][];
             /** Rule Name */
             rule_name: string | null;
             /** Rule Position */
@@ -3475,6 +3501,11 @@ export interface components {
              * @description Optional: the list order is the evaluation order; a position given must match it (so a rule list read from the API can be sent back as it is).
              */
             position?: number | null;
+            /**
+             * References
+             * @description Clauses of the organisation's other policies this rule follows, shown to approvers and in each decision it takes.
+             */
+            references?: components["schemas"]["PolicyReference"][];
             /** Severities */
             severities?: components["schemas"]["Severity"][];
             /**
@@ -3509,6 +3540,11 @@ export interface components {
             owner_role: string;
             /** Position */
             position: number;
+            /**
+             * References
+             * @description Clauses of the organisation's other policies this rule follows.
+             */
+            references: components["schemas"]["PolicyReference"][];
             /** Severities */
             severities: string[];
             /** Suspends Ambassador */
@@ -4700,6 +4736,11 @@ export interface components {
              */
             responsible: string;
             /**
+             * See Also
+             * @description The clauses of other policies the rule follows.
+             */
+            see_also: string | null;
+            /**
              * Text
              * @description The whole rule as one paragraph.
              */
@@ -4740,6 +4781,28 @@ export interface components {
             seq: number;
             /** Summary */
             summary: string;
+        };
+        /**
+         * PolicyReference
+         * @description A clause of another policy of the organisation the rule follows.
+         */
+        PolicyReference: {
+            /**
+             * Clause
+             * @example 3.2
+             */
+            clause: string;
+            /**
+             * Note
+             * @description What the clause asks, or how the rule applies it.
+             * @example Respectful behaviour towards colleagues and customers, online too.
+             */
+            note?: string | null;
+            /**
+             * Policy
+             * @example Code of conduct
+             */
+            policy: string;
         };
         /**
          * PolicyStatus
@@ -5122,6 +5185,11 @@ export interface components {
             plain: components["schemas"]["PlainRuleRead"];
             /** Position */
             position: number;
+            /**
+             * References
+             * @description Clauses of the organisation's other policies this rule follows.
+             */
+            references: components["schemas"]["PolicyReference"][];
             /** Severities */
             severities: string[];
             /** Suspends Ambassador */
@@ -5169,6 +5237,25 @@ export interface components {
              * @description Assignments closed as `left` reopened for a returner.
              */
             reopened: number;
+        };
+        /**
+         * ReferenceIndexRead
+         * @description A clause of another policy and the rules of the version that refer to it.
+         */
+        ReferenceIndexRead: {
+            /** Clause */
+            clause: string;
+            /** Policy */
+            policy: string;
+            /** Rules */
+            rules: components["schemas"]["ReferringRuleRead"][];
+        };
+        /** ReferringRuleRead */
+        ReferringRuleRead: {
+            /** Name */
+            name: string;
+            /** Position */
+            position: number;
         };
         /**
          * RejectionIn
@@ -12398,6 +12485,120 @@ export interface operations {
             };
             /** @description `If-Match` is required for this update. */
             428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    escalation_policy_references_api_v1_incidents_escalation_policies__policy_id__references_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                policy_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReferenceIndexRead"][];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
