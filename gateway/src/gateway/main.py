@@ -204,7 +204,7 @@ def create_app(
             stack.push_async_callback(webhook_sender.close)
             outgoing.on_commit += [mailer.loop.wake, webhook_sender.loop.wake]
             app.state.mailer, app.state.webhook_sender = mailer, webhook_sender
-            app.state.outgoing = outgoing
+            app.state.outgoing = scim_app.state.outgoing = outgoing
             for sender in (mailer.loop, webhook_sender.loop):
                 await stack.enter_async_context(sender.running(enabled=settings.background_senders))
             app.state.anonymous_limiter = (

@@ -10,4 +10,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "incident.decided": "An incident was decided by the escalation policy.",
     "incident.escalated": "HR overrode a decision, or a new decision replaced the one in force.",
     "incident.closed": "An incident was resolved or dismissed.",
+    "directory.person.created": "The identity provider provisioned a person (SCIM).",
+    "directory.person.updated": "A person's directory record changed (SCIM).",
+    "directory.person.deactivated": "A person was deactivated or deleted (SCIM).",
 }

@@ -9,12 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api_clients.schemas import Scope as ApiScope
 from gateway.deps import SessionDep
+from gateway.events.directory import Change, person_changed
 from gateway.models import Group, Person
 from gateway.privacy.roles import Membership, membership, record_role_changes
 from gateway.scim import discovery, service
@@ -97,9 +99,19 @@ async def list_users(
     return ScimResponse(list_response(resources, total=total, start_index=start_index))
 
 
+def _change(was_active: bool, person: Person) -> Change:
+    return "deactivated" if was_active and not person.active else "updated"
+
+
+async def _tell(request: Request, session: AsyncSession, person: Person, change: Change) -> None:
+    """The directory event of the change, in its transaction (README "Events")."""
+    await person_changed(session, outgoing=request.app.state.outgoing, person=person, change=change)
+
+
 @router.post("/Users")
 async def create_user(request: Request, session: SessionDep, body: ScimBody) -> ScimResponse:
     person = await service.create_user(session, data=parse(ScimUserIn, body))
+    await _tell(request, session, person, "created")
     forget(request, {person.id})
     return await _user_response(request, session, person, status=201)
 
@@ -115,7 +127,9 @@ async def replace_user(
     request: Request, session: SessionDep, user_id: str, body: ScimBody
 ) -> ScimResponse:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    was_active = person.active
     await service.replace_user(session, person=person, data=parse(ScimUserIn, body))
+    await _tell(request, session, person, _change(was_active, person))
     forget(request, {person.id})
     return await _user_response(request, session, person)
 
@@ -125,7 +139,9 @@ async def patch_user(
     request: Request, session: SessionDep, user_id: str, body: ScimBody
 ) -> ScimResponse:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
+    was_active = person.active
     await service.patch_user(session, person=person, body=body)
+    await _tell(request, session, person, _change(was_active, person))
     forget(request, {person.id})
     return await _user_response(request, session, person)
 
@@ -134,7 +150,10 @@ async def patch_user(
 async def delete_user(request: Request, session: SessionDep, user_id: str) -> Response:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
     groups = (await service.groups_of(session, [person.id])).get(person.id, [])
+    was_active = person.active
     await service.delete_user(session, person=person)
+    if was_active:
+        await _tell(request, session, person, "deactivated")
     forget(request, {person.id})
     for group in groups:
         await record_role_changes(
