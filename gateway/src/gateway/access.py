@@ -19,7 +19,7 @@ from kit.identity import Caller, PrincipalKind, Role
 # Which APIs a service principal may call through the gateway ("directory" is the
 # gateway's own people directory).
 SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
-    "training": frozenset({"directory"}),
+    "training": frozenset({"directory", "incidents", "coaching"}),
     "coaching": frozenset({"training", "directory"}),
     "incidents": frozenset({"coaching", "training", "directory"}),
 }
@@ -41,6 +41,8 @@ SCOPE_ROUTES: Mapping[ApiScope, tuple[tuple[str, str], ...]] = {
         ("GET", "/api/v1/training/reports/acknowledgements/people"),
         ("GET", "/api/v1/training/reports/completion"),
         ("GET", "/api/v1/training/reports/modules/{module_id}/questions"),
+        ("GET", "/api/v1/training/reports/effect"),
+        ("GET", "/api/v1/training/reports/effect.csv"),
     ),
 }
 _SCOPE_PATTERNS: tuple[tuple[ApiScope, str, re.Pattern[str]], ...] = tuple(

@@ -8,9 +8,10 @@ from coaching.coaches.router import router as coaches
 from coaching.engagements.router import router as engagements
 from coaching.measures.router import router as measures
 from coaching.privacy import router as privacy
+from coaching.stats.router import router as stats
 from kit.audit import add_audit_route
 
 router = APIRouter(prefix="/api/v1/coaching")
-for sub_router in (coaches, engagements, ambassadors, candidates, measures, privacy):
+for sub_router in (coaches, engagements, ambassadors, candidates, measures, privacy, stats):
     router.include_router(sub_router)
 add_audit_route(router)

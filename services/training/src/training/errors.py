@@ -121,3 +121,8 @@ class DirectoryUnavailable(ServiceUnavailable):
 class RuleNotFound(NotFound):
     slug = "assignment-rule-not-found"
     title = "Assignment rule not found"
+
+
+class ReportSourceUnavailable(ServiceUnavailable):
+    slug = "report-source-unavailable"
+    title = "A service the report needs is unavailable"

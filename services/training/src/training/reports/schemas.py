@@ -62,3 +62,45 @@ class QuestionReport(BaseModel):
     module_id: uuid.UUID
     submitted_attempts: int
     questions: list[QuestionStatistics]
+
+
+class EffectGroup(BaseModel):
+    group: str | None = Field(description="The training status, or the department.")
+    people: int
+    incidents: int
+    per_100_people: float | None = Field(description="null when the group has nobody.")
+
+
+class EffectQuarter(BaseModel):
+    quarter: str = Field(examples=["2026-Q3"])
+    starts_at: dt.datetime
+    by_training_status: list[EffectGroup] = Field(
+        description="`completed`, `assigned`, `overdue`, `not_assigned` at the quarter's start."
+    )
+    by_department: list[EffectGroup]
+
+
+class RepeatRate(BaseModel):
+    incidents: int
+    repeated: int
+    rate: float | None = Field(description="repeated / incidents (null without incidents).")
+
+
+class RepeatRates(BaseModel):
+    after_completed_coaching: RepeatRate
+    without_completed_coaching: RepeatRate
+
+
+class RemedialTiming(BaseModel):
+    incidents_with_remedial_training: int
+    completed: int = Field(description="Incidents whose remedial modules are all completed.")
+    median_days: float | None
+    mean_days: float | None
+
+
+class EffectReport(BaseModel):
+    """See the README's "Programme effect" for every definition."""
+
+    quarters: list[EffectQuarter]
+    repeat_incidents: RepeatRates
+    remedial_training: RemedialTiming

@@ -1,0 +1,1 @@
+"""Aggregates other services build reports from (the programme-effect report)."""
