@@ -58,12 +58,14 @@ async def effect_stats(session: AsyncSession, *, since: dt.datetime) -> EffectSt
             )
         )
     ).all()
-    return EffectStats(
+    # Built without validation: every value comes typed from the database, and tens of
+    # thousands of rows would otherwise be checked one by one.
+    return EffectStats.model_construct(
         since=since,
         counts=[(p, int(y), int(q), int(n)) for p, y, q, n in counts],
         last_incident_at=[(p, _utc(at)) for p, at in last],
         remedial=[
-            RemedialIncident(
+            RemedialIncident.model_construct(
                 incident_id=i, person_id=p, occurred_at=_utc(at), engagement_id=engagement
             )
             for i, p, at, engagement in remedial

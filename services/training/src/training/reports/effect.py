@@ -25,6 +25,7 @@ database is read by another. Definitions (the README says the same):
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -131,9 +132,13 @@ async def effect_report(
     window = last_quarters(now, quarters)
     since = window[0].start
     params = {"since": since.isoformat()}
-    incidents = await _get(gateway, "/api/v1/incidents/stats/effect", params)
-    coaching = await _get(gateway, "/api/v1/coaching/stats/remedial-completions", params)
-    people = {person.id: person for person in await directory.people(active=True)}
+    # The three sources answer independently: ask them at once.
+    incidents, coaching, active = await asyncio.gather(
+        _get(gateway, "/api/v1/incidents/stats/effect", params),
+        _get(gateway, "/api/v1/coaching/stats/remedial-completions", params),
+        directory.people(active=True),
+    )
+    people = {person.id: person for person in active}
 
     held: dict[uuid.UUID, list[_Held]] = defaultdict(list)
     # Five columns: more than SQLModel's typed select takes, so SQLAlchemy's.
