@@ -658,6 +658,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/coaching/stats/remedial-completions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Remedial Completions
+         * @description When each incident's remedial coaching was completed: what training's
+         *     programme-effect report needs (the training service only). One query.
+         */
+        get: operations["remedial_completions_api_v1_coaching_stats_remedial_completions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/directory/people": {
         parameters: {
             query?: never;
@@ -1083,6 +1104,28 @@ export interface paths {
          *     reported; open incidents and those under legal hold are kept, and said so.
          */
         post: operations["erase_person_api_v1_incidents_privacy_people__person_id__erase_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/incidents/stats/effect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Effect Stats
+         * @description Incident counts per person and quarter, each person's latest incident and the
+         *     incidents that asked for coaching: what training's programme-effect report needs
+         *     (the training service only).
+         */
+        get: operations["effect_stats_api_v1_incidents_stats_effect_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2266,6 +2309,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/reports/effect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Effect Report
+         * @description The programme's effect: incidents per 100 people per quarter by training status and
+         *     by department, repeat incidents after completed remedial coaching or without, and the
+         *     time from incident to completed remedial training (HR, policy owners, `reports:read`).
+         *     503 if incidents or coaching cannot answer.
+         */
+        get: operations["effect_report_api_v1_training_reports_effect_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/training/reports/effect.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Effect Report Csv
+         * @description The programme-effect report as CSV, one figure per row (same readers).
+         */
+        get: operations["effect_report_csv_api_v1_training_reports_effect_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training/reports/modules/{module_id}/questions": {
         parameters: {
             query?: never;
@@ -3202,6 +3288,88 @@ export interface components {
             result: string;
             /** @description The rule that decides, or the one waiting for history. */
             rule: components["schemas"]["EscalationRuleRead"] | null;
+        };
+        /** EffectGroup */
+        EffectGroup: {
+            /**
+             * Group
+             * @description The training status, or the department.
+             */
+            group: string | null;
+            /** Incidents */
+            incidents: number;
+            /** People */
+            people: number;
+            /**
+             * Per 100 People
+             * @description null when the group has nobody.
+             */
+            per_100_people: number | null;
+        };
+        /** EffectQuarter */
+        EffectQuarter: {
+            /** By Department */
+            by_department: components["schemas"]["EffectGroup"][];
+            /**
+             * By Training Status
+             * @description `completed`, `assigned`, `overdue`, `not_assigned` at the quarter's start.
+             */
+            by_training_status: components["schemas"]["EffectGroup"][];
+            /**
+             * Quarter
+             * @example 2026-Q3
+             */
+            quarter: string;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /**
+         * EffectReport
+         * @description See the README's "Programme effect" for every definition.
+         */
+        EffectReport: {
+            /** Quarters */
+            quarters: components["schemas"]["EffectQuarter"][];
+            remedial_training: components["schemas"]["RemedialTiming"];
+            repeat_incidents: components["schemas"]["RepeatRates"];
+        };
+        /**
+         * EffectStats
+         * @description What the programme-effect report needs of incidents. Counted incidents are those
+         *     not dismissed and not resolved as no violation.
+         */
+        EffectStats: {
+            /**
+             * Counts
+             * @description `[person_id, year, quarter (1-4), incidents]` for incidents that occurred since `since`, one row per person and quarter (UTC).
+             */
+            counts: [
+                string,
+                number,
+                number,
+                number
+            ][];
+            /**
+             * Last Incident At
+             * @description `[person_id, occurred_at]`: each person's latest counted incident ever.
+             */
+            last_incident_at: [
+                string,
+                string
+            ][];
+            /**
+             * Remedial
+             * @description Counted incidents since `since` whose decision asked for coaching.
+             */
+            remedial: components["schemas"]["RemedialIncident"][];
+            /**
+             * Since
+             * Format: date-time
+             */
+            since: string;
         };
         /** Eligibility */
         Eligibility: {
@@ -5290,6 +5458,17 @@ export interface components {
              */
             uncovered_clauses: string[];
         };
+        /** RemedialCompletions */
+        RemedialCompletions: {
+            /**
+             * Completed
+             * @description `[incident_id, completed_at]` of each completed remedial engagement opened since `since`.
+             */
+            completed: [
+                string,
+                string
+            ][];
+        };
         /** RemedialCreate */
         RemedialCreate: {
             /**
@@ -5308,6 +5487,26 @@ export interface components {
              * @description The incident; asking again changes nothing.
              */
             incident_id: string;
+            /**
+             * Person Id
+             * Format: uuid
+             */
+            person_id: string;
+        };
+        /** RemedialIncident */
+        RemedialIncident: {
+            /** Engagement Id */
+            engagement_id: string | null;
+            /**
+             * Incident Id
+             * Format: uuid
+             */
+            incident_id: string;
+            /**
+             * Occurred At
+             * Format: date-time
+             */
+            occurred_at: string;
             /**
              * Person Id
              * Format: uuid
@@ -5412,6 +5611,37 @@ export interface components {
              */
             person_id: string;
             status: components["schemas"]["ProgressStatus"];
+        };
+        /** RemedialTiming */
+        RemedialTiming: {
+            /**
+             * Completed
+             * @description Incidents whose remedial modules are all completed.
+             */
+            completed: number;
+            /** Incidents With Remedial Training */
+            incidents_with_remedial_training: number;
+            /** Mean Days */
+            mean_days: number | null;
+            /** Median Days */
+            median_days: number | null;
+        };
+        /** RepeatRate */
+        RepeatRate: {
+            /** Incidents */
+            incidents: number;
+            /**
+             * Rate
+             * @description repeated / incidents (null without incidents).
+             */
+            rate: number | null;
+            /** Repeated */
+            repeated: number;
+        };
+        /** RepeatRates */
+        RepeatRates: {
+            after_completed_coaching: components["schemas"]["RepeatRate"];
+            without_completed_coaching: components["schemas"]["RepeatRate"];
         };
         /**
          * ReplayIn
@@ -11104,6 +11334,121 @@ export interface operations {
             };
         };
     };
+    remedial_completions_api_v1_coaching_stats_remedial_completions_get: {
+        parameters: {
+            query: {
+                /** @description Engagements opened from this instant. */
+                since: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemedialCompletions"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_people_api_v1_directory_people_get: {
         parameters: {
             query?: {
@@ -14169,6 +14514,119 @@ export interface operations {
             409: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    effect_stats_api_v1_incidents_stats_effect_get: {
+        parameters: {
+            query: {
+                /** @description Count incidents from this instant. */
+                since: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {
@@ -22923,6 +23381,236 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CompletionReport"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    effect_report_api_v1_training_reports_effect_get: {
+        parameters: {
+            query?: {
+                /** @description How many calendar quarters, the current one last. */
+                quarters?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EffectReport"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    effect_report_csv_api_v1_training_reports_effect_csv_get: {
+        parameters: {
+            query?: {
+                /** @description How many calendar quarters, the current one last. */
+                quarters?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The same figures as CSV. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
                 };
             };
             /** @description Malformed request (for example invalid JSON or an unknown cursor). */
