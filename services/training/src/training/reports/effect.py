@@ -132,12 +132,20 @@ async def effect_report(
     window = last_quarters(now, quarters)
     since = window[0].start
     params = {"since": since.isoformat()}
-    # The three sources answer independently: ask them at once.
-    incidents, coaching, active = await asyncio.gather(
-        _get(gateway, "/api/v1/incidents/stats/effect", params),
-        _get(gateway, "/api/v1/coaching/stats/remedial-completions", params),
-        directory.people(active=True),
+    # The three sources answer independently: ask them at once. When one fails, the others
+    # finish before the request answers rather than run on behind it.
+    incidents_read = asyncio.ensure_future(_get(gateway, "/api/v1/incidents/stats/effect", params))
+    coaching_read = asyncio.ensure_future(
+        _get(gateway, "/api/v1/coaching/stats/remedial-completions", params)
     )
+    people_read = asyncio.ensure_future(directory.people(active=True))
+    try:
+        incidents, coaching, active = await asyncio.gather(
+            incidents_read, coaching_read, people_read
+        )
+    except Exception:
+        await asyncio.wait((incidents_read, coaching_read, people_read))
+        raise
     people = {person.id: person for person in active}
 
     held: dict[uuid.UUID, list[_Held]] = defaultdict(list)
