@@ -52,6 +52,9 @@ COMMON: dict[str, Any] = {
     # Tests drive the outbox drainers by hand (app.state.outbox_drainer.drain()): a loop of
     # its own would share the rolled-back test connection with the test.
     "outbox_drainer": False,
+    # Likewise the idempotency janitor: every 10 minutes, so once in a full run, at a random
+    # test's expense.
+    "idempotency_janitor": False,
 }
 
 

@@ -86,13 +86,18 @@ async def database_runtime(
     app.state.idempotency = store
     heads = head_revisions(alembic_ini) if alembic_ini is not None else None
     app.state.readiness_checks = database_checks(database, heads)
-    janitor = asyncio.create_task(_purge_idempotency_keys(store), name="idempotency-janitor")
+    janitor = (
+        asyncio.create_task(_purge_idempotency_keys(store), name="idempotency-janitor")
+        if settings.idempotency_janitor
+        else None
+    )
     try:
         yield database
     finally:
-        janitor.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await janitor
+        if janitor is not None:
+            janitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await janitor
         await database.dispose()
 
 

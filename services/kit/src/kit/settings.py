@@ -57,6 +57,9 @@ class AppSettings(BaseSettings):
     # the drainer (the in-process test stack).
     events_enabled: bool = True
     outbox_drainer: bool = True
+    # Expired idempotency keys are purged every 10 minutes; off where something else
+    # owns the database connection (the in-process test stack).
+    idempotency_janitor: bool = True
     outbox_poll_seconds: float = Field(default=2.0, gt=0)
     # Woken by a commit, the drainer waits this long so that one hand-over carries the
     # events of many commits under load (README "Events").
