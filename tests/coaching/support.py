@@ -82,12 +82,16 @@ async def act(
 
 
 async def active_engagement(
-    stack: StackHandle, coachee: Person, *, capacity: int = 5
+    stack: StackHandle,
+    coachee: Person,
+    *,
+    capacity: int = 5,
+    incident_id: uuid.UUID | None = None,
 ) -> tuple[Person, dict[str, Any]]:
     """A remedial engagement from an incident, assigned and started by its coach."""
     coach_person, coach = await make_coach(stack, capacity=capacity)
     coach_client = stack.as_user(coach_person)
-    engagement = (await open_remedial(stack, coachee)).json()
+    engagement = (await open_remedial(stack, coachee, incident_id=incident_id)).json()
     engagement = (await assign(coach_client, engagement, coach["id"])).json()
     started = await act(coach_client, engagement, "start")
     assert started.status_code == 200, started.text

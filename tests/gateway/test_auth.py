@@ -129,10 +129,10 @@ class TestServicePrincipals:
     async def test_a_service_may_not_call_what_it_is_not_allowed_to(
         self, stack: StackHandle
     ) -> None:
-        response = await stack.as_service("coaching").get("/api/v1/incidents/escalation-policy")
+        response = await stack.as_service("training").get("/api/v1/training/policy")
 
         assert response.status_code == 403
-        assert "coaching service may not call the incidents service" in response.json()["detail"]
+        assert "training service may not call the training service" in response.json()["detail"]
 
 
 @contextmanager

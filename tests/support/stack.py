@@ -109,7 +109,11 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             **COMMON,
         ),
         "coaching": CoachingSettings(
-            database_url=urls["coaching"], gateway_url="http://gateway", **COMMON
+            database_url=urls["coaching"],
+            gateway_url="http://gateway",
+            # Tests run retention by hand (app.state.retention.run_once()).
+            retention_job=False,
+            **COMMON,
         ),
         "incidents": IncidentsSettings(
             database_url=urls["incidents"],

@@ -20,7 +20,8 @@ from kit.identity import Caller, PrincipalKind, Role
 # gateway's own people directory).
 SERVICE_PERMISSIONS: Mapping[str, frozenset[str]] = {
     "training": frozenset({"directory", "incidents", "coaching"}),
-    "coaching": frozenset({"training", "directory"}),
+    # incidents: the legal holds, which coaching's retention respects.
+    "coaching": frozenset({"training", "directory", "incidents"}),
     "incidents": frozenset({"coaching", "training", "directory"}),
 }
 

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from kit.audit import AuditTrail
 from kit.db import new_registry
 from kit.idempotency import define_table
+from kit.jobs import define_schedule_table
 from kit.outbox import Outbox
 
 
@@ -17,3 +18,5 @@ idempotency_keys = define_table(Base.metadata)
 outbox = Outbox(Base.metadata, source="coaching")
 # Who read or changed what (kit.audit): append-only, each entry chained to the one before.
 audit_trail = AuditTrail(Base.metadata, app="coaching")
+# Periodic jobs (retention), leased so one replica runs each at a time (kit.jobs).
+scheduled_runs = define_schedule_table(Base.metadata)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,9 +12,12 @@ import httpx
 from fastapi import FastAPI
 
 from coaching.config import CoachingSettings
-from coaching.db import audit_trail, idempotency_keys, outbox
+from coaching.db import audit_trail, idempotency_keys, outbox, scheduled_runs
+from coaching.retention import rules as retention_rules
 from coaching.router import router
+from coaching.upstream import legal_holds
 from kit.crypto import install
+from kit.retention import RetentionJob
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -39,9 +44,25 @@ def create_app(
             gateway_url=settings.gateway_url,
             outbox=outbox,
             gateway_transport=gateway_transport,
-        ):
-            tune_gc(settings.tune_gc)
-            yield
+        ) as (database, gateway):
+
+            async def held_incidents() -> set[uuid.UUID]:
+                return await legal_holds(gateway)
+
+            retention = RetentionJob(
+                "coaching",
+                database,
+                scheduled_runs,
+                rules=retention_rules(
+                    notes_days=settings.retention_notes_days, held_incidents=held_incidents
+                ),
+                audit=audit_trail,
+                every=dt.timedelta(hours=settings.retention_every_hours),
+            )
+            app.state.retention = retention
+            async with retention.running(enabled=settings.retention_job):
+                tune_gc(settings.tune_gc)
+                yield
 
     app = create_service_app(
         name="coaching",

@@ -185,3 +185,15 @@ async def remedial_training(
         cursor = page.next_cursor
         if cursor is None:
             return modules
+
+
+class _LegalHolds(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    incident_ids: list[uuid.UUID]
+
+
+async def legal_holds(gateway: httpx.AsyncClient) -> set[uuid.UUID]:
+    """The incidents under legal hold now, asked of incidents."""
+    response = await _get(gateway, "incidents", "/api/v1/incidents/legal-holds")
+    return set(_parse(_LegalHolds, "incidents", response).incident_ids)

@@ -28,7 +28,7 @@ from incidents.incident.service import Seen, decisions_of
 from kit.db import SessionDep, table_of
 from kit.errors import Conflict, Forbidden
 from kit.fields import Text
-from kit.identity import Caller, PrincipalKind, Role, UserDep
+from kit.identity import Caller, CallerDep, PrincipalKind, Role, UserDep
 from kit.privacy import (
     ERASE_PATH,
     ERASED_PERSON_ID,
@@ -143,6 +143,23 @@ async def lift_legal_hold(
     session.add(incident)
     await session.flush()
     return LegalHoldRead(incident_id=incident.id, legal_hold=None)
+
+
+class LegalHolds(BaseModel):
+    incident_ids: list[uuid.UUID] = Field(description="Every incident under legal hold now.")
+
+
+@router.get("/legal-holds", response_model=LegalHolds)
+async def legal_holds(session: SessionDep, caller: CallerDep) -> LegalHolds:
+    """The incidents under legal hold now (legal, the privacy officer, and the coaching
+    service, whose retention keeps the notes of an engagement that came from one)."""
+    if not (caller.is_service("coaching") or caller.has_role(Role.LEGAL, Role.PRIVACY)):
+        raise Forbidden("Only legal, the privacy officer and coaching see the legal holds.")
+    # Holds are a few deliberate legal acts, so the whole list is one short answer.
+    held = await session.scalars(
+        select(Incident.id).where(col(Incident.legal_hold).is_not(None)).order_by(col(Incident.id))
+    )
+    return LegalHolds(incident_ids=list(held))
 
 
 async def _held(session: AsyncSession, incident_id: uuid.UUID) -> Incident:
