@@ -27,8 +27,8 @@ class TestEmployeesReadTheScheme:
         assert body["rules"][0]["action"] == "legal_review"
         assert body["rules"][0]["plain"]["text"] == (
             "An incident of critical severity: Legal reviews what happened. Who is told: "
-            "Legal and HR. Legal is responsible and responds within 1 day. While it is "
-            "handled, your ambassador role is suspended."
+            "Legal and HR. Legal is responsible and responds within 1 day. If Legal misses "
+            "the deadline, HR is told. While it is handled, your ambassador role is suspended."
         )
         assert body["rules"][1]["plain"]["applies_to"] == (
             "Any incident, if in the last 365 days you had at least 2 earlier incidents and "
@@ -54,6 +54,7 @@ class TestEmployeesReadTheScheme:
         assert body["rules"][3]["plain"]["text"] == (
             "Een incident met ernst hoog: HR beoordeelt wat er gebeurde. Wie wordt ingelicht: "
             "HR en je leidinggevende. HR is verantwoordelijk en reageert binnen 3 dagen. "
+            "Haalt HR de termijn niet, dan wordt niemand anders ingelicht. "
             "Zolang het wordt afgehandeld, is je ambassadeursrol geschorst."
         )
         assert body["rules"][2]["plain"]["applies_to"] == (

@@ -106,6 +106,8 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             gateway_url="http://gateway",
             # Tests reconcile by hand (app.state.reconciler.run_once()).
             reconciler=False,
+            # Tests give reminders by hand (app.state.reminders.run_once(now=...)).
+            reminders_job=False,
             **COMMON,
         ),
         "coaching": CoachingSettings(
@@ -124,6 +126,8 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             retry_base_seconds=0,
             # Tests run retention by hand (app.state.retention.run_once()).
             retention_job=False,
+            # Tests give reminders by hand (app.state.reminders.run_once(now=...)).
+            reminders_job=False,
             **COMMON,
         ),
     }

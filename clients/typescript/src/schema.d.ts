@@ -3684,6 +3684,11 @@ export interface components {
             min_prior_incidents?: number | null;
             /** Name */
             name: string;
+            /**
+             * On Deadline Missed
+             * @description Who is told, beyond the owner, when a decision by this rule passes its deadline with the incident still open (the escalation is recorded on the timeline). Default: the owner's manager and HR; an empty list tells only the owner.
+             */
+            on_deadline_missed?: string[];
             owner_role: components["schemas"]["OwnerRole"];
             /**
              * Position
@@ -3725,6 +3730,11 @@ export interface components {
             min_prior_incidents: number | null;
             /** Name */
             name: string;
+            /**
+             * On Deadline Missed
+             * @description Who is told, beyond the owner, when a decision's deadline passes.
+             */
+            on_deadline_missed: string[];
             /** Owner Role */
             owner_role: string;
             /** Position */
@@ -4923,6 +4933,11 @@ export interface components {
              */
             applies_to: string;
             /**
+             * If Deadline Missed
+             * @example If your manager misses the deadline, your manager's manager and HR are told.
+             */
+            if_deadline_missed: string;
+            /**
              * Respond Within
              * @example 3 days
              */
@@ -5377,6 +5392,11 @@ export interface components {
             min_prior_incidents: number | null;
             /** Name */
             name: string;
+            /**
+             * On Deadline Missed
+             * @description Who is told, beyond the owner, when a decision's deadline passes.
+             */
+            on_deadline_missed: string[];
             /** Owner Role */
             owner_role: string;
             plain: components["schemas"]["PlainRuleRead"];
@@ -6325,7 +6345,7 @@ export interface components {
          * TimelineKind
          * @enum {string}
          */
-        TimelineKind: "reported" | "awaiting_history" | "decided" | "overridden" | "contacted" | "status_changed" | "note" | "remedial_requested" | "remedial_opened" | "history_changed" | "coaching_measures" | "legal_hold_set" | "legal_hold_lifted" | "remedial_training";
+        TimelineKind: "reported" | "awaiting_history" | "decided" | "overridden" | "contacted" | "status_changed" | "note" | "remedial_requested" | "remedial_opened" | "history_changed" | "coaching_measures" | "legal_hold_set" | "legal_hold_lifted" | "remedial_training" | "deadline_reminder" | "deadline_missed";
         /**
          * Track
          * @enum {string}

@@ -90,21 +90,33 @@ async def _dispatch(
     inbox: list[dict[str, object]] = []
     mail: list[dict[str, object]] = []
     for audience in routing.audiences(event):
-        key = (audience.people, audience.roles, audience.groups, audience.never)
+        key = (
+            audience.people,
+            audience.roles,
+            audience.groups,
+            audience.managers_of,
+            audience.never,
+        )
         if key not in resolved:
             resolved[key] = await _resolve(
                 session, audience=audience, group_roles=outgoing.group_roles
             )
         people = [person for person in resolved[key] if person.id not in told]
         told.update(person.id for person in people)
+        if not people:
+            continue
         link = f"{outgoing.public_url.rstrip('/')}{audience.path}" if audience.path else None
+        context = {**audience.context, "link": link}
+        if audience.about is not None:
+            about = await session.get(Person, audience.about)
+            context["person_name"] = about.display_name if about else None
         by_mail = await _wanting_email(session, people=people, kind=event.type, outgoing=outgoing)
         now = utcnow()
         for person in people:
             rendered = messages.render(
                 audience.template,
                 language=messages.language_of(person.locale),
-                context={**audience.context, "link": link},
+                context=context,
             )
             common = {"person_id": person.id, "event_id": event.id, "kind": event.type}
             subject = rendered.subject[:300]
@@ -171,6 +183,9 @@ async def _resolve(
         who.append(holding_any_role(roles, group_roles=group_roles))
     if audience.groups:
         who.append(member_of_any(audience.groups))
+    if audience.managers_of:
+        managers = select(Person.manager_id).where(col(Person.id).in_(audience.managers_of))
+        who.append(col(Person.id).in_(managers.scalar_subquery()))
     if not who:
         return []
     statement = select(Person).where(col(Person.active).is_(True), or_(*who))

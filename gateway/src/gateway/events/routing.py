@@ -26,7 +26,12 @@ class Audience:
     people: tuple[uuid.UUID, ...] = ()
     roles: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # The managers of these people (the directory's manager of each).
+    managers_of: tuple[uuid.UUID, ...] = ()
     never: frozenset[uuid.UUID] = field(default_factory=frozenset)
+    # The person the message is about, named in it as ``person_name`` (a manager is told
+    # which of their reports it concerns).
+    about: uuid.UUID | None = None
 
 
 def _id(value: Any) -> uuid.UUID | None:
@@ -72,6 +77,98 @@ def _decision(event: Event) -> list[Audience]:
     return audiences
 
 
+def _owner(data: Mapping[str, Any], *, template: str, context: Mapping[str, Any]) -> Audience:
+    """The owner of the decision in force: the person, or everyone holding the role."""
+    owner_id = _id(data.get("owner_id"))
+    return Audience(
+        template=template,
+        context=context,
+        path=f"/api/v1/incidents/{data['incident_id']}",
+        people=_ids(owner_id),
+        roles=() if owner_id or not data.get("owner_role") else (str(data["owner_role"]),),
+        never=frozenset(_ids(data.get("person_id"))),
+    )
+
+
+def _deadline_facts(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: data.get(key) for key in ("severity", "category", "action", "deadline_at")}
+
+
+def _incident_reminder(event: Event) -> list[Audience]:
+    """The owner, before the deadline."""
+    data = event.data
+    return [_owner(data, template="incident.reminder", context=_deadline_facts(data))]
+
+
+def _incident_overdue(event: Event) -> list[Audience]:
+    """The owner, then whoever the rule names for a missed deadline (``escalate_to``):
+    ``owner_manager``, ``manager`` (the person's), ``hr``, ``legal``, ``group:<name>``."""
+    data = event.data
+    facts = _deadline_facts(data)
+    owner = _owner(data, template="incident.overdue", context=facts)
+    audiences = [owner]
+    owner_id = _id(data.get("owner_id"))
+    for party in map(str, data.get("escalate_to", [])):
+        group = party.removeprefix("group:") if party.startswith("group:") else None
+        if party == "owner_manager" and owner_id is None:
+            continue  # the owner is a role: its holders are already told, as owners
+        audiences.append(
+            Audience(
+                template="incident.overdue_escalated",
+                context={**facts, "told_as": "group" if group else party, "group": group},
+                path=owner.path,
+                roles=(party,) if party in ("hr", "legal") else (),
+                groups=(group,) if group else (),
+                managers_of={
+                    "owner_manager": _ids(owner_id),
+                    "manager": _ids(data.get("person_id")),
+                }.get(party, ()),
+                never=owner.never,
+            )
+        )
+    return audiences
+
+
+def _assignment_facts(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {"module_title": data.get("module_title"), "due_at": data.get("due_at")}
+
+
+def _assignment_path(data: Mapping[str, Any]) -> str:
+    return f"/api/v1/training/assignments/{data['assignment_id']}"
+
+
+def _assignment_to_person(template: str) -> Callable[[Event], list[Audience]]:
+    def route(event: Event) -> list[Audience]:
+        data = event.data
+        return [
+            Audience(
+                template=template,
+                context=_assignment_facts(data),
+                path=_assignment_path(data),
+                people=_ids(data.get("person_id")),
+            )
+        ]
+
+    return route
+
+
+def _assignment_overdue(event: Event) -> list[Audience]:
+    """The person, and their manager (told whose it is)."""
+    data = event.data
+    person = _ids(data.get("person_id"))
+    return [
+        *_assignment_to_person("training.assignment.overdue")(event),
+        Audience(
+            template="training.assignment.overdue_manager",
+            context=_assignment_facts(data),
+            path=_assignment_path(data),
+            managers_of=person,
+            never=frozenset(person),
+            about=person[0] if person else None,
+        ),
+    ]
+
+
 def _webhook_disabled(event: Event) -> list[Audience]:
     data = event.data
     return [
@@ -87,6 +184,10 @@ def _webhook_disabled(event: Event) -> list[Audience]:
 ROUTES: Mapping[str, Callable[[Event], list[Audience]]] = {
     "incident.decided": _decision,
     "incident.escalated": _decision,
+    "incident.reminder": _incident_reminder,
+    "incident.overdue": _incident_overdue,
+    "training.assignment.reminder": _assignment_to_person("training.assignment.reminder"),
+    "training.assignment.overdue": _assignment_overdue,
     "webhook.endpoint.disabled": _webhook_disabled,
 }
 

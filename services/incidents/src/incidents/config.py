@@ -45,6 +45,13 @@ class IncidentsSettings(EncryptionSettings):
     retention_every_hours: float = Field(default=6.0, gt=0)
     retention_job: bool = True
 
+    # Reminders and missed deadlines (README "Reminders and deadlines"): the owner of an open
+    # incident is reminded this long before its decision's deadline; a passed deadline is
+    # escalated as the deciding rule says. Looked for this often, on one replica at a time.
+    deadline_reminder_hours: float = Field(default=24.0, gt=0)
+    reminders_every_seconds: float = Field(default=300.0, gt=0)
+    reminders_job: bool = True
+
     @model_validator(mode="after")
     def _retention_keeps_the_policy_windows(self) -> Self:
         if self.retention_closed_days < DEFAULT_WINDOW_DAYS:

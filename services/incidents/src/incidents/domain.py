@@ -82,3 +82,9 @@ OPEN_STATUSES = frozenset(
 ACTIONABLE_STATUSES = frozenset({IncidentStatus.DECIDED, IncidentStatus.IN_PROGRESS})
 
 GROUP_CONTACT_PREFIX = "group:"
+
+# Who is told when a decision's deadline passes without the incident being closed (an
+# escalation rule's ``on_deadline_missed``), beyond its owner: ``owner_manager`` (the
+# owner's manager), ``manager`` (the person's manager), ``hr``, ``legal``, ``group:<name>``.
+OWNER_MANAGER = "owner_manager"
+DEFAULT_ON_DEADLINE_MISSED: tuple[str, ...] = (OWNER_MANAGER, "hr")

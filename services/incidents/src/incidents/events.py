@@ -69,3 +69,27 @@ async def closed(session: AsyncSession, *, incident: Incident) -> None:
         "incident.closed",
         {**_incident(incident), "outcome": incident.outcome.value if incident.outcome else None},
     )
+
+
+def _deadline(incident: Incident) -> dict[str, Any]:
+    return {
+        **_incident(incident),
+        "decision_id": incident.decision_id,
+        "action": incident.action.value if incident.action else None,
+        "owner_role": incident.owner_role.value if incident.owner_role else None,
+        "owner_id": incident.owner_id,
+        "deadline_at": incident.deadline_at,
+    }
+
+
+async def reminder(session: AsyncSession, *, incident: Incident) -> None:
+    """``incident.reminder``: the decision's deadline is near and the incident is open."""
+    await outbox.emit(session, "incident.reminder", _deadline(incident))
+
+
+async def overdue(session: AsyncSession, *, incident: Incident, escalate_to: list[str]) -> None:
+    """``incident.overdue``: the decision's deadline passed with the incident open;
+    ``escalate_to`` is who the rule says is told beyond the owner."""
+    await outbox.emit(
+        session, "incident.overdue", {**_deadline(incident), "escalate_to": escalate_to}
+    )

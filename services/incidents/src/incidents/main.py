@@ -15,9 +15,11 @@ from incidents.db import audit_trail, idempotency_keys, outbox, scheduled_runs
 from incidents.decision.jobs import Backoff
 from incidents.decision.worker import Worker
 from incidents.policy.replays import Replayer
+from incidents.reminders import rules as reminder_rules
 from incidents.retention import rules as retention_rules
 from incidents.router import router
 from kit.crypto import install
+from kit.reminders import ReminderJob
 from kit.retention import RetentionJob
 from kit.runtime import create_service_app, service_runtime, tune_gc
 
@@ -68,10 +70,19 @@ def create_app(
                 every=dt.timedelta(hours=settings.retention_every_hours),
             )
             app.state.retention = retention
+            reminders = ReminderJob(
+                "incidents",
+                database,
+                scheduled_runs,
+                rules=reminder_rules(reminder_hours=settings.deadline_reminder_hours),
+                every=dt.timedelta(seconds=settings.reminders_every_seconds),
+            )
+            app.state.reminders = reminders
             async with (
                 worker.running(enabled=settings.background_worker),
                 replayer.running(enabled=settings.background_worker),
                 retention.running(enabled=settings.retention_job),
+                reminders.running(enabled=settings.reminders_job),
             ):
                 tune_gc(settings.tune_gc)
                 yield

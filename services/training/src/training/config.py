@@ -1,5 +1,6 @@
 """Training settings, read from ``TRAINING_*`` environment variables (see ``.env.example``)."""
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kit.settings import AppSettings
@@ -22,3 +23,9 @@ class TrainingSettings(AppSettings):
     remedial_due_days: int = 14
     # Recertification: a renewal is assigned this many days before a completion expires.
     renewal_lead_days: int = 30
+    # Reminders (README "Reminders and deadlines"): a person is reminded this many days
+    # before an assignment is due; an overdue one tells the person and their manager.
+    # Looked for this often, on one replica at a time.
+    assignment_reminder_days: float = Field(default=3.0, gt=0)
+    reminders_every_seconds: float = Field(default=300.0, gt=0)
+    reminders_job: bool = True

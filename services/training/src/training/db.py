@@ -6,6 +6,7 @@ from kit.db import new_registry
 from kit.idempotency import define_table
 from kit.jobs import define_schedule_table
 from kit.outbox import Outbox
+from kit.reminders import define_notice_table
 
 
 class Base(SQLModel, registry=new_registry()):
@@ -17,3 +18,5 @@ idempotency_keys = define_table(Base.metadata)
 outbox = Outbox(Base.metadata, source="training")
 # Periodic jobs (reminders), leased so one replica runs each round.
 scheduled_runs = define_schedule_table(Base.metadata)
+# The reminders and overdue notices already given, once each (kit.reminders).
+notices_sent = define_notice_table(Base.metadata)

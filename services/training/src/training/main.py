@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -9,9 +10,11 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from kit.reminders import ReminderJob
 from kit.runtime import create_service_app, service_runtime, tune_gc
 from training.config import TrainingSettings
-from training.db import idempotency_keys, outbox
+from training.db import idempotency_keys, outbox, scheduled_runs
+from training.reminders import rules as reminder_rules
 from training.router import routers
 from training.rules.reconciler import Reconciler
 
@@ -45,7 +48,18 @@ def create_app(
                 renewal_lead_days=settings.renewal_lead_days,
             )
             app.state.reconciler = reconciler
-            async with reconciler.running(enabled=settings.reconciler):
+            reminders = ReminderJob(
+                "training",
+                database,
+                scheduled_runs,
+                rules=reminder_rules(reminder_days=settings.assignment_reminder_days),
+                every=dt.timedelta(seconds=settings.reminders_every_seconds),
+            )
+            app.state.reminders = reminders
+            async with (
+                reconciler.running(enabled=settings.reconciler),
+                reminders.running(enabled=settings.reminders_job),
+            ):
                 tune_gc(settings.tune_gc)
                 yield
 

@@ -153,6 +153,9 @@ class TimelineKind(StrEnum):
     LEGAL_HOLD_LIFTED = "legal_hold_lifted"
     # The modules training assigned for the clauses breached (or why it could not).
     REMEDIAL_TRAINING = "remedial_training"
+    # The owner was reminded of the deadline; the deadline passed and who was told.
+    DEADLINE_REMINDER = "deadline_reminder"
+    DEADLINE_MISSED = "deadline_missed"
 
 
 class TimelineEntry(Base, table=True):

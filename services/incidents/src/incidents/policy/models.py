@@ -12,6 +12,7 @@ from sqlalchemy import Text as SqlText
 from sqlmodel import Field
 
 from incidents.db import Base
+from incidents.domain import DEFAULT_ON_DEADLINE_MISSED
 from kit.concurrency import Versioned
 from kit.db import UtcDateTime, str_enum, utcnow
 
@@ -85,6 +86,11 @@ class EscalationRule(Base, table=True):
     # Clauses of the organisation's other policies the rule follows (a code of conduct):
     # ``[{"policy", "clause", "note"}]``, shown to approvers and copied into each decision.
     references: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    # Who is told, beyond the owner, when a decision by this rule passes its deadline with
+    # the incident still open (``incidents.reminders``).
+    on_deadline_missed: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_ON_DEADLINE_MISSED), sa_type=JSON
+    )
 
 
 class Verdict(StrEnum):

@@ -19,6 +19,7 @@ from babel.dates import format_date
 from babel.lists import format_list
 from babel.units import format_unit
 
+from incidents.domain import OWNER_MANAGER
 from incidents.policy.evaluation import EscalationRuleLike
 from incidents.policy.signoff import group_of
 
@@ -48,6 +49,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "group": "the {name} group",
         "see_also": "See also: {references}.",
         "clause": "{policy}, clause {clause}",
+        "missed": "If {owner} misses the deadline, {parties} {verb} told.",
+        "missed_nobody": "If {owner} misses the deadline, nobody else is told.",
+        "owner_manager": "your manager's manager",
     },
     "nl": {
         "any_incident": "elk incident",
@@ -70,6 +74,9 @@ PHRASES: dict[str, dict[str, str]] = {
         "group": "de groep {name}",
         "see_also": "Zie ook: {references}.",
         "clause": "{policy}, artikel {clause}",
+        "missed": "Haalt {owner} de termijn niet, dan {verb} {parties} ingelicht.",
+        "missed_nobody": "Haalt {owner} de termijn niet, dan wordt niemand anders ingelicht.",
+        "owner_manager": "de leidinggevende van je leidinggevende",
     },
 }
 
@@ -141,6 +148,7 @@ class PlainRule:
     who_is_told: str
     responsible: str
     respond_within: str
+    if_deadline_missed: str
     ambassador: str | None
     see_also: str | None
     text: str
@@ -180,6 +188,8 @@ class ReadableRule(EscalationRuleLike, Protocol):
     def suspends_ambassador(self) -> bool: ...
     @property
     def references(self) -> Sequence[Mapping[str, Any]]: ...
+    @property
+    def on_deadline_missed(self) -> Sequence[str]: ...
 
 
 def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
@@ -198,12 +208,14 @@ def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
     if rule.references:
         clauses = [say["clause"].format(**reference) for reference in rule.references]
         see_also = say["see_also"].format(references=format_list(clauses, locale=language))
+    missed = _if_missed(rule.on_deadline_missed, owner_role=rule.owner_role, language=language)
     text = " ".join(
         part
         for part in (
             f"{applies_to}: {what}.",
             say["told"].format(contacts=told),
             say["responsible"].format(owner=owner, deadline=within),
+            missed,
             ambassador,
             see_also,
         )
@@ -215,10 +227,30 @@ def render_rule(rule: ReadableRule, *, language: str) -> PlainRule:
         who_is_told=told,
         responsible=owner,
         respond_within=within,
+        if_deadline_missed=missed,
         ambassador=ambassador,
         see_also=see_also,
         text=text,
     )
+
+
+def _if_missed(parties: Sequence[str], *, owner_role: str, language: str) -> str:
+    """ "If your manager misses the deadline, your manager's manager and HR are told."
+
+    The owner's manager is someone only when the owner is a person (the manager); a role
+    the owner holds is told as the owner already."""
+    say = PHRASES[language]
+    names = [
+        say["owner_manager"] if party == OWNER_MANAGER else _party(party, language)
+        for party in parties
+        if party != owner_role and (party != OWNER_MANAGER or owner_role == "manager")
+    ]
+    owner = PARTIES[language][owner_role]
+    if not names:
+        return _capitalised(say["missed_nobody"].format(owner=owner))
+    verb = {"en": ("is", "are"), "nl": ("wordt", "worden")}[language][len(names) > 1]
+    told = format_list(names, locale=language)
+    return _capitalised(say["missed"].format(owner=owner, parties=told, verb=verb))
 
 
 def intro(language: str) -> str:

@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from incidents.domain import Action, Category, OwnerRole, Severity
+from incidents.domain import DEFAULT_ON_DEADLINE_MISSED, Action, Category, OwnerRole, Severity
 from incidents.policy.models import PolicyEventKind, PolicyStatus, Verdict
 from incidents.policy.signoff import ApproverState, check_approver
 from kit.fields import Flag, Integer, Storable, Text, Timestamp
@@ -36,6 +36,18 @@ ContactSpec = Annotated[
     ),
 ]
 
+DeadlinePartySpec = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^(owner_manager|manager|hr|legal|group:\S.{0,99})$"
+    ),
+    Storable,
+    Field(
+        description="`owner_manager` (the manager of the decision's owner), `manager` (the "
+        "person's manager), `hr`, `legal`, or `group:<name>` (a named group of the directory).",
+        examples=["owner_manager", "hr", "group:Works council"],
+    ),
+]
 
 MAX_REFERENCES = 10
 
@@ -108,6 +120,14 @@ class EscalationRuleIn(BaseModel):
         "approvers and in each decision it takes.",
     )
 
+    on_deadline_missed: list[DeadlinePartySpec] = Field(
+        default_factory=lambda: list(DEFAULT_ON_DEADLINE_MISSED),
+        max_length=10,
+        description="Who is told, beyond the owner, when a decision by this rule passes its "
+        "deadline with the incident still open (the escalation is recorded on the timeline). "
+        "Default: the owner's manager and HR; an empty list tells only the owner.",
+    )
+
     @field_validator("references")
     @classmethod
     def _references_once(cls, values: list[PolicyReference]) -> list[PolicyReference]:
@@ -122,7 +142,7 @@ class EscalationRuleIn(BaseModel):
             self.suspends_ambassador = self.severities != [Severity.LOW]
         return self
 
-    @field_validator("severities", "categories", "contacts")
+    @field_validator("severities", "categories", "contacts", "on_deadline_missed")
     @classmethod
     def _no_duplicates(cls, values: list[str]) -> list[str]:
         if len(set(values)) != len(values):
@@ -147,6 +167,9 @@ class EscalationRuleRead(BaseModel):
     suspends_ambassador: bool
     references: list[PolicyReference] = Field(
         description="Clauses of the organisation's other policies this rule follows."
+    )
+    on_deadline_missed: list[str] = Field(
+        description="Who is told, beyond the owner, when a decision's deadline passes."
     )
 
 
@@ -372,6 +395,9 @@ class PlainRuleRead(BaseModel):
     who_is_told: str = Field(examples=["HR and your manager"])
     responsible: str = Field(examples=["HR"])
     respond_within: str = Field(examples=["3 days"])
+    if_deadline_missed: str = Field(
+        examples=["If your manager misses the deadline, your manager's manager and HR are told."]
+    )
     ambassador: str | None = Field(description="What happens to an ambassador role, if anything.")
     see_also: str | None = Field(description="The clauses of other policies the rule follows.")
     text: str = Field(description="The whole rule as one paragraph.")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from incidents.domain import DEFAULT_ON_DEADLINE_MISSED
 from kit.fields import storable_text
 from kit.identity import Role
 
@@ -79,6 +80,12 @@ def _rule_content(rule: Any) -> dict[str, Any]:
     references = [_reference(reference) for reference in getattr(rule, "references", [])]
     if references:
         content["references"] = references
+    # Only when it is not the default, for the same reason.
+    on_missed = [
+        str(party) for party in getattr(rule, "on_deadline_missed", DEFAULT_ON_DEADLINE_MISSED)
+    ]
+    if on_missed != list(DEFAULT_ON_DEADLINE_MISSED):
+        content["on_deadline_missed"] = on_missed
     return content
 
 

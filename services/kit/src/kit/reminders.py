@@ -1,0 +1,142 @@
+"""Reminders and deadlines: a periodic job per service that finds what has come close to
+its date or gone past it and says so once, on one replica at a time (a leased schedule,
+``kit.jobs``).
+
+A service gives the rules (:class:`ReminderRule`: a name and a function that handles one
+batch of due subjects at ``now`` and returns how many it handled). A rule records each
+notice in the ``notices_sent`` table (:func:`define_notice_table`, keyed on the subject and
+the kind of notice) in the same transaction as the event it emits (``kit.outbox``) and
+whatever else it writes, and selects only subjects without that notice. So a round that
+stops half-way (kill -9) is continued by the next one and nothing is said twice: the
+notice, its event and its record commit together or not at all, and a second replica
+running the same batch at once fails on the notice's key and rolls back its batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Counter
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Uuid,
+    and_,
+    exists,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.db import Database, UtcDateTime, utcnow
+from kit.jobs import Loop, claim_schedule
+
+logger = logging.getLogger("kit.reminders")
+
+BATCH = 200
+JOB = "reminders"
+NOTICES = Counter(
+    "smp_notices_total",
+    "Reminders and missed-deadline notices emitted by the reminders job, per rule.",
+    ["app", "rule"],
+)
+
+
+def define_notice_table(metadata: MetaData) -> Table:
+    """``notices_sent``: one row per notice given (``kind``) about one subject (an
+    assignment, a decision): the record that makes each notice once."""
+    return Table(
+        "notices_sent",
+        metadata,
+        Column("subject_id", Uuid, nullable=False),
+        Column("kind", String(50), nullable=False),
+        Column("at", UtcDateTime, nullable=False),
+        PrimaryKeyConstraint("subject_id", "kind"),
+    )
+
+
+def not_noticed(table: Table, subject_id: Any, kind: str) -> ColumnElement[bool]:
+    """The condition "no ``kind`` notice was given about ``subject_id`` yet"."""
+    return ~exists(
+        select(table.c.subject_id).where(
+            and_(table.c.subject_id == subject_id, table.c.kind == kind)
+        )
+    )
+
+
+async def record_notices(
+    session: AsyncSession, table: Table, *, kind: str, subject_ids: Iterable[uuid.UUID]
+) -> None:
+    now = utcnow()
+    rows = [{"subject_id": subject_id, "kind": kind, "at": now} for subject_id in subject_ids]
+    if rows:
+        await session.execute(insert(table), rows)
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRule:
+    """``apply(session, now, limit)`` gives at most ``limit`` due notices; their count."""
+
+    name: str
+    apply: Callable[[AsyncSession, dt.datetime, int], Awaitable[int]]
+
+
+class ReminderJob(Loop):
+    """Runs every rule, batch by batch, every ``every`` on the replica that holds the
+    schedule's lease."""
+
+    def __init__(
+        self,
+        app: str,
+        database: Database,
+        schedule: Table,
+        *,
+        rules: Sequence[ReminderRule],
+        every: dt.timedelta,
+        batch: int = BATCH,
+    ) -> None:
+        super().__init__(f"{app}-reminders", self._round, poll_seconds=every.total_seconds())
+        self.app = app
+        self.database = database
+        self.schedule = schedule
+        self.rules = rules
+        self.every = every
+        self.batch = batch
+
+    async def _round(self) -> float:
+        claimed = await claim_schedule(
+            self.database, self.schedule, name=JOB, every=self.every, lease=self.every
+        )
+        if claimed:
+            await self.run_once()
+        return self.every.total_seconds()
+
+    async def run_once(self, *, now: dt.datetime | None = None) -> dict[str, int]:
+        """Give every notice due at ``now`` (default: now); the counts per rule."""
+        now = now or utcnow()
+        counts: dict[str, int] = {}
+        for rule in self.rules:
+            total = 0
+            while True:
+                # One transaction per batch: its notices, events and records commit together.
+                async with self.database.transaction() as session:
+                    handled = await rule.apply(session, now, self.batch)
+                total += handled
+                if handled < self.batch:
+                    break
+            counts[rule.name] = total
+            NOTICES.labels(self.app, rule.name).inc(total)
+        if any(counts.values()):
+            logger.info(
+                "reminders given: %s", ", ".join(f"{name}={n}" for name, n in counts.items())
+            )
+        return counts

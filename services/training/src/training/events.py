@@ -1,0 +1,71 @@
+"""The events training emits (kit.outbox), written in the transaction of the change.
+
+Payloads carry ids and what a receiver needs to route and word a message (a module's
+title, a due date): never quiz answers or scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from training.assignments.models import Assignment
+from training.db import outbox
+
+
+def _assignment(
+    *,
+    assignment_id: uuid.UUID,
+    person_id: uuid.UUID,
+    module_id: uuid.UUID,
+    module_title: str,
+    due_at: dt.datetime,
+) -> dict[str, Any]:
+    return {
+        "assignment_id": assignment_id,
+        "person_id": person_id,
+        "module_id": module_id,
+        "module_title": module_title,
+        "due_at": due_at,
+    }
+
+
+async def assignments_created(
+    session: AsyncSession, *, assignments: Iterable[Assignment], module_title: str
+) -> None:
+    """``training.assignment.created``, one per new assignment."""
+    for assignment in assignments:
+        await outbox.emit(
+            session,
+            "training.assignment.created",
+            {
+                **_assignment(
+                    assignment_id=assignment.id,
+                    person_id=assignment.person_id,
+                    module_id=assignment.module_id,
+                    module_title=module_title,
+                    due_at=assignment.due_at,
+                ),
+                "renewal": assignment.renewal_of is not None,
+            },
+        )
+
+
+async def assignment_due(session: AsyncSession, *, kind: str, row: Any) -> None:
+    """``training.assignment.reminder`` (due soon) or ``training.assignment.overdue``;
+    ``row`` has the assignment's ids, due date and module title."""
+    await outbox.emit(
+        session,
+        f"training.assignment.{kind}",
+        _assignment(
+            assignment_id=row.id,
+            person_id=row.person_id,
+            module_id=row.module_id,
+            module_title=row.title,
+            due_at=row.due_at,
+        ),
+    )
