@@ -292,6 +292,188 @@ class TestPatchUser:
         assert after.json()["title"] == "Analyst"
 
 
+FULL_NAME = {
+    "formatted": "Dr. Ada King-Noel, Countess of Lovelace",
+    "familyName": "King-Noel",
+    "givenName": "Ada",
+    "middleName": "Augusta",
+    "honorificPrefix": "Dr.",
+    "honorificSuffix": "Countess of Lovelace",
+}
+EMAILS = [
+    {"value": "ada@home.example", "type": "home", "primary": False},
+    {"value": "Ada.King@Northwind.example", "type": "work", "primary": True},
+    {"value": "countess@example.org", "type": "Other-Custom", "display": "Countess"},
+]
+
+
+class TestAttributesAsSent:
+    """What an identity provider sends comes back as it was sent: it compares the two and
+    pushes again on any difference, and its admins see the values they typed."""
+
+    async def test_put_stores_name_emails_and_preferred_language_as_sent(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+        body = okta_user(
+            user["userName"],
+            name=FULL_NAME,
+            emails=EMAILS,
+            preferredLanguage="nl-BE",
+            locale="en-GB",
+        )
+
+        put = await scim.put(f"/scim/v2/Users/{user['id']}", json=body)
+        got = await scim.get(f"/scim/v2/Users/{user['id']}")
+
+        for answer in (put, got):
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["name"] == FULL_NAME
+            assert answer.json()["emails"] == EMAILS  # order, type, primary (or none) as sent
+            assert answer.json()["preferredLanguage"] == "nl-BE"
+            assert answer.json()["locale"] == "en-GB"
+        person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        # The directory's address (notifications go there) is the primary one.
+        assert person.json()["email"] == "Ada.King@Northwind.example"
+        assert person.json()["display_name"] == FULL_NAME["formatted"]
+
+    async def test_patch_replaces_name_formatted_and_keeps_the_rest_of_name(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, name=FULL_NAME)
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch({"op": "replace", "path": "name.formatted", "value": "Ada Lovelace"}),
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["name"] == {**FULL_NAME, "formatted": "Ada Lovelace"}
+        again = await scim.get(f"/scim/v2/Users/{user['id']}")
+        assert again.json()["name"] == {**FULL_NAME, "formatted": "Ada Lovelace"}
+
+    async def test_patch_adding_a_primary_address_makes_it_the_directory_address(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, emails=EMAILS)
+        new = {"value": "ada@research.example", "type": "research", "primary": True}
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch({"op": "add", "path": "emails", "value": [new]}),
+        )
+
+        assert response.status_code == 200, response.text
+        # RFC 7644 §3.5.2: the old primary stops being primary; nothing else changes.
+        assert response.json()["emails"] == [
+            EMAILS[0],
+            {**EMAILS[1], "primary": False},
+            EMAILS[2],
+            new,
+        ]
+        person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        assert person.json()["email"] == "ada@research.example"
+
+    async def test_patch_by_value_filter_changes_one_address_only(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, emails=EMAILS)
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}",
+            json=patch(
+                {
+                    "op": "replace",
+                    "path": 'emails[type eq "work"].value',
+                    "value": "a.king@northwind.example",
+                },
+                {"op": "remove", "path": 'emails[type eq "home"]'},
+            ),
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["emails"] == [
+            {**EMAILS[1], "value": "a.king@northwind.example"},
+            EMAILS[2],
+        ]
+        person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        assert person.json()["email"] == "a.king@northwind.example"
+
+    async def test_removing_every_address_leaves_the_directory_without_one(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, emails=EMAILS)
+
+        response = await scim.patch(
+            f"/scim/v2/Users/{user['id']}", json=patch({"op": "remove", "path": "emails"})
+        )
+
+        assert response.status_code == 200, response.text
+        assert "emails" not in response.json() or response.json()["emails"] == []
+        person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        assert person.json()["email"] is None
+
+    async def test_two_primary_addresses_are_a_400_and_change_nothing(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, emails=EMAILS)
+        twice = [{**email, "primary": True} for email in EMAILS[:2]]
+
+        response = await scim.put(
+            f"/scim/v2/Users/{user['id']}", json=okta_user(user["userName"], emails=twice)
+        )
+
+        assert_scim_error(response, 400, "invalidValue")
+        assert "emails" in response.json()["detail"]
+        after = await scim.get(f"/scim/v2/Users/{user['id']}")
+        assert after.json()["emails"] == EMAILS
+
+    @pytest.mark.parametrize(
+        "expression",
+        [
+            'emails.value eq "{address}"',
+            'emails eq "{address}"',
+            'emails[value eq "{address}"]',
+        ],
+    )
+    async def test_filter_by_any_address_whatever_its_case(
+        self, scim: httpx.AsyncClient, expression: str
+    ) -> None:
+        user = await create_user(scim, emails=EMAILS)
+        await create_user(scim)
+
+        for address in ("ada@home.example", "ada.king@northwind.EXAMPLE"):
+            found = await scim.get(
+                "/scim/v2/Users", params={"filter": expression.format(address=address)}
+            )
+
+            assert found.status_code == 200, found.text
+            assert [u["id"] for u in found.json()["Resources"]] == [user["id"]]
+        none = await scim.get(
+            "/scim/v2/Users", params={"filter": expression.format(address="nobody@example.org")}
+        )
+        assert none.json()["totalResults"] == 0
+
+    async def test_the_directory_address_follows_the_primary_then_work_then_first(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        no_primary = [
+            {**EMAILS[0], "primary": False},
+            {"value": "w@northwind.example", "type": "work"},
+        ]
+        first_only = [{"value": "first@example.org"}, {"value": "second@example.org"}]
+        expected = {"w@northwind.example": no_primary, "first@example.org": first_only}
+
+        for address, emails in expected.items():
+            user = await create_user(scim, emails=emails)
+            person = await stack.as_service("coaching").get(
+                f"/api/v1/directory/people/{user['id']}"
+            )
+
+            assert person.json()["email"] == address
+            assert user["emails"] == emails
+
+
 class TestDeleteUser:
     async def test_delete_hides_the_user_from_scim_but_the_directory_keeps_them(
         self, stack: StackHandle, scim: httpx.AsyncClient

@@ -24,7 +24,14 @@ class Person(Versioned, Base, table=True):
     user_name: str = Field(max_length=200, unique=True)
     given_name: str | None = Field(default=None, max_length=200)
     family_name: str | None = Field(default=None, max_length=200)
+    # The rest of SCIM's ``name``, kept as the identity provider sent it.
+    name_formatted: str | None = Field(default=None, max_length=200)
+    middle_name: str | None = Field(default=None, max_length=200)
+    honorific_prefix: str | None = Field(default=None, max_length=200)
+    honorific_suffix: str | None = Field(default=None, max_length=200)
     display_name: str = Field(max_length=200)
+    # The address notifications go to: derived from SCIM's ``emails`` (the primary one, else
+    # the work one, else the first); every address as sent is in ``person_emails``.
     email: str | None = Field(default=None, max_length=320)
     active: bool = Field(default=True, index=True)
     department: str | None = Field(default=None, max_length=200, index=True)
@@ -32,11 +39,26 @@ class Person(Versioned, Base, table=True):
     employee_number: str | None = Field(default=None, max_length=100)
     manager_id: uuid.UUID | None = Field(default=None, foreign_key="people.id", index=True)
     locale: str | None = Field(default=None, max_length=35)
+    # SCIM's preferredLanguage as sent; mail is written in it, else in ``locale``'s language.
+    preferred_language: str | None = Field(default=None, max_length=35)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     # Set by a SCIM DELETE: the person is deactivated and gone from SCIM, but stays in the
     # directory so every service's records about them keep a name.
     deleted_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class PersonEmail(Base, table=True):
+    """One of a person's SCIM ``emails``, as sent (``position`` keeps their order)."""
+
+    __tablename__ = "person_emails"
+
+    person_id: uuid.UUID = Field(foreign_key="people.id", primary_key=True)
+    position: int = Field(primary_key=True)
+    value: str = Field(max_length=320)
+    type: str | None = Field(default=None, max_length=50)
+    primary: bool | None = None
+    display: str | None = Field(default=None, max_length=200)
 
 
 class Group(Base, table=True):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from gateway.models import Group, GroupMember, Person
+from gateway.models import Group, GroupMember, Person, PersonEmail
 from kit.db import Database
 from kit.demo import demo_person_id
 
@@ -119,6 +119,15 @@ async def seed(database: Database) -> bool:
                 )
             )
             await session.flush()
+            session.add(
+                PersonEmail(
+                    person_id=demo_person_id(demo.user_name),
+                    position=0,
+                    value=f"{demo.user_name}@{DEMO_DOMAIN}",
+                    type="work",
+                    primary=True,
+                )
+            )
         session.add_all(
             GroupMember(group_id=groups[group].id, person_id=demo_person_id(demo.user_name))
             for demo in DEMO_PEOPLE

@@ -115,7 +115,7 @@ async def _dispatch(
         for person in people:
             rendered = messages.render(
                 audience.template,
-                language=messages.language_of(person.locale),
+                language=messages.language_of(person.preferred_language or person.locale),
                 context=context,
             )
             common = {"person_id": person.id, "event_id": event.id, "kind": event.type}

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from gateway.errors import PersonNotFound
-from gateway.models import GroupMember, Person
+from gateway.models import GroupMember, Person, PersonEmail
 from gateway.privacy.models import ErasedPerson, ErasureStatus, PrivacyErasure
 from gateway.proxy import Upstream
 from kit.audit import AuditAction, AuditRecord
@@ -160,7 +160,7 @@ class Eraser:
         async with self.database.transaction() as session:
             erasure = await get_erasure(session, erasure_id=erasure_id)
             person = await session.get(Person, person_id)
-            erased = {"directory_record": 0, "group_memberships": 0}
+            erased = {"directory_record": 0, "group_memberships": 0, "email_addresses": 0}
             if person is not None and person.user_name != f"erased-{person_id}":
                 if await session.get(ErasedPerson, person_id) is None:
                     session.add(
@@ -185,6 +185,14 @@ class Eraser:
                 person.user_name = f"erased-{person_id}"
                 person.external_id = None
                 person.given_name = person.family_name = person.email = None
+                person.name_formatted = person.middle_name = None
+                person.honorific_prefix = person.honorific_suffix = None
+                person.preferred_language = None
+                addresses = await session.execute(
+                    delete(table_of(PersonEmail)).where(
+                        table_of(PersonEmail).c.person_id == person_id
+                    )
+                )
                 person.display_name = ERASED_NAME
                 person.department = person.title = person.employee_number = None
                 person.manager_id = None
@@ -196,6 +204,7 @@ class Eraser:
                 erased = {
                     "directory_record": 1,
                     "group_memberships": int(getattr(left, "rowcount", 0) or 0),
+                    "email_addresses": int(getattr(addresses, "rowcount", 0) or 0),
                 }
             done[DIRECTORY_STEP] = {"erased": erased, "kept": []}
             erasure.outcomes = dict(done)

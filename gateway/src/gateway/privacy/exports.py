@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from gateway.errors import PersonNotFound
-from gateway.models import Group, GroupMember, Person
+from gateway.models import Group, GroupMember, Person, PersonEmail
 from gateway.privacy.models import ExportStatus, PrivacyExport
 from gateway.privacy.schemas import ExportRead
 from gateway.proxy import Upstream, UpstreamError
@@ -159,9 +159,18 @@ async def _directory_part(session: AsyncSession, *, person_id: uuid.UUID) -> dic
         .where(col(GroupMember.person_id) == person_id)
         .order_by(col(Group.display_name))
     )
+    emails = await session.scalars(
+        select(PersonEmail)
+        .where(col(PersonEmail.person_id) == person_id)
+        .order_by(col(PersonEmail.position))
+    )
     return {
         "person": to_jsonable_python(person.model_dump()) if person is not None else None,
         "groups": list(groups),
+        "emails": [
+            {"value": e.value, "type": e.type, "primary": e.primary, "display": e.display}
+            for e in emails
+        ],
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA
+from gateway.scim.schemas import ENTERPRISE_SCHEMA, GROUP_SCHEMA, NAME_PARTS, USER_SCHEMA
 from gateway.scim.service import MAX_COUNT
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
@@ -69,14 +69,19 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             _attribute(
                 "name",
                 "complex",
-                sub=[_attribute("givenName"), _attribute("familyName"), _attribute("formatted")],
+                sub=[_attribute(part) for part in NAME_PARTS],
             ),
             _attribute("displayName"),
             _attribute(
                 "emails",
                 "complex",
                 multi=True,
-                sub=[_attribute("value"), _attribute("type"), _attribute("primary", "boolean")],
+                sub=[
+                    _attribute("value"),
+                    _attribute("display"),
+                    _attribute("type"),
+                    _attribute("primary", "boolean"),
+                ],
             ),
             _attribute("active", "boolean"),
             _attribute("title"),

@@ -1,8 +1,9 @@
 """The SCIM filters integrators really send: ``attribute eq "value"`` (RFC 7644 §3.4.2.2).
 
 Okta and Entra look people and groups up by ``userName``, ``externalId`` or
-``displayName`` with ``eq`` before they create them; nothing else is needed, so anything
-else is refused with ``invalidFilter`` rather than half-evaluated.
+``displayName`` with ``eq`` before they create them, some integrations by e-mail address
+(``emails.value eq``, ``emails eq`` or ``emails[value eq "..."]``, any of a user's
+addresses); anything else is refused with ``invalidFilter`` rather than half-evaluated.
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from dataclasses import dataclass
 from gateway.scim.errors import bad_request
 from kit.fields import UNSTORABLE_MESSAGE, has_unstorable
 
-_EQUALS = re.compile(r'^\s*([A-Za-z][\w.:$-]*)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$', re.IGNORECASE)
+_QUOTED = r'("(?:[^"\\]|\\.)*")'
+_EQUALS = re.compile(r"^\s*([A-Za-z][\w.:$-]*)\s+eq\s+" + _QUOTED + r"\s*$", re.IGNORECASE)
+# A value path on a multi-valued attribute: emails[value eq "..."] means emails.value eq "...".
+_VALUE_PATH = re.compile(
+    r"^\s*([A-Za-z][\w$-]*)\[\s*([A-Za-z][\w$-]*)\s+eq\s+" + _QUOTED + r"\s*\]\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,9 @@ class Equals:
 
 
 def parse_equals(expression: str, *, allowed: tuple[str, ...]) -> Equals:
+    value_path = _VALUE_PATH.match(expression)
+    if value_path is not None:
+        expression = f"{value_path.group(1)}.{value_path.group(2)} eq {value_path.group(3)}"
     match = _EQUALS.match(expression)
     if match is None:
         raise bad_request(

@@ -175,6 +175,7 @@ def _set(document: Document, path: Path, op: str, value: Any) -> None:
                 item[_key(item, path.sub_attribute)] = value
             elif isinstance(value, dict):
                 item.update(value)
+        _single_primary(items, targets)
         parent[key] = items
         return
     if path.sub_attribute is not None:
@@ -185,12 +186,31 @@ def _set(document: Document, path: Path, op: str, value: Any) -> None:
     if op == "add" and isinstance(current, list):
         additions = value if isinstance(value, list) else [value]
         present = {_identity(item) for item in current}
-        current.extend(item for item in additions if _identity(item) not in present)
+        added = [item for item in additions if _identity(item) not in present]
+        current.extend(added)
+        _single_primary(current, added)
         return
     if isinstance(current, dict) and isinstance(value, dict):
         current.update(value)
         return
     parent[key] = value
+
+
+def _is_true(value: Any) -> bool:
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _single_primary(items: list[Any], chosen: list[Any]) -> None:
+    """A value added or made primary makes the attribute's other values non-primary
+    (RFC 7644 §3.5.2), so the result still has at most one primary value."""
+    if not any(
+        isinstance(item, dict) and _is_true(item.get(_key(item, "primary"))) for item in chosen
+    ):
+        return
+    for item in items:
+        if isinstance(item, dict) and all(item is not other for other in chosen):
+            if _is_true(item.get(_key(item, "primary"))):
+                item[_key(item, "primary")] = False
 
 
 def _remove(document: Document, path: Path, value: Any) -> None:

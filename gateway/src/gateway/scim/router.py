@@ -74,7 +74,8 @@ async def _user_response(
     request: Request, session: SessionDep, person: Person, status: int = 200
 ) -> ScimResponse:
     groups = (await service.groups_of(session, [person.id])).get(person.id, [])
-    resource = user_resource(person, groups=groups, base_url=base_url(request))
+    emails = (await service.emails_of(session, [person.id])).get(person.id, [])
+    resource = user_resource(person, emails=emails, groups=groups, base_url=base_url(request))
     headers = {"Location": resource["meta"]["location"]} if status == 201 else None
     return ScimResponse(resource, status_code=status, headers=headers)
 
@@ -87,14 +88,18 @@ async def list_users(
     start_index: StartIndex = 1,
     count: Count = DEFAULT_COUNT,
 ) -> ScimResponse:
-    condition = where(filter_expression, allowed=("userName", "externalId", "id"))
+    condition = where(filter_expression, allowed=service.USER_FILTERS)
     start_index, count = max(start_index, 1), max(count, 0)
     total, people = await service.list_users(
         session, where=condition, start_index=start_index, count=count
     )
     groups = await service.groups_of(session, [p.id for p in people])
+    emails = await service.emails_of(session, [p.id for p in people])
     resources = [
-        user_resource(p, groups=groups.get(p.id, []), base_url=base_url(request)) for p in people
+        user_resource(
+            p, emails=emails.get(p.id, []), groups=groups.get(p.id, []), base_url=base_url(request)
+        )
+        for p in people
     ]
     return ScimResponse(list_response(resources, total=total, start_index=start_index))
 

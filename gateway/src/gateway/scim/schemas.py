@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -15,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.models import Group, Person
+from gateway.models import Group, Person, PersonEmail
 from gateway.scim.errors import bad_request
 from gateway.scim.patch import ResourceShape
 from kit.fields import Storable, Text
@@ -30,8 +31,9 @@ USER_SHAPE = ResourceShape(
     extensions=(ENTERPRISE_SCHEMA,),
     attributes=(
         "userName", "externalId", "name", "givenName", "familyName", "formatted",
-        "displayName", "emails", "value", "type", "primary", "active", "title", "locale",
-        "preferredLanguage", "employeeNumber", "department", "manager",
+        "middleName", "honorificPrefix", "honorificSuffix", "displayName", "emails", "value",
+        "type", "primary", "display", "active", "title", "locale", "preferredLanguage",
+        "employeeNumber", "department", "manager",
     ),
 )  # fmt: skip
 GROUP_SHAPE = ResourceShape(
@@ -59,26 +61,37 @@ class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+NAME_PARTS = (
+    "formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix",
+)  # fmt: skip
+MAX_EMAILS = 20
+
+
 class ScimName(_Lenient):
-    given_name: Text | None = Field(default=None, alias="givenName", max_length=200)
-    family_name: Text | None = Field(default=None, alias="familyName", max_length=200)
     formatted: Text | None = Field(default=None, max_length=200)
+    family_name: Text | None = Field(default=None, alias="familyName", max_length=200)
+    given_name: Text | None = Field(default=None, alias="givenName", max_length=200)
+    middle_name: Text | None = Field(default=None, alias="middleName", max_length=200)
+    honorific_prefix: Text | None = Field(default=None, alias="honorificPrefix", max_length=200)
+    honorific_suffix: Text | None = Field(default=None, alias="honorificSuffix", max_length=200)
 
     @model_validator(mode="before")
     @classmethod
     def _names(cls, data: Any) -> Any:
-        return _case_insensitive(data, ("givenName", "familyName", "formatted"))
+        return _case_insensitive(data, NAME_PARTS)
 
 
 class ScimEmail(_Lenient):
     value: Text = Field(max_length=320)
     type: Text | None = Field(default=None, max_length=50)
-    primary: bool = False
+    # Kept as sent: absent stays absent (not false).
+    primary: bool | None = None
+    display: Text | None = Field(default=None, max_length=200)
 
     @model_validator(mode="before")
     @classmethod
     def _names(cls, data: Any) -> Any:
-        return _case_insensitive(data, ("value", "type", "primary"))
+        return _case_insensitive(data, ("value", "type", "primary", "display"))
 
 
 class ScimEnterprise(_Lenient):
@@ -105,7 +118,7 @@ class ScimUserIn(_Lenient):
     external_id: Text | None = Field(default=None, alias="externalId", max_length=200)
     name: ScimName | None = None
     display_name: Text | None = Field(default=None, alias="displayName", max_length=200)
-    emails: list[ScimEmail] = []
+    emails: list[ScimEmail] = Field(default=[], max_length=MAX_EMAILS)
     active: bool = True
     title: Text | None = Field(default=None, max_length=200)
     locale: Text | None = Field(default=None, max_length=35)
@@ -121,6 +134,14 @@ class ScimUserIn(_Lenient):
     @classmethod
     def _no_emails(cls, value: Any) -> Any:
         return [] if value is None else value
+
+    @field_validator("emails")
+    @classmethod
+    def _one_primary(cls, value: list[ScimEmail]) -> list[ScimEmail]:
+        # RFC 7643 §2.4: "primary" true appears no more than once.
+        if sum(1 for email in value if email.primary) > 1:
+            raise ValueError("at most one address may be primary")
+        return value
 
     def primary_email(self) -> str | None:
         """The primary address, else the work one, else the first."""
@@ -185,23 +206,29 @@ def _timestamp(value: Any) -> str:
     return str(value.isoformat().replace("+00:00", "Z"))
 
 
-def user_document(person: Person) -> dict[str, Any]:
-    """The mutable attributes of a user, as a PUT body would hold them (PATCH works on it)."""
+def user_document(person: Person, emails: Sequence[PersonEmail]) -> dict[str, Any]:
+    """The mutable attributes of a user, as a PUT body would hold them (PATCH works on it):
+    each as it was sent."""
     document: dict[str, Any] = {
         "userName": person.user_name,
         "externalId": person.external_id,
         "name": {
-            "givenName": person.given_name,
+            "formatted": person.name_formatted,
             "familyName": person.family_name,
-            "formatted": person.display_name,
+            "givenName": person.given_name,
+            "middleName": person.middle_name,
+            "honorificPrefix": person.honorific_prefix,
+            "honorificSuffix": person.honorific_suffix,
         },
         "displayName": person.display_name,
-        "emails": (
-            [{"value": person.email, "type": "work", "primary": True}] if person.email else []
-        ),
+        "emails": [
+            {"value": e.value, "type": e.type, "primary": e.primary, "display": e.display}
+            for e in sorted(emails, key=lambda e: e.position)
+        ],
         "active": person.active,
         "title": person.title,
         "locale": person.locale,
+        "preferredLanguage": person.preferred_language,
         ENTERPRISE_SCHEMA: {
             "employeeNumber": person.employee_number,
             "department": person.department,
@@ -212,20 +239,24 @@ def user_document(person: Person) -> dict[str, Any]:
 
 
 def _drop_nulls(value: Any) -> Any:
+    """Unassigned attributes are left out (RFC 7643 §2.5), a complex one with nothing set too."""
     if isinstance(value, dict):
-        return {k: _drop_nulls(v) for k, v in value.items() if v is not None and v != {}}
+        kept = {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in kept.items() if v != {}}
     if isinstance(value, list):
         return [_drop_nulls(item) for item in value]
     return value
 
 
-def user_resource(person: Person, *, groups: list[Group], base_url: str) -> dict[str, Any]:
+def user_resource(
+    person: Person, *, emails: Sequence[PersonEmail], groups: list[Group], base_url: str
+) -> dict[str, Any]:
     location = f"{base_url}/Users/{person.id}"
     manager = person.manager_id
     resource = {
         "schemas": [USER_SCHEMA, ENTERPRISE_SCHEMA],
         "id": str(person.id),
-        **user_document(person),
+        **user_document(person, emails),
         "groups": [
             {"value": str(g.id), "display": g.display_name, "$ref": f"{base_url}/Groups/{g.id}"}
             for g in groups

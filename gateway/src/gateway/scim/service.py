@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from gateway.models import Group, GroupMember, Person
+from gateway.models import Group, GroupMember, Person, PersonEmail
 from gateway.privacy.erasure import is_erased
 from gateway.scim.errors import bad_request, not_found, uniqueness
 from gateway.scim.filters import Equals
@@ -25,7 +25,9 @@ from gateway.scim.patch import apply_patch
 from gateway.scim.schemas import (
     GROUP_SHAPE,
     USER_SHAPE,
+    ScimEmail,
     ScimGroupIn,
+    ScimName,
     ScimUserIn,
     group_document,
     parse,
@@ -73,7 +75,8 @@ async def replace_user(session: AsyncSession, *, person: Person, data: ScimUserI
 
 
 async def patch_user(session: AsyncSession, *, person: Person, body: Mapping[str, Any]) -> Person:
-    document = apply_patch(user_document(person), body, USER_SHAPE)
+    emails = (await emails_of(session, [person.id])).get(person.id, [])
+    document = apply_patch(user_document(person, emails), body, USER_SHAPE)
     return await replace_user(session, person=person, data=parse(ScimUserIn, document))
 
 
@@ -110,7 +113,32 @@ async def groups_of(
     return groups
 
 
+async def emails_of(
+    session: AsyncSession, person_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, list[PersonEmail]]:
+    """Each person's e-mail addresses as sent, in one query for the whole page."""
+    rows = await session.scalars(
+        select(PersonEmail)
+        .where(col(PersonEmail.person_id).in_(list(person_ids)))
+        .order_by(col(PersonEmail.person_id), col(PersonEmail.position))
+    )
+    emails: dict[uuid.UUID, list[PersonEmail]] = defaultdict(list)
+    for email in rows:
+        emails[email.person_id].append(email)
+    return emails
+
+
+USER_FILTERS = ("userName", "externalId", "id", "emails", "emails.value")
+
+
 def _user_condition(where: Equals) -> Any:
+    if where.attribute in ("emails", "emails.value"):
+        # Any of the user's addresses; e-mail addresses compare case-insensitively.
+        return col(Person.id).in_(
+            select(PersonEmail.person_id).where(
+                func.lower(col(PersonEmail.value)) == where.value.lower()
+            )
+        )
     if where.attribute == "userName":
         # userName is case-insensitive in SCIM (RFC 7643 §4.1.1).
         return func.lower(col(Person.user_name)) == where.value.lower()
@@ -126,19 +154,43 @@ async def _apply_user(session: AsyncSession, person: Person, data: ScimUserIn) -
         await _check_manager(session, person, manager_id)
     person.user_name = data.user_name
     person.external_id = data.external_id
-    person.given_name = data.name.given_name if data.name else None
-    person.family_name = data.name.family_name if data.name else None
+    name = data.name or ScimName()
+    person.name_formatted = name.formatted
+    person.given_name = name.given_name
+    person.family_name = name.family_name
+    person.middle_name = name.middle_name
+    person.honorific_prefix = name.honorific_prefix
+    person.honorific_suffix = name.honorific_suffix
     person.display_name = data.best_display_name()
     person.email = data.primary_email()
     person.active = data.active
     person.title = data.title
-    person.locale = data.locale or data.preferred_language
+    person.locale = data.locale
+    person.preferred_language = data.preferred_language
     person.employee_number = data.enterprise.employee_number if data.enterprise else None
     person.department = data.enterprise.department if data.enterprise else None
     person.manager_id = manager_id
     person.updated_at = utcnow()
     session.add(person)
     await _flush_unique(session, "userName or externalId")
+    await _store_emails(session, person, data.emails)
+
+
+async def _store_emails(session: AsyncSession, person: Person, emails: list[ScimEmail]) -> None:
+    """The addresses exactly as sent, in their order (replacing the previous ones)."""
+    await session.execute(delete(PersonEmail).where(col(PersonEmail.person_id) == person.id))
+    session.add_all(
+        PersonEmail(
+            person_id=person.id,
+            position=position,
+            value=email.value,
+            type=email.type,
+            primary=email.primary,
+            display=email.display,
+        )
+        for position, email in enumerate(emails)
+    )
+    await session.flush()
 
 
 async def _check_user_unique(session: AsyncSession, person: Person, data: ScimUserIn) -> None:
