@@ -203,14 +203,15 @@ def _is_true(value: Any) -> bool:
 def _single_primary(items: list[Any], chosen: list[Any]) -> None:
     """A value added or made primary makes the attribute's other values non-primary
     (RFC 7644 §3.5.2), so the result still has at most one primary value."""
-    if not any(
-        isinstance(item, dict) and _is_true(item.get(_key(item, "primary"))) for item in chosen
-    ):
+    if not any(_primary(item) for item in chosen):
         return
     for item in items:
-        if isinstance(item, dict) and all(item is not other for other in chosen):
-            if _is_true(item.get(_key(item, "primary"))):
-                item[_key(item, "primary")] = False
+        if _primary(item) and all(item is not other for other in chosen):
+            item[_key(item, "primary")] = False
+
+
+def _primary(item: Any) -> bool:
+    return isinstance(item, dict) and _is_true(item.get(_key(item, "primary")))
 
 
 def _remove(document: Document, path: Path, value: Any) -> None:
