@@ -300,7 +300,7 @@ FULL_NAME = {
     "honorificPrefix": "Dr.",
     "honorificSuffix": "Countess of Lovelace",
 }
-EMAILS = [
+EMAILS: list[dict[str, Any]] = [
     {"value": "ada@home.example", "type": "home", "primary": False},
     {"value": "Ada.King@Northwind.example", "type": "work", "primary": True},
     {"value": "countess@example.org", "type": "Other-Custom", "display": "Countess"},
