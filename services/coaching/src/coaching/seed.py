@@ -1,16 +1,22 @@
 """Demo coaching data for ``make run``: loaded once, on the first start.
 
 People are the gateway's demo organisation (Northwind, ``gateway.seed``), referred to by
-``kit.demo.demo_person_id``. The story: Sam posted a customer screenshot and is in remedial
-coaching (so his ambassador role is suspended), Tom's remedial coaching waits for a coach,
-Emma finished a development engagement her manager asked for and is now an ambassador,
-Nina asked for coaching and applied to the program.
+``kit.demo.demo_person_id``. Only what coaching alone knows is seeded here: the coaches,
+Emma's finished development engagement (her manager asked for it) and her ambassador
+engagement, Nina's request for coaching, and the ambassador applications.
+
+Nothing here refers to an incident. Remedial engagements and ambassador suspensions come
+from incidents' decisions, through the same calls as in production: ``incidents.seed``
+queues the demo reports, and once ``make run`` has started everything the incidents
+worker decides them and asks coaching for each remedial engagement (Emma's medium-severity
+report suspends her ambassador role while it is handled; Sam's low-severity one opens
+coaching without suspending his). ``tests/e2e/test_demo_story.py`` checks that every
+reference between the services resolves.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,21 +28,15 @@ from coaching.models import (
     CoachingSession,
     Engagement,
     EngagementStatus,
-    IncidentMeasure,
-    MeasureStatus,
     Outcome,
     SessionStatus,
     Source,
     Track,
 )
 from kit.db import Database, utcnow
-from kit.demo import DEMO_NAMESPACE, demo_person_id
+from kit.demo import demo_person_id
 
 DEMO_COACHES = (("carla.coach", "Carla Jensen", 8), ("paul.comms", "Paul Lindqvist", 4))
-
-
-def demo_incident_id(name: str) -> uuid.UUID:
-    return uuid.uuid5(DEMO_NAMESPACE, f"incident:{name}")
 
 
 async def seed(database: Database) -> bool:
@@ -60,55 +60,35 @@ def _days_ago(days: int) -> dt.datetime:
 
 
 async def _engagements(session: AsyncSession, *, carla: Coach, paul: Coach) -> None:
-    sam_remedial = Engagement(
-        coachee_id=demo_person_id("sam.sales"),
-        coach_id=carla.id,
-        track=Track.REMEDIAL,
-        source=Source.INCIDENT,
-        incident_id=demo_incident_id("sam-customer-screenshot"),
-        goals="Know what counts as confidential customer information and how to share a "
-        "sales win without it.",
-        status=EngagementStatus.ACTIVE,
-        created_by="service:incidents",
-        created_at=_days_ago(12),
-        started_at=_days_ago(10),
+    emma_development = Engagement(
+        coachee_id=demo_person_id("emma.employee"),
+        coach_id=paul.id,
+        track=Track.DEVELOPMENT,
+        source=Source.MANAGER_REFERRAL,
+        goals="Post about customer events on LinkedIn with confidence.",
+        status=EngagementStatus.COMPLETED,
+        outcome=Outcome.GOALS_MET,
+        closing_note="Emma now posts weekly and checks names with customers first.",
+        created_by=f"user:{demo_person_id('marc.manager')}",
+        created_at=_days_ago(120),
+        started_at=_days_ago(115),
+        completed_at=_days_ago(60),
     )
-    # His incident's decision suspends his ambassador role while it is handled.
-    session.add(
-        IncidentMeasure(
-            incident_id=demo_incident_id("sam-customer-screenshot"),
-            person_id=demo_person_id("sam.sales"),
-            suspends_ambassador=True,
-            status=MeasureStatus.OPEN,
-        )
+    nina_development = Engagement(
+        coachee_id=demo_person_id("nina.engineer"),
+        coach_id=carla.id,
+        track=Track.DEVELOPMENT,
+        source=Source.SELF_NOMINATION,
+        goals="Write about our open-source work without revealing the roadmap.",
+        status=EngagementStatus.ACTIVE,
+        created_by=f"user:{demo_person_id('nina.engineer')}",
+        created_at=_days_ago(5),
+        started_at=_days_ago(4),
     )
     session.add_all(
         [
-            sam_remedial,
-            Engagement(
-                coachee_id=demo_person_id("tom.support"),
-                track=Track.REMEDIAL,
-                source=Source.INCIDENT,
-                incident_id=demo_incident_id("tom-heated-reply"),
-                goals="Answer angry customers in public without arguing; move it to a "
-                "private channel.",
-                created_by="service:incidents",
-                created_at=_days_ago(2),
-            ),
-            Engagement(
-                coachee_id=demo_person_id("emma.employee"),
-                coach_id=paul.id,
-                track=Track.DEVELOPMENT,
-                source=Source.MANAGER_REFERRAL,
-                goals="Post about customer events on LinkedIn with confidence.",
-                status=EngagementStatus.COMPLETED,
-                outcome=Outcome.GOALS_MET,
-                closing_note="Emma now posts weekly and checks names with customers first.",
-                created_by=f"user:{demo_person_id('marc.manager')}",
-                created_at=_days_ago(120),
-                started_at=_days_ago(115),
-                completed_at=_days_ago(60),
-            ),
+            emma_development,
+            nina_development,
             Engagement(
                 coachee_id=demo_person_id("emma.employee"),
                 coach_id=paul.id,
@@ -120,29 +100,28 @@ async def _engagements(session: AsyncSession, *, carla: Coach, paul: Coach) -> N
                 created_at=_days_ago(40),
                 started_at=_days_ago(38),
             ),
-            Engagement(
-                coachee_id=demo_person_id("nina.engineer"),
-                track=Track.DEVELOPMENT,
-                source=Source.SELF_NOMINATION,
-                goals="Write about our open-source work without revealing the roadmap.",
-                created_by=f"user:{demo_person_id('nina.engineer')}",
-                created_at=_days_ago(5),
-            ),
         ]
     )
     await session.flush()
     session.add_all(
         [
             CoachingSession(
-                engagement_id=sam_remedial.id,
-                scheduled_at=_days_ago(7),
+                engagement_id=emma_development.id,
+                scheduled_at=_days_ago(100),
                 duration_minutes=45,
                 status=SessionStatus.HELD,
-                notes="Went through clause 4.2 with the screenshot; Sam saw the customer "
-                "name at once. Agreed he drafts the next two posts and sends them first.",
+                notes="Went through clauses 2.1 and 5.1 with three of Emma's drafts; she saw "
+                "at once which customer names needed a yes first.",
             ),
             CoachingSession(
-                engagement_id=sam_remedial.id,
+                engagement_id=emma_development.id,
+                scheduled_at=_days_ago(70),
+                duration_minutes=30,
+                status=SessionStatus.HELD,
+                notes="Emma's last four posts needed no changes. Agreed to close.",
+            ),
+            CoachingSession(
+                engagement_id=nina_development.id,
                 scheduled_at=utcnow() + dt.timedelta(days=3),
                 duration_minutes=30,
             ),
@@ -163,7 +142,8 @@ def _applications(session: AsyncSession) -> None:
                 decided_at=_days_ago(45),
                 created_at=_days_ago(50),
             ),
-            # Approved before his incident: suspended while his remedial coaching is open.
+            # Approved long ago. His low-severity report opens remedial coaching without
+            # suspending him (the policy's "Low: coaching" rule).
             AmbassadorApplication(
                 person_id=demo_person_id("sam.sales"),
                 motivation="Social selling is how I find most of my leads; happy to show "
