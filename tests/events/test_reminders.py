@@ -252,14 +252,15 @@ class TestAssignmentDueDates:
         assert soon == {"assignment_due_reminder": 1, "assignment_overdue": 0}
         assert late == {"assignment_due_reminder": 0, "assignment_overdue": 1}
         assert again == {"assignment_due_reminder": 0, "assignment_overdue": 0}
-        mine = await inbox(stack, employee)
-        assert [n["kind"] for n in mine][:2] == [
+        mine = [
+            n for n in await inbox(stack, employee) if n["kind"].endswith(("overdue", "reminder"))
+        ]
+        assert [n["kind"] for n in mine] == [
             "training.assignment.overdue",
             "training.assignment.reminder",
         ]
         assert "Posting about work" in mine[0]["subject"]
-        [told] = await inbox(stack, manager)
-        assert told["kind"] == "training.assignment.overdue"
+        [told] = [n for n in await inbox(stack, manager) if n["kind"].endswith("overdue")]
         assert "Eli Employee" in told["subject"]
         assert "Posting about work" in told["body"]
         assert told["link"].endswith(
@@ -278,7 +279,7 @@ class TestAssignmentDueDates:
 
         assert counts == {"assignment_due_reminder": 0, "assignment_overdue": 0}
         await drain(stack)
-        assert await inbox(stack, manager) == []
+        assert "training.assignment.overdue" not in await kinds(stack, manager)
 
     async def test_an_assignment_due_within_the_reminder_window_gets_no_reminder(
         self, stack: StackHandle

@@ -12,8 +12,16 @@ EVENT_TYPES: Mapping[str, str] = {
     "incident.closed": "An incident was resolved or dismissed.",
     "incident.reminder": "An open incident's deadline is near (its owner is reminded).",
     "incident.overdue": "An open incident passed its deadline; escalated as its rule says.",
+    "training.assignment.created": "A module was assigned to a person, with a due date.",
     "training.assignment.reminder": "An assignment is due soon and not completed.",
     "training.assignment.overdue": "An assignment passed its due date without completion.",
+    "training.acknowledgement.requested": "A new policy version asks every active employee "
+    "to acknowledge it.",
+    "policy.published": "A version of the social media policy was published.",
+    "coaching.engagement.opened": "A coaching engagement was opened (proposed).",
+    "coaching.engagement.completed": "A coaching engagement was completed, with its outcome.",
+    "coaching.ambassador.suspended": "An ambassador's role was suspended (an incident "
+    "decision, or a remedial referral).",
     "directory.person.created": "The identity provider provisioned a person (SCIM).",
     "directory.person.updated": "A person's directory record changed (SCIM).",
     "directory.person.deactivated": "A person was deactivated or deleted (SCIM).",

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, insert, or_
+from sqlalchemy import ColumnElement, insert, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -95,6 +95,7 @@ async def _dispatch(
             audience.roles,
             audience.groups,
             audience.managers_of,
+            audience.everyone,
             audience.never,
         )
         if key not in resolved:
@@ -183,6 +184,8 @@ async def _resolve(
         who.append(holding_any_role(roles, group_roles=group_roles))
     if audience.groups:
         who.append(member_of_any(audience.groups))
+    if audience.everyone:
+        who.append(true())
     if audience.managers_of:
         managers = select(Person.manager_id).where(col(Person.id).in_(audience.managers_of))
         who.append(col(Person.id).in_(managers.scalar_subquery()))

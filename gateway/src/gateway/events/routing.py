@@ -28,6 +28,8 @@ class Audience:
     groups: tuple[str, ...] = ()
     # The managers of these people (the directory's manager of each).
     managers_of: tuple[uuid.UUID, ...] = ()
+    # Every active person (a policy everyone must acknowledge).
+    everyone: bool = False
     never: frozenset[uuid.UUID] = field(default_factory=frozenset)
     # The person the message is about, named in it as ``person_name`` (a manager is told
     # which of their reports it concerns).
@@ -169,6 +171,43 @@ def _assignment_overdue(event: Event) -> list[Audience]:
     ]
 
 
+def _acknowledgement_requested(event: Event) -> list[Audience]:
+    """Every active person: a new version of the policy asks each to acknowledge it."""
+    data = event.data
+    return [
+        Audience(
+            template="training.acknowledgement.requested",
+            context={"title": data.get("title"), "number": data.get("number")},
+            path="/api/v1/training/policy",
+            everyone=True,
+        )
+    ]
+
+
+def _engagement_opened(event: Event) -> list[Audience]:
+    """The coachee, and the coach when one is assigned."""
+    data = event.data
+    context = {"track": data.get("track")}
+    path = f"/api/v1/coaching/engagements/{data['engagement_id']}"
+    coachee = _ids(data.get("coachee_id"))
+    return [
+        Audience(
+            template="coaching.engagement.opened_coachee",
+            context=context,
+            path=path,
+            people=coachee,
+        ),
+        Audience(
+            template="coaching.engagement.opened_coach",
+            context=context,
+            path=path,
+            people=_ids(data.get("coach_person_id")),
+            never=frozenset(coachee),
+            about=coachee[0] if coachee else None,
+        ),
+    ]
+
+
 def _webhook_disabled(event: Event) -> list[Audience]:
     data = event.data
     return [
@@ -186,7 +225,10 @@ ROUTES: Mapping[str, Callable[[Event], list[Audience]]] = {
     "incident.escalated": _decision,
     "incident.reminder": _incident_reminder,
     "incident.overdue": _incident_overdue,
+    "training.assignment.created": _assignment_to_person("training.assignment.created"),
     "training.assignment.reminder": _assignment_to_person("training.assignment.reminder"),
+    "training.acknowledgement.requested": _acknowledgement_requested,
+    "coaching.engagement.opened": _engagement_opened,
     "training.assignment.overdue": _assignment_overdue,
     "webhook.endpoint.disabled": _webhook_disabled,
 }

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from training.assignments.models import Assignment
 from training.db import outbox
+from training.policy.models import PolicyVersion
 
 
 def _assignment(
@@ -37,7 +38,8 @@ def _assignment(
 async def assignments_created(
     session: AsyncSession, *, assignments: Iterable[Assignment], module_title: str
 ) -> None:
-    """``training.assignment.created``, one per new assignment."""
+    """``training.assignment.created``, one per new assignment (whoever made it: a policy
+    owner, an assignment rule, a remedial request, a revision or a renewal)."""
     for assignment in assignments:
         await outbox.emit(
             session,
@@ -69,3 +71,26 @@ async def assignment_due(session: AsyncSession, *, kind: str, row: Any) -> None:
             due_at=row.due_at,
         ),
     )
+
+
+async def policy_published(
+    session: AsyncSession, *, version: PolicyVersion, policy_title: str
+) -> None:
+    """``policy.published``; and ``training.acknowledgement.requested`` when the version
+    asks every active employee to acknowledge it (one event for all of them: the gateway
+    knows who is active)."""
+    data = {
+        "policy_id": version.policy_id,
+        "version_id": version.id,
+        "number": version.number,
+        "title": policy_title,
+        "effective_at": version.effective_at,
+        "requires_acknowledgement": version.requires_acknowledgement,
+    }
+    await outbox.emit(session, "policy.published", data)
+    if version.requires_acknowledgement:
+        await outbox.emit(
+            session,
+            "training.acknowledgement.requested",
+            {**data, "requested_of": "every_active_employee"},
+        )

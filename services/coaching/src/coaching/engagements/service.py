@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from coaching import upstream
+from coaching import events, upstream
 from coaching.coaches.service import check_capacity, coach_of_person, lock_coach, person_ids_of
 from coaching.engagements import rules
 from coaching.engagements.rules import Audience
@@ -27,7 +27,7 @@ from coaching.errors import (
     PersonNotFound,
     SessionNotFound,
 )
-from coaching.measures.service import withdrawn
+from coaching.measures.service import is_suspended, withdrawn
 from coaching.models import (
     OPEN_STATUSES,
     CoachingSession,
@@ -88,6 +88,10 @@ async def create_engagement(
     engagement = Engagement.model_validate(
         data.model_dump(exclude={"coach_id"}), update={"created_by": caller.principal_key}
     )
+    # Only a remedial referral (not from an incident: incidents' measures say those)
+    # suspends by being opened.
+    referral = engagement.track is Track.REMEDIAL and engagement.source is not Source.INCIDENT
+    was_suspended = referral and await is_suspended(session, engagement.coachee_id)
     if data.coach_id is not None:
         await _assign_on_creation(
             session, caller=caller, engagement=engagement, coach_id=data.coach_id
@@ -102,6 +106,15 @@ async def create_engagement(
                 f"Incident {data.incident_id} got an engagement at the same time; try again."
             )
         return Created(existing, created=False)
+    await events.engagement_opened(session, engagement=engagement)
+    if referral:
+        await events.ambassador_suspension(
+            session,
+            person_id=engagement.coachee_id,
+            was_suspended=was_suspended,
+            now_suspended=await is_suspended(session, engagement.coachee_id),
+            reason="remedial_referral",
+        )
     return Created(engagement, created=True)
 
 
@@ -279,6 +292,7 @@ async def complete(
     engagement.closing_note = summary
     engagement.completed_at = utcnow()
     await session.flush()
+    await events.engagement_completed(session, engagement=engagement)
     return engagement
 
 

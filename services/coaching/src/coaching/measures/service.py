@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 
+from coaching import events
 from coaching.models import (
     OPEN_STATUSES,
     Engagement,
@@ -68,6 +69,13 @@ async def put_measures(
         cancelled = await _cancel_engagement(session, incident_id=incident_id, reason=data.reason)
     await session.flush()
     now_suspended = await is_suspended(session, data.person_id)
+    await events.ambassador_suspension(
+        session,
+        person_id=data.person_id,
+        was_suspended=was_suspended,
+        now_suspended=now_suspended,
+        reason="incident_decision",
+    )
     return IncidentMeasuresRead(
         incident_id=incident_id,
         person_id=data.person_id,

@@ -27,6 +27,7 @@ from sqlmodel import col, select
 
 from kit.db import flush_unless_duplicate, utcnow
 from kit.pagination import PageParams, decode_cursor, encode_cursor, paginate
+from training import events
 from training.assignments.models import Assignment, ClosedReason, ModuleProgress
 from training.assignments.schemas import (
     AssignmentBatchRead,
@@ -227,6 +228,7 @@ async def create_assignments(
     ]
     session.add_all(created)
     await session.flush()
+    await events.assignments_created(session, assignments=created, module_title=module.title)
     now = utcnow()
     return AssignmentBatchRead(
         module_id=module.id,
@@ -526,7 +528,7 @@ async def carry_over_to_revision(
         if assignment.closed_reason is not ClosedReason.LEFT:
             latest[assignment.person_id] = assignment
     due_at = now + dt.timedelta(days=revision.material_due_days)
-    session.add_all(
+    renewed = [
         Assignment(
             module_id=revision.id,
             person_id=person_id,
@@ -536,5 +538,7 @@ async def carry_over_to_revision(
             rule_id=previous.rule_id,
         )
         for person_id, previous in latest.items()
-    )
+    ]
+    session.add_all(renewed)
     await session.flush()
+    await events.assignments_created(session, assignments=renewed, module_title=revision.title)

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Conflict, Unprocessable
 from kit.pagination import PageParams, paginate
+from training import events
 from training.errors import (
     NoPublishedPolicy,
     NotCurrentVersion,
@@ -187,6 +188,10 @@ async def publish(session: AsyncSession, *, version: PolicyVersion) -> PolicyVer
     version.updated_at = now
     if not await flush_unless_duplicate(session, version):
         raise Conflict("Another version was published at the same moment; reload.")
+    policy = await session.get(Policy, version.policy_id)
+    await events.policy_published(
+        session, version=version, policy_title=policy.title if policy else ""
+    )
     return version
 
 

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from kit.db import utcnow
 from kit.pagination import PageParams, paginate
+from training import events
 from training.assignments.models import Assignment, ModuleProgress
 from training.assignments.service import progress_join, status_of
 from training.directory import Directory
@@ -76,6 +77,9 @@ async def assign_remedial(
                 person_id=person.id,
                 department=person.department,
                 due_at=due_at,
+            )
+            await events.assignments_created(
+                session, assignments=[assignment], module_title=module.title
             )
         elif assignment.closed_at is not None:
             # Closed when they left and came back without a rule covering them: reopen.

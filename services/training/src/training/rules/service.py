@@ -20,6 +20,7 @@ from sqlmodel import col, select
 
 from kit.db import utcnow
 from kit.pagination import PageParams, paginate
+from training import events
 from training.assignments.models import Assignment, ClosedReason, ModuleProgress
 from training.assignments.service import current_cycle, progress_join
 from training.directory import Directory, DirectoryPerson
@@ -61,6 +62,7 @@ async def create_rule(
     state = await _State.load(session, lineages=[rule.lineage_id], now=utcnow())
     state.assign_joiners(session, rule, members, current[rule.lineage_id])
     await session.flush()
+    await state.announce(session)
     return rule, state.result
 
 
@@ -181,6 +183,8 @@ class _State:
     left: dict[uuid.UUID, dict[uuid.UUID, Assignment]] = field(default_factory=dict)
     # Open (not completed, not closed) assignments made by a rule.
     open_by_rule: list[tuple[uuid.UUID, Assignment]] = field(default_factory=list)
+    # Assignments made in this pass, with their module's title (told as events).
+    created: list[tuple[Assignment, str]] = field(default_factory=list)
     result: Reconciliation = field(
         default_factory=lambda: Reconciliation(assigned=0, reopened=0, moved=0, closed_left=0)
     )
@@ -210,6 +214,12 @@ class _State:
                 state.left.setdefault(lineage, {})[assignment.person_id] = assignment
         return state
 
+    async def announce(self, session: AsyncSession) -> None:
+        """The assignments made in this pass, as events (in its transaction)."""
+        for assignment, title in self.created:
+            await events.assignments_created(session, assignments=[assignment], module_title=title)
+        self.created.clear()
+
     def assign_joiners(
         self,
         session: AsyncSession,
@@ -232,6 +242,7 @@ class _State:
             else:
                 assignment = Assignment(module_id=module.id, person_id=person_id, due_at=due_at)
                 self.result.assigned += 1
+                self.created.append((assignment, module.title))
             assignment.department = person.department
             assignment.due_at = due_at
             assignment.rule_id = rule.id
@@ -285,6 +296,7 @@ async def reconcile(
         session.add(assignment)
     state.result.closed_left += len(leaving)
     await session.flush()
+    await state.announce(session)
     state.result.closed_left += await _close_leavers(session, active=set(active), now=now)
     state.result.renewed = await renew_due(session, active=set(active), now=now, lead=renewal_lead)
     return state.result
@@ -380,17 +392,17 @@ async def renew_due(
             if module.id != assignment.module_id and not await _holds(session, key):
                 cycles[key] -= 1  # a first assignment of this version: cycle 0
         cycles[key] += 1
-        session.add(
-            Assignment(
-                module_id=module.id,
-                person_id=assignment.person_id,
-                department=assignment.department,
-                due_at=max(expires_at, now + dt.timedelta(days=1)),
-                rule_id=assignment.rule_id,
-                cycle=cycles[key],
-                renewal_of=assignment.id,
-            )
+        renewal = Assignment(
+            module_id=module.id,
+            person_id=assignment.person_id,
+            department=assignment.department,
+            due_at=max(expires_at, now + dt.timedelta(days=1)),
+            rule_id=assignment.rule_id,
+            cycle=cycles[key],
+            renewal_of=assignment.id,
         )
+        session.add(renewal)
+        await events.assignments_created(session, assignments=[renewal], module_title=module.title)
         count += 1
     await session.flush()
     return count

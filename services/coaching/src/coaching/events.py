@@ -1,0 +1,74 @@
+"""The events coaching emits (kit.outbox), written in the transaction of the change.
+
+Payloads carry ids, the track, the status and the outcome: never goals, session notes or
+the closing note (only the coach and the coachee read those).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from coaching.db import outbox
+from coaching.models import AmbassadorApplication, ApplicationStatus, Coach, Engagement
+
+
+async def _engagement(session: AsyncSession, engagement: Engagement) -> dict[str, Any]:
+    coach = await session.get(Coach, engagement.coach_id) if engagement.coach_id else None
+    return {
+        "engagement_id": engagement.id,
+        "coachee_id": engagement.coachee_id,
+        "coach_person_id": coach.person_id if coach else None,
+        "track": engagement.track.value,
+        "source": engagement.source.value,
+        "status": engagement.status.value,
+        "incident_id": engagement.incident_id,
+    }
+
+
+async def engagement_opened(session: AsyncSession, *, engagement: Engagement) -> None:
+    """``coaching.engagement.opened``: a new engagement (proposed, or with its coach)."""
+    await outbox.emit(session, "coaching.engagement.opened", await _engagement(session, engagement))
+
+
+async def engagement_completed(session: AsyncSession, *, engagement: Engagement) -> None:
+    await outbox.emit(
+        session,
+        "coaching.engagement.completed",
+        {
+            **await _engagement(session, engagement),
+            "outcome": engagement.outcome.value if engagement.outcome else None,
+            "completed_at": engagement.completed_at,
+        },
+    )
+
+
+async def ambassador_suspension(
+    session: AsyncSession,
+    *,
+    person_id: uuid.UUID,
+    was_suspended: bool,
+    now_suspended: bool,
+    reason: str,
+) -> None:
+    """``coaching.ambassador.suspended`` when an approved ambassador's role has just become
+    suspended (how it stood before the change and after; ``reason``: what changed,
+    ``incident_decision`` or ``remedial_referral``)."""
+    if was_suspended or not now_suspended:
+        return
+    application = await session.scalar(
+        select(AmbassadorApplication.id).where(
+            col(AmbassadorApplication.person_id) == person_id,
+            col(AmbassadorApplication.status) == ApplicationStatus.APPROVED,
+        )
+    )
+    if application is None:
+        return  # not an ambassador: nothing is suspended
+    await outbox.emit(
+        session,
+        "coaching.ambassador.suspended",
+        {"person_id": person_id, "application_id": application, "reason": reason},
+    )
