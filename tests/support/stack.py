@@ -108,6 +108,8 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             reconciler=False,
             # Tests give reminders by hand (app.state.reminders.run_once(now=...)).
             reminders_job=False,
+            # Tests run retention by hand (app.state.retention.run_once()).
+            retention_job=False,
             **COMMON,
         ),
         "coaching": CoachingSettings(

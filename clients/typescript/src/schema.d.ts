@@ -1716,6 +1716,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/training/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Audit
+         * @description This service's access audit, oldest first, filtered by person, actor, object and
+         *     period (privacy officer). Append-only: no route changes or deletes an entry.
+         */
+        get: operations["list_audit_api_v1_training_audit_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/training/community/replies/{reply_id}/hide": {
         parameters: {
             query?: never;
@@ -4235,6 +4256,11 @@ export interface components {
         Me: {
             /** Active */
             active: boolean;
+            /**
+             * Deactivated At
+             * @description When the person was deactivated (left); `null` if active.
+             */
+            deactivated_at?: string | null;
             /** Department */
             department: string | null;
             /** Display Name */
@@ -4844,6 +4870,11 @@ export interface components {
         PersonDetail: {
             /** Active */
             active: boolean;
+            /**
+             * Deactivated At
+             * @description When the person was deactivated (left); `null` if active.
+             */
+            deactivated_at?: string | null;
             /** Department */
             department: string | null;
             /** Display Name */
@@ -4891,6 +4922,11 @@ export interface components {
         PersonRead: {
             /** Active */
             active: boolean;
+            /**
+             * Deactivated At
+             * @description When the person was deactivated (left); `null` if active.
+             */
+            deactivated_at?: string | null;
             /** Department */
             department: string | null;
             /** Display Name */
@@ -5438,6 +5474,12 @@ export interface components {
              * @description Open assignments closed as `left`.
              */
             closed_left: number;
+            /**
+             * Leavers Recorded
+             * @description People who left, recorded with their leave date for retention (README, Data protection).
+             * @default 0
+             */
+            leavers_recorded: number;
             /**
              * Moved
              * @description Open assignments now kept by another rule.
@@ -18613,6 +18655,133 @@ export interface operations {
             };
             /** @description Request body too large. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_audit_api_v1_training_audit_get: {
+        parameters: {
+            query?: {
+                /** @description Entries about this person. */
+                person_id?: string | null;
+                /** @description Entries by this person. */
+                actor_id?: string | null;
+                /** @description Entries about this object. */
+                object_id?: string | null;
+                /** @description At or after (with a timezone). */
+                since?: string | null;
+                /** @description Before (with a timezone). */
+                until?: string | null;
+                /** @description Page size, at most 200. */
+                limit?: number;
+                /** @description The `next_cursor` of the previous page. */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEntryRead_"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

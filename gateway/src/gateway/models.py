@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+from sqlalchemy import event
 from sqlmodel import Field
 
 from gateway.db import Base
@@ -46,6 +47,17 @@ class Person(Versioned, Base, table=True):
     # Set by a SCIM DELETE: the person is deactivated and gone from SCIM, but stays in the
     # directory so every service's records about them keep a name.
     deleted_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # When the person was last deactivated (they left); ``None`` while active. Kept by the
+    # listener below, so every way of changing ``active`` (SCIM, erasure) keeps it true.
+    deactivated_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+@event.listens_for(Person.active, "set")
+def _deactivation_time(person: Person, active: bool, _old: object, _initiator: object) -> None:
+    if active:
+        person.deactivated_at = None
+    elif person.deactivated_at is None:
+        person.deactivated_at = utcnow()
 
 
 class PersonEmail(Base, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,9 @@ class PersonRead(BaseModel):
     title: str | None
     manager_id: uuid.UUID | None
     locale: str | None
+    deactivated_at: dt.datetime | None = Field(
+        default=None, description="When the person was deactivated (left); `null` if active."
+    )
 
 
 class ManagerSummary(BaseModel):

@@ -3,9 +3,10 @@
 import argparse
 import asyncio
 
-from kit.cli import AppCli, Command
+from kit.cli import AppCli, Command, audit_verify_command
 from kit.db import Database
 from training.config import TrainingSettings
+from training.db import audit_trail
 from training.main import ALEMBIC_INI
 from training.seed import seed
 
@@ -26,7 +27,10 @@ cli = AppCli(
     name="training",
     settings=TrainingSettings,
     alembic_ini=ALEMBIC_INI,
-    commands={"seed": Command("load the demo content (only into an empty database)", run_seed)},
+    commands={
+        "seed": Command("load the demo content (only into an empty database)", run_seed),
+        "audit-verify": audit_verify_command(audit_trail, lambda: TrainingSettings().database_url),
+    },
 )
 
 if __name__ == "__main__":

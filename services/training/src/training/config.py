@@ -29,3 +29,9 @@ class TrainingSettings(AppSettings):
     assignment_reminder_days: float = Field(default=3.0, gt=0)
     reminders_every_seconds: float = Field(default=300.0, gt=0)
     reminders_job: bool = True
+    # Retention (README "Data protection"): the quiz attempts of people who left are
+    # deleted, and their community posts anonymised, this long after they left; the job
+    # runs every few hours, on one replica at a time.
+    retention_left_days: int = Field(default=365, ge=1)
+    retention_every_hours: float = Field(default=6.0, gt=0)
+    retention_job: bool = True

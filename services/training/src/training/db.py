@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from kit.audit import AuditTrail
 from kit.db import new_registry
 from kit.idempotency import define_table
 from kit.jobs import define_schedule_table
@@ -20,3 +21,5 @@ outbox = Outbox(Base.metadata, source="training")
 scheduled_runs = define_schedule_table(Base.metadata)
 # The reminders and overdue notices already given, once each (kit.reminders).
 notices_sent = define_notice_table(Base.metadata)
+# What the retention job removed, as counts (kit.audit): append-only, hash-chained.
+audit_trail = AuditTrail(Base.metadata, app="training")

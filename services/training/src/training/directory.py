@@ -6,6 +6,7 @@ are read when needed, as ``service:training``.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -30,6 +31,7 @@ class DirectoryPerson(BaseModel):
     active: bool = True
     department: str | None = None
     manager_id: uuid.UUID | None = None
+    deactivated_at: dt.datetime | None = None
 
 
 class Directory:

@@ -11,10 +11,12 @@ import httpx
 from fastapi import FastAPI
 
 from kit.reminders import ReminderJob
+from kit.retention import RetentionJob
 from kit.runtime import create_service_app, service_runtime, tune_gc
 from training.config import TrainingSettings
-from training.db import idempotency_keys, outbox, scheduled_runs
+from training.db import audit_trail, idempotency_keys, outbox, scheduled_runs
 from training.reminders import rules as reminder_rules
+from training.retention import rules as retention_rules
 from training.router import routers
 from training.rules.reconciler import Reconciler
 
@@ -56,9 +58,19 @@ def create_app(
                 every=dt.timedelta(seconds=settings.reminders_every_seconds),
             )
             app.state.reminders = reminders
+            retention = RetentionJob(
+                "training",
+                database,
+                scheduled_runs,
+                rules=retention_rules(left_days=settings.retention_left_days),
+                audit=audit_trail,
+                every=dt.timedelta(hours=settings.retention_every_hours),
+            )
+            app.state.retention = retention
             async with (
                 reconciler.running(enabled=settings.reconciler),
                 reminders.running(enabled=settings.reminders_job),
+                retention.running(enabled=settings.retention_job),
             ):
                 tune_gc(settings.tune_gc)
                 yield
@@ -72,6 +84,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.audit_trail = audit_trail
     for router in routers:
         app.include_router(router)
     return app

@@ -22,7 +22,7 @@ from training.quizzes.models import (
     ReviewRule,
 )
 from training.remedial.models import RemedialAssignment
-from training.rules.models import AssignmentRule, TargetKind
+from training.rules.models import AssignmentRule, Leaver, TargetKind
 
 __all__ = [
     "Acknowledgement",
@@ -32,6 +32,7 @@ __all__ = [
     "Channel",
     "Clause",
     "Example",
+    "Leaver",
     "Module",
     "ModuleProgress",
     "ModuleStatus",

@@ -4,6 +4,9 @@ Each router carries the full prefix itself (rather than being nested in a parent
 so that every route's path is its full template, which metrics and logs label by.
 """
 
+from fastapi import APIRouter
+
+from kit.audit import add_audit_route
 from training.assignments.router import router as assignments
 from training.community.router import router as community
 from training.modules.router import router as modules
@@ -14,4 +17,19 @@ from training.remedial.router import router as remedial
 from training.reports.router import router as reports
 from training.rules.router import router as rules
 
-routers = (policy, modules, quizzes, assignments, rules, remedial, community, reports, privacy)
+# The access audit (what retention removed, as counts), for the privacy officer.
+audit = APIRouter(prefix="/api/v1/training")
+add_audit_route(audit)
+
+routers = (
+    audit,
+    policy,
+    modules,
+    quizzes,
+    assignments,
+    rules,
+    remedial,
+    community,
+    reports,
+    privacy,
+)

@@ -39,3 +39,15 @@ class AssignmentRule(Base, table=True):
     created_by: uuid.UUID | None = None
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     ended_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class Leaver(Base, table=True):
+    """Someone training holds data about who is no longer active in the directory, and
+    when they left (the directory's ``deactivated_at``). The reconciliation records them
+    and forgets a returner; retention removes their attempts and posts a period later."""
+
+    __tablename__ = "leavers"
+
+    person_id: uuid.UUID = Field(primary_key=True)
+    left_at: dt.datetime = Field(sa_type=UtcDateTime, index=True)
+    recorded_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -26,6 +26,7 @@ from training.assignments.service import current_cycle, progress_join
 from training.directory import Directory, DirectoryPerson
 from training.errors import ModuleNotFound, ModuleNotPublished, RuleNotFound, UnknownPeople
 from training.modules.models import Module, ModuleStatus
+from training.rules.leavers import record_leavers
 from training.rules.models import AssignmentRule, TargetKind
 from training.rules.schemas import Reconciliation, RuleCreate, RuleRead
 
@@ -298,6 +299,9 @@ async def reconcile(
     await session.flush()
     await state.announce(session)
     state.result.closed_left += await _close_leavers(session, active=set(active), now=now)
+    state.result.leavers_recorded = await record_leavers(
+        session, directory=directory, active=set(active), now=now
+    )
     state.result.renewed = await renew_due(session, active=set(active), now=now, lead=renewal_lead)
     return state.result
 
