@@ -183,11 +183,17 @@ async def middle_cursor(engine: AsyncEngine, query: Query, total: int) -> str:
     return encode_cursor(list(row))
 
 
-async def p50_ms(client: httpx.AsyncClient, path: str, params: Any, runs: int) -> float:
+async def p50_ms(
+    client: httpx.AsyncClient,
+    path: str,
+    params: Any,
+    runs: int,
+    headers: dict[str, str] | None = None,
+) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        response = await client.get(path, params=params)
+        response = await client.get(path, params=params, headers=headers)
         times.append((time.perf_counter() - started) * 1000)
         if response.status_code != 200:
             raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:300]}")

@@ -42,10 +42,14 @@ class BenchStack:
     backend: str
     # The incidents database, outside the apps.
     incidents: AsyncEngine
+    # Every app's database URL, for a bench that reads or grows another one.
+    urls: dict[str, str]
 
 
 @contextlib.asynccontextmanager
-async def bench_stack(name: str) -> AsyncIterator[BenchStack]:
+async def bench_stack(
+    name: str, settings: dict[str, str] | None = None
+) -> AsyncIterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as directory:
         databases = await asyncio.to_thread(
             create_databases, f"smp_bench_{name}_{os.getpid()}", Path(directory)
@@ -58,9 +62,9 @@ async def bench_stack(name: str) -> AsyncIterator[BenchStack]:
                 for command in ("migrate", "seed"):
                     await asyncio.to_thread(_run, databases, app, command)
             async with started_processes(
-                databases, Path(directory), settings=QUIET, prepared=True
+                databases, Path(directory), settings={**QUIET, **(settings or {})}, prepared=True
             ) as stack:
-                yield BenchStack(stack, databases.backend, engine)
+                yield BenchStack(stack, databases.backend, engine, dict(databases.urls))
         finally:
             await engine.dispose()
             await asyncio.to_thread(drop_databases, databases)

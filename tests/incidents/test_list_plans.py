@@ -1,21 +1,16 @@
 """Every incidents list reads its page straight off an index that matches its filter and
 its order, on SQLite and PostgreSQL: a page costs the same at a million rows as at ten
-thousand (issue 16; ``bench/lists.py`` times it).
-
-Each test runs the list as the service does, captures the statement it sends, and asks
-the database for its plan. PostgreSQL would rather scan a small test table than use an
-index, so there sequential scans, bitmap scans and sorts are priced out: what is left is
-an index that serves both the filter and the order, if one exists.
+thousand (issue 16; ``bench/lists.py`` times it; how the plan is asked for:
+``tests/support/plans.py``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.domain import Category, IncidentStatus, OwnerRole, Severity
@@ -23,52 +18,18 @@ from incidents.incident import service
 from incidents.incident.service import IncidentFilters
 from kit.identity import Caller, PrincipalKind
 from kit.pagination import PageParams, encode_cursor
+from tests.support.plans import Listing, assert_read_off, plan_of
 from tests.support.stack import StackHandle
 
 HR = Caller(subject=str(uuid.uuid4()), kind=PrincipalKind.USER, roles=frozenset({"employee", "hr"}))
 # A cursor deep in the list: the page after it must come off the same index.
 DEEP = PageParams(cursor=encode_cursor(["2026-01-01T00:00:00+00:00", str(uuid.uuid4())]))
 
-Listing = Callable[[AsyncSession], Awaitable[Any]]
-
 
 @pytest.fixture
 async def session(stack: StackHandle) -> AsyncIterator[AsyncSession]:
     async with stack.stack.database("incidents").transaction(write=False) as session:
         yield session
-
-
-async def plan_of(session: AsyncSession, listing: Listing) -> str:
-    """The plan of the statement ``listing`` sends for the page, as one string."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(*args: Any) -> None:
-        statement, parameters = args[2], args[3]
-        if statement.lstrip().upper().startswith("SELECT") and "FROM incidents" in statement:
-            sent.append((statement, parameters))
-
-    connection = await session.connection()
-    engine = connection.sync_connection.engine  # type: ignore[union-attr]
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        await listing(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    statement, parameters = sent[0]
-    if connection.dialect.name == "postgresql":
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
-            await connection.exec_driver_sql(f"SET LOCAL {setting} = off")
-        explain = "EXPLAIN "
-    else:
-        explain = "EXPLAIN QUERY PLAN "
-    rows = (await connection.exec_driver_sql(explain + statement, parameters)).all()
-    return "\n".join(str(row[-1]) for row in rows)
-
-
-def assert_read_off(plan: str, index: str) -> None:
-    assert index in plan, plan
-    assert "TEMP B-TREE" not in plan, f"SQLite sorts the rows:\n{plan}"
-    assert "Sort" not in plan, f"PostgreSQL sorts the rows:\n{plan}"
 
 
 def listed(filters: IncidentFilters, page: PageParams = PageParams()) -> Listing:
@@ -98,13 +59,13 @@ class TestIncidentListPlans:
     async def test_the_first_page_is_read_off_the_index_of_its_filter(
         self, session: AsyncSession, filters: IncidentFilters, index: str
     ) -> None:
-        assert_read_off(await plan_of(session, listed(filters)), index)
+        assert_read_off(await plan_of(session, listed(filters), "incidents"), index)
 
     @pytest.mark.parametrize(("filters", "index"), FILTERED, ids=lambda v: str(v)[:60])
     async def test_a_deep_page_is_read_off_the_same_index(
         self, session: AsyncSession, filters: IncidentFilters, index: str
     ) -> None:
-        assert_read_off(await plan_of(session, listed(filters, DEEP)), index)
+        assert_read_off(await plan_of(session, listed(filters, DEEP), "incidents"), index)
 
 
 class TestMyActionsPlan:
@@ -114,4 +75,6 @@ class TestMyActionsPlan:
         async def listing(session: AsyncSession) -> Any:
             return await service.my_actions(session, caller=HR, page=PageParams())
 
-        assert_read_off(await plan_of(session, listing), "ix_incidents_actionable_deadline_at_id")
+        assert_read_off(
+            await plan_of(session, listing, "incidents"), "ix_incidents_actionable_deadline_at_id"
+        )

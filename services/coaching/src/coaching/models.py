@@ -83,9 +83,14 @@ class Engagement(Versioned, Base, table=True):
         Index("ix_engagements_coachee_id_created_at", "coachee_id", "created_at", "id"),
         # A coach's engagements, and counting a coach's open load.
         Index("ix_engagements_coach_id_status", "coach_id", "status"),
-        # Candidates: proposed engagements by source, oldest first.
-        Index("ix_engagements_status_source_created_at", "status", "source", "created_at", "id"),
         Index("ix_engagements_created_at_id", "created_at", "id"),
+        # Each filter of the engagements list reads its page off an index in the list's
+        # order (issue 16). The status one also serves the candidates (proposed engagements,
+        # oldest first, their source checked row by row: any other index on the source
+        # could not give the order across two sources).
+        Index("ix_engagements_status_created_at_id", "status", "created_at", "id"),
+        Index("ix_engagements_coach_id_created_at_id", "coach_id", "created_at", "id"),
+        Index("ix_engagements_track_created_at_id", "track", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

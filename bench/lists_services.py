@@ -1,0 +1,389 @@
+"""Training's and coaching's lists, flat as their tables grow: ``bench/lists.py`` for the
+other two services (issue 16).
+
+    .venv/bin/python -m bench.lists_services [--postgres] [--sizes 10000,100000,1000000]
+        [--runs 15] [--service training,coaching]
+
+Starts the four apps as real processes on fresh databases (as ``bench.lists``; training's
+reconciliation off, so that it does not close the grown assignments of people the directory
+does not know). For each size it grows, with set-based inserts (``INSERT ... SELECT`` over a
+generated series, no row through Python):
+
+* training: ``assignments`` to that many rows (5 000 people, the seeded modules, eight
+  departments; each with a progress row for eight in ten: seven completed, one started; of
+  the two never started one closed, superseded or left; due 30 days after assignment, so
+  the recent ones are still on time), and ``acknowledgements`` to that many rows of the
+  current policy version;
+* coaching: ``engagements`` to that many rows (5 000 coachees, the seeded coaches; one in
+  twenty still proposed, one in twenty active, the rest completed or cancelled; four
+  sources, three tracks).
+
+Then it times as HR, through the gateway, the p50 of ``--runs`` sequential requests of each
+list with each filter it offers, first page and a deep page (the cursor of the row in the
+middle of the list's unfiltered order):
+
+* ``GET /api/v1/training/assignments`` (``module_id``, ``person_id``, ``department``, each
+  ``status``), ``/api/v1/training/me/assignments`` (as an employee with 200 of the rows),
+  ``/api/v1/training/reports/acknowledgements/people`` (first page: the directory's order);
+* ``GET /api/v1/coaching/engagements`` (``coachee_id``, ``coach_id``, ``track``, ``status``),
+  ``/api/v1/coaching/candidates`` (``reason`` for coaching's own two, and ``department``).
+
+Target: at the largest size every query answers within 1.5x its time at the smallest.
+Prints the figures and exits 1 when a query misses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bench.lists import PEOPLE, SPACING_SECONDS, WARM_UP, p50_ms, report
+from bench.stack import add_postgres_option, bench_stack, choose_backend
+from coaching.candidates.service import Position, Segment, encode_position
+from gateway.auth import sign_dev_token
+from gateway.config import GatewaySettings
+from kit.demo import demo_person_id
+from kit.pagination import encode_cursor
+
+TRAINING = "/api/v1/training"
+COACHING = "/api/v1/coaching"
+DEPARTMENTS = ("Sales", "Marketing", "Engineering", "Finance", "Legal", "HR", "Support", "Ops")
+# One employee of the directory is one of the grown people, for "my assignments".
+ME = "emma.employee"
+BATCH = 200_000
+
+
+class Dialect:
+    """The few SQL spellings that differ between SQLite and PostgreSQL."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sqlite = name == "sqlite"
+
+    def new_id(self) -> str:
+        return "lower(hex(randomblob(16)))" if self.sqlite else "gen_random_uuid()"
+
+    def person(self, number: str) -> str:
+        if self.sqlite:
+            return f"printf('%032x', {number})"
+        return f"CAST(lpad(to_hex({number}), 32, '0') AS uuid)"
+
+    def literal(self, value: Any) -> str:
+        """A uuid as read back raw from the database, as an SQL literal."""
+        if self.sqlite:
+            return f"'{value}'"
+        return f"CAST('{value}' AS uuid)"
+
+    def uuid_of(self, value: uuid.UUID) -> str:
+        return self.literal(value.hex if self.sqlite else value)
+
+    def plus_hours(self, at: str, hours: int) -> str:
+        if self.sqlite:
+            return f"strftime('%Y-%m-%d %H:%M:%S', {at}, '+{hours} hours') || '.000000'"
+        return f"{at} + interval '{hours} hours'"
+
+    def series(self) -> str:
+        """``t(i, at)``: the series ``:start..:stop``, each ``i`` a minute older than ``i-1``."""
+        if self.sqlite:
+            return f"""
+WITH RECURSIVE n(i) AS (SELECT :start UNION ALL SELECT i + 1 FROM n WHERE i < :stop),
+t(i, at) AS (SELECT i, strftime('%Y-%m-%d %H:%M:%S', :base, '-' || (i * {SPACING_SECONDS})
+             || ' seconds') || '.000000' FROM n)"""
+        return f"""
+WITH t AS (SELECT i, CAST(:base AS timestamptz) - make_interval(secs => i * {SPACING_SECONDS})
+           AS at FROM generate_series(CAST(:start AS bigint), CAST(:stop AS bigint)) AS i)"""
+
+    def base(self, base: dt.datetime) -> Any:
+        return base.replace(tzinfo=None).isoformat(" ") if self.sqlite else base
+
+    def choice(self, number: str, values: list[str]) -> str:
+        cases = " ".join(f"WHEN {n} THEN {value}" for n, value in enumerate(values))
+        return f"CASE ({number}) % {len(values)} {cases} END"
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    path: str
+    params: dict[str, str]
+    # The cursor of a deep page (None: the list is timed on its first page only).
+    deep: str | None
+    token: str = ""
+
+
+@dataclass
+class Grown:
+    engine: AsyncEngine
+    sql: Dialect
+    # Raw ids read from the seeded database, used in the grown rows.
+    ids: dict[str, list[Any]] = field(default_factory=dict)
+
+
+async def raw_ids(engine: AsyncEngine, statement: str) -> list[Any]:
+    async with engine.connect() as connection:
+        return list((await connection.execute(text(statement))).scalars())
+
+
+async def run_batches(grown: Grown, statements: list[str], have: int, want: int) -> None:
+    base = grown.sql.base(BASE)
+    for start in range(have + 1, want + 1, BATCH):
+        stop = min(want, start + BATCH - 1)
+        async with grown.engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(
+                    text(statement), {"start": start, "stop": stop, "base": base}
+                )
+    async with grown.engine.begin() as connection:
+        await connection.execute(text("ANALYZE"))
+
+
+BASE = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+
+
+# -- training -----------------------------------------------------------------------------
+
+
+def _assignment_key(sql: Dialect, modules: int) -> dict[str, str]:
+    me = sql.uuid_of(demo_person_id(ME))
+    # Person, module and cycle unique per row; cycles from 1 (the seed's are 0).
+    return {
+        "person_id": f"CASE WHEN i % {PEOPLE} = 1 THEN {me} ELSE {sql.person(f'i % {PEOPLE}')} END",
+        "module_number": f"(i / {PEOPLE}) % {modules}",
+        "cycle": f"1 + i / {PEOPLE * modules}",
+    }
+
+
+def training_statements(grown: Grown) -> list[str]:
+    sql, modules = grown.sql, [grown.sql.literal(m) for m in grown.ids["modules"]]
+    key = _assignment_key(sql, len(modules))
+    module = sql.choice(key["module_number"], modules)
+    department = sql.choice(f"i % {PEOPLE}", [f"'{d}'" for d in DEPARTMENTS])
+    # Closed without being completed: superseded or left, from those never started.
+    closed = "i % 10 = 9"
+    reason = "CASE WHEN i % 20 = 9 THEN 'superseded' ELSE 'left' END"
+    assignments = f"""{sql.series()}
+INSERT INTO assignments (id, module_id, person_id, department, due_at, assigned_by, rule_id,
+                         created_at, cycle, renewal_of, closed_at, closed_reason)
+SELECT {sql.new_id()}, {module}, {key["person_id"]}, {department}, {sql.plus_hours("at", 720)},
+       NULL, NULL, at, {key["cycle"]}, NULL,
+       CASE WHEN {closed} THEN {sql.plus_hours("at", 240)} ELSE NULL END,
+       CASE WHEN {closed} THEN {reason} ELSE NULL END
+FROM t"""
+    progress = f"""{sql.series()}
+INSERT INTO module_progress (id, person_id, module_id, cycle, started_at, read_at, completed_at)
+SELECT {sql.new_id()}, {key["person_id"]}, {module}, {key["cycle"]}, {sql.plus_hours("at", 24)},
+       NULL, CASE WHEN i % 10 < 7 THEN {sql.plus_hours("at", 48)} ELSE NULL END
+FROM t WHERE i % 10 < 8"""
+    version = sql.literal(grown.ids["version"][0])
+    acknowledgements = f"""{sql.series()}
+INSERT INTO acknowledgements (id, version_id, person_id, acknowledged_at)
+SELECT {sql.new_id()}, {version}, {sql.person(f"{10 * PEOPLE} + i")}, at FROM t"""
+    return [assignments, progress, acknowledgements]
+
+
+async def training_queries(grown: Grown, size: int, hr: str, me: str) -> list[Query]:
+    module = str(await _uuid(grown, "SELECT module_id FROM assignments LIMIT 1"))
+    person = str(await _uuid(grown, "SELECT person_id FROM assignments WHERE cycle > 0 LIMIT 1"))
+    oldest_first = await _cursor(
+        grown, "SELECT created_at, id FROM assignments ORDER BY created_at, id", size // 2
+    )
+    mine = await _cursor(
+        grown,
+        "SELECT created_at, id FROM assignments WHERE person_id = "
+        f"{grown.sql.uuid_of(demo_person_id(ME))} ORDER BY created_at, id",
+        size // PEOPLE // 2,
+    )
+    assignments = f"{TRAINING}/assignments"
+    queries = [
+        Query("assignments all", assignments, {}, oldest_first),
+        Query("assignments module_id", assignments, {"module_id": module}, oldest_first),
+        Query("assignments person_id", assignments, {"person_id": person}, oldest_first),
+        Query("assignments department", assignments, {"department": "Sales"}, oldest_first),
+    ]
+    for status in ("completed", "in_progress", "not_started", "overdue", "superseded", "left"):
+        queries.append(
+            Query(f"assignments status={status}", assignments, {"status": status}, oldest_first)
+        )
+    queries.append(Query("me/assignments", f"{TRAINING}/me/assignments", {}, mine, token=me))
+    queries.append(
+        Query("acknowledgements/people", f"{TRAINING}/reports/acknowledgements/people", {}, None)
+    )
+    return [q if q.token else Query(q.name, q.path, q.params, q.deep, hr) for q in queries]
+
+
+# -- coaching -----------------------------------------------------------------------------
+
+
+def coaching_statements(grown: Grown) -> list[str]:
+    sql = grown.sql
+    coaches = [sql.literal(c) for c in grown.ids["coaches"]]
+    status = (
+        "CASE WHEN i % 20 = 0 THEN 'proposed' WHEN i % 20 = 1 THEN 'active' "
+        "WHEN i % 20 = 2 THEN 'cancelled' ELSE 'completed' END"
+    )
+    source = sql.choice(
+        "i", ["'incident'", "'self_nomination'", "'manager_referral'", "'training_signal'"]
+    )
+    # Incidents' engagements are remedial; the others any track.
+    track = (
+        "CASE WHEN i % 4 = 0 THEN 'remedial' ELSE "
+        + sql.choice("i / 4", ["'ambassador'", "'remedial'", "'development'"])
+        + " END"
+    )
+    incident = f"CASE WHEN i % 4 = 0 THEN {sql.person(f'{10 * PEOPLE} + i')} ELSE NULL END"
+    coach = f"CASE WHEN i % 20 = 0 THEN NULL ELSE {sql.choice('i / 20', coaches)} END"
+    started = f"CASE WHEN i % 20 = 0 THEN NULL ELSE {sql.plus_hours('at', 48)} END"
+    completed = f"CASE WHEN i % 20 > 2 THEN {sql.plus_hours('at', 720)} ELSE NULL END"
+    cancelled = f"CASE WHEN i % 20 = 2 THEN {sql.plus_hours('at', 72)} ELSE NULL END"
+    outcome = "CASE WHEN i % 20 > 2 THEN 'goals_met' ELSE NULL END"
+    return [
+        f"""{sql.series()}
+INSERT INTO engagements (id, coachee_id, coach_id, track, source, incident_id, goals, status,
+                         outcome, closing_note, created_by, created_at, started_at,
+                         completed_at, cancelled_at, version)
+SELECT {sql.new_id()}, {sql.person(f"i % {PEOPLE}")}, {coach}, {track}, {source}, {incident},
+       'Grown by bench.lists_services.', {status}, {outcome}, NULL, 'bench', at, {started},
+       {completed}, {cancelled}, 1
+FROM t"""
+    ]
+
+
+async def coaching_queries(grown: Grown, size: int, hr: str) -> list[Query]:
+    coachee = str(await _uuid(grown, "SELECT coachee_id FROM engagements LIMIT 1"))
+    coach = str(await _uuid(grown, "SELECT coach_id FROM engagements WHERE coach_id IS NOT NULL"))
+    newest_first = await _cursor(
+        grown, "SELECT created_at, id FROM engagements ORDER BY created_at DESC, id DESC", size // 2
+    )
+    proposed = await _cursor(
+        grown,
+        "SELECT created_at, id FROM engagements WHERE status = 'proposed' ORDER BY created_at, id",
+        size // 40,
+    )
+    assert proposed is not None
+    candidates_deep = encode_position(Position(Segment.COACHING, proposed))
+    engagements = f"{COACHING}/engagements"
+    candidates = f"{COACHING}/candidates"
+    return [
+        Query("engagements all", engagements, {}, newest_first, hr),
+        Query("engagements coachee_id", engagements, {"coachee_id": coachee}, newest_first, hr),
+        Query("engagements coach_id", engagements, {"coach_id": coach}, newest_first, hr),
+        Query("engagements track=remedial", engagements, {"track": "remedial"}, newest_first, hr),
+        Query("engagements status=active", engagements, {"status": "active"}, newest_first, hr),
+        Query("engagements status=proposed", engagements, {"status": "proposed"}, newest_first, hr),
+        Query("candidates", candidates, {}, candidates_deep, hr),
+        Query(
+            "candidates remedial_proposed",
+            candidates,
+            {"reason": "remedial_proposed"},
+            candidates_deep,
+            hr,
+        ),
+        Query(
+            "candidates self_nomination",
+            candidates,
+            {"reason": "self_nomination"},
+            candidates_deep,
+            hr,
+        ),
+        Query("candidates department", candidates, {"department": "Sales"}, None, hr),
+    ]
+
+
+# -- shared -------------------------------------------------------------------------------
+
+
+async def _uuid(grown: Grown, statement: str) -> uuid.UUID:
+    async with grown.engine.connect() as connection:
+        value = (await connection.execute(text(statement))).scalar()
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
+
+
+async def _cursor(grown: Grown, statement: str, offset: int) -> str | None:
+    """The cursor of the row at ``offset`` of ``statement`` (``created_at, id``)."""
+    async with grown.engine.connect() as connection:
+        row = (
+            await connection.execute(text(f"{statement} LIMIT 1 OFFSET {max(offset, 0)}"))
+        ).one_or_none()
+    if row is None:
+        return None
+    created_at, raw = row
+    if isinstance(created_at, str):
+        created_at = dt.datetime.fromisoformat(created_at).replace(tzinfo=dt.UTC)
+    ident = raw if isinstance(raw, uuid.UUID) else uuid.UUID(hex=str(raw))
+    return encode_cursor([created_at, ident])
+
+
+async def run(services: list[str], sizes: list[int], runs: int) -> int:
+    async with bench_stack("lists_services", {"TRAINING_RECONCILER": "false"}) as bench:
+        settings = GatewaySettings()
+        hr = sign_dev_token(settings, person_id=demo_person_id("hannah.hr"))
+        me = sign_dev_token(settings, person_id=demo_person_id(ME))
+        client = httpx.AsyncClient(base_url=bench.stack.url("gateway"), timeout=60)
+        grown: dict[str, Grown] = {}
+        for service in services:
+            engine = create_async_engine(bench.urls[service])
+            grown[service] = Grown(engine, Dialect(engine.dialect.name))
+        if "training" in grown:
+            training = grown["training"]
+            training.ids["modules"] = await raw_ids(training.engine, "SELECT id FROM modules")
+            training.ids["version"] = await raw_ids(
+                training.engine, "SELECT id FROM policy_versions WHERE status = 'published'"
+            )
+        if "coaching" in grown:
+            coaching = grown["coaching"]
+            coaching.ids["coaches"] = await raw_ids(coaching.engine, "SELECT id FROM coaches")
+        print(f"backend: {bench.backend}; p50 of {runs} sequential requests, ms", flush=True)
+        table: dict[tuple[str, str], dict[int, float]] = {}
+        have = 0
+        for size in sizes:
+            started = time.monotonic()
+            queries: list[Query] = []
+            for service, state in grown.items():
+                if service == "training":
+                    await run_batches(state, training_statements(state), have, size)
+                    queries += await training_queries(state, size, hr, me)
+                else:
+                    await run_batches(state, coaching_statements(state), have, size)
+                    queries += await coaching_queries(state, size, hr)
+            have = size
+            print(f"grown to {size} rows in {time.monotonic() - started:.1f} s", flush=True)
+            for query in queries:
+                headers = {"Authorization": f"Bearer {query.token}"}
+                pages = [("first", query.params)]
+                if query.deep is not None:
+                    pages.append(("deep", {**query.params, "cursor": query.deep}))
+                for page, params in pages:
+                    await p50_ms(client, query.path, params, WARM_UP, headers=headers)
+                    figure = await p50_ms(client, query.path, params, runs, headers=headers)
+                    table.setdefault((query.name, page), {})[size] = figure
+        await client.aclose()
+        for state in grown.values():
+            await state.engine.dispose()
+    return report(table, sizes)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    add_postgres_option(parser)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--service", default="training,coaching")
+    args = parser.parse_args()
+    choose_backend(args)
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    services = [s for s in ("training", "coaching") if s in args.service.split(",")]
+    sys.exit(asyncio.run(run(services, sizes, args.runs)))
+
+
+if __name__ == "__main__":
+    main()

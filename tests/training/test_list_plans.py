@@ -1,0 +1,102 @@
+"""Every filter of training's assignments list, and the acknowledgements page, reads its
+rows straight off an index that matches the filter and the order, on SQLite and PostgreSQL:
+a page costs the same at a million rows as at ten thousand (issue 16; ``bench/lists.py
+--service training`` times it; how the plan is asked for: ``tests/support/plans.py``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.pagination import PageParams, encode_cursor
+from tests.support.plans import Listing, assert_read_off, plan_of
+from tests.support.stack import StackHandle
+from training.assignments import service
+from training.assignments.schemas import ProgressStatus
+from training.directory import DirectoryPerson
+from training.policy.models import PolicyVersion
+from training.reports.service import people_acknowledgements
+
+# A cursor deep in the list: the page after it must come off the same index.
+DEEP = PageParams(cursor=encode_cursor(["2026-01-01T00:00:00+00:00", str(uuid.uuid4())]))
+
+
+@pytest.fixture
+async def session(stack: StackHandle) -> AsyncIterator[AsyncSession]:
+    async with stack.stack.database("training").transaction(write=False) as session:
+        yield session
+
+
+def listed(filters: dict[str, Any], page: PageParams = PageParams()) -> Listing:
+    async def listing(session: AsyncSession) -> Any:
+        return await service.list_assignments(session, page=page, **filters)
+
+    return listing
+
+
+# Completed, in progress, not started and overdue come from the assignment joined with its
+# progress: no column to index, so the list reads the assignments in its order and checks
+# each one's progress (an index look-up per row). A closed status is the assignment's own.
+FILTERED = [
+    ({}, "ix_assignments_created_at_id"),
+    ({"module_id": uuid.uuid4()}, "ix_assignments_module_id_created_at_id"),
+    ({"person_id": uuid.uuid4()}, "ix_assignments_person_id_created_at_id"),
+    ({"department": "Sales"}, "ix_assignments_department_created_at_id"),
+    ({"status": ProgressStatus.OVERDUE}, "ix_assignments_created_at_id"),
+    ({"status": ProgressStatus.COMPLETED}, "ix_assignments_created_at_id"),
+    ({"status": ProgressStatus.SUPERSEDED}, "ix_assignments_closed_reason_created_at_id"),
+    ({"status": ProgressStatus.LEFT}, "ix_assignments_closed_reason_created_at_id"),
+    # My assignments (``/me/assignments``), with and without a status.
+    (
+        {"person_id": uuid.uuid4(), "status": ProgressStatus.IN_PROGRESS},
+        "ix_assignments_person_id_created_at_id",
+    ),
+]
+
+
+class TestAssignmentListPlans:
+    @pytest.mark.parametrize(("filters", "index"), FILTERED, ids=lambda v: str(v)[:60])
+    async def test_the_first_page_is_read_off_the_index_of_its_filter(
+        self, session: AsyncSession, filters: dict[str, Any], index: str
+    ) -> None:
+        assert_read_off(await plan_of(session, listed(filters), "assignments"), index)
+
+    @pytest.mark.parametrize(("filters", "index"), FILTERED, ids=lambda v: str(v)[:60])
+    async def test_a_deep_page_is_read_off_the_same_index(
+        self, session: AsyncSession, filters: dict[str, Any], index: str
+    ) -> None:
+        assert_read_off(await plan_of(session, listed(filters, DEEP), "assignments"), index)
+
+    async def test_each_page_of_assignments_finds_its_progress_by_index(
+        self, session: AsyncSession
+    ) -> None:
+        plan = await plan_of(session, listed({"status": ProgressStatus.NOT_STARTED}), "assignments")
+        progress = [line for line in plan.splitlines() if "module_progress" in line]
+        assert progress, plan
+        assert all("SCAN module_progress" not in line for line in progress), plan
+        assert "Seq Scan on module_progress" not in plan, plan
+
+
+class TestAcknowledgementsPlan:
+    async def test_a_page_of_people_finds_their_acknowledgements_by_index(
+        self, session: AsyncSession
+    ) -> None:
+        version = PolicyVersion(policy_id=uuid.uuid4(), number=1, body_markdown="Policy")
+        people = [
+            DirectoryPerson(id=uuid.uuid4(), display_name=f"P{n}", department="Sales")
+            for n in range(50)
+        ]
+
+        async def listing(session: AsyncSession) -> Any:
+            return await people_acknowledgements(session, version=version, people=people)
+
+        plan = await plan_of(session, listing, "acknowledgements")
+        assert "SCAN acknowledgements" not in plan, plan
+        assert "Seq Scan" not in plan, plan
+        assert "acknowledgements" in plan, plan
+        assert "INDEX" in plan or "Index" in plan, plan
