@@ -2,7 +2,7 @@
 page costs the same at a million rows as at ten thousand (issue 16)
 
 Revision ID: abcc82ac9d14
-Revises: 1660e5b066cd
+Revises: 9a4f2c6e8b13
 Create Date: 2026-12-03 13:26:03.892739
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "abcc82ac9d14"
-down_revision: str | Sequence[str] | None = "1660e5b066cd"
+down_revision: str | Sequence[str] | None = "9a4f2c6e8b13"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
