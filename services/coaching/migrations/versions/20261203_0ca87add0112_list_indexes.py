@@ -2,7 +2,7 @@
 order off an index, so a page costs the same at a million rows as at ten thousand (issue 16)
 
 Revision ID: 0ca87add0112
-Revises: 2bf732fd6c26
+Revises: 7c1e0f5a9b2d
 Create Date: 2026-12-03 13:26:05.000000
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0ca87add0112"
-down_revision: str | Sequence[str] | None = "2bf732fd6c26"
+down_revision: str | Sequence[str] | None = "7c1e0f5a9b2d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
