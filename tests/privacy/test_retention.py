@@ -1,7 +1,7 @@
 """Retention in incidents on a frozen clock, with the real apps: dismissed reports deleted
 after six months, closed incidents anonymised after five years (counts kept), nothing under
 legal hold touched, the counts in the audit, and no setting that would cut the policy's
-look-back window short."""
+look-back window short, even for a report made long after the post."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ import time_machine
 
 from gateway.models import Person
 from incidents.config import IncidentsSettings
-from tests.incidents.conftest import Org, etag_of, report
+from incidents.db import audit_trail, scheduled_runs
+from incidents.retention import rules as retention_rules
+from kit.retention import RetentionJob
+from tests.incidents.conftest import Org, as_hr, etag_of, report
 from tests.support.stack import StackHandle
 
 
@@ -98,7 +101,71 @@ class TestIncidentsRetention:
         assert entries[-1]["actor"] == "service:incidents"
 
 
+def job_at_the_floor(stack: StackHandle) -> RetentionJob:
+    """The incidents retention job with the shortest closed-incident period the settings
+    allow by default: 365 days of window plus 365 days of late reports."""
+    return RetentionJob(
+        "incidents",
+        stack.stack.database("incidents"),
+        scheduled_runs,
+        rules=retention_rules(dismissed_days=183, closed_days=730, late_report_days=365),
+        audit=audit_trail,
+        every=dt.timedelta(hours=6),
+    )
+
+
+class TestLateReports:
+    async def test_a_late_report_still_counts_an_incident_closed_more_than_a_year_before(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        prior = await report(stack, org.reporter, org.employee)
+        await move(stack, org, prior, status="in_progress")
+        await move(stack, org, prior, status="resolved", outcome="violation_confirmed")
+        job = job_at_the_floor(stack)
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=400)
+
+        with time_machine.travel(later):
+            counts = await job.run_once()
+            # Reported today, about a post of 300 days ago: it looks back from the post.
+            late = await report(
+                stack,
+                org.reporter,
+                org.employee,
+                occurred_at=(later - dt.timedelta(days=300)).isoformat(),
+            )
+            decision = (await as_hr(stack, org, late["id"]))["decision"]
+
+        assert counts["closed_incidents_anonymised"] == 0
+        assert decision["facts"]["prior_incidents"] == {"365": 1}
+
+    async def test_past_window_and_allowance_the_incident_is_anonymised(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        prior = await report(stack, org.reporter, org.employee)
+        await move(stack, org, prior, status="in_progress")
+        await move(stack, org, prior, status="resolved", outcome="violation_confirmed")
+
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=731)):
+            counts = await job_at_the_floor(stack).run_once()
+
+        assert counts["closed_incidents_anonymised"] == 1
+
+
 class TestSettings:
     def test_a_closed_incident_period_shorter_than_the_policy_window_is_refused(self) -> None:
         with pytest.raises(ValueError, match="would cut short the escalation policy"):
             IncidentsSettings(retention_closed_days=200)
+
+    def test_the_period_must_also_cover_late_reports(self) -> None:
+        with pytest.raises(ValueError, match=r"up to 365 days after the post.*at least 730"):
+            IncidentsSettings(retention_closed_days=500)
+
+    def test_a_shorter_late_report_allowance_allows_a_shorter_period(self) -> None:
+        settings = IncidentsSettings(retention_closed_days=400, retention_late_report_days=30)
+
+        assert settings.retention_closed_days == 400
+
+    def test_the_defaults_keep_five_years(self) -> None:
+        settings = IncidentsSettings()
+
+        assert (settings.retention_closed_days, settings.retention_late_report_days) == (1826, 365)

@@ -6,7 +6,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from incidents.policy.signoff import check_approver
-from incidents.retention import DEFAULT_WINDOW_DAYS
+from incidents.retention import DEFAULT_WINDOW_DAYS, kept_history_days
 from kit.settings import EncryptionSettings
 
 
@@ -38,10 +38,12 @@ class IncidentsSettings(EncryptionSettings):
 
     # Retention (README "Data protection"): dismissed reports are deleted this long after
     # dismissal; closed incidents anonymised this long after closing (never before the
-    # longest look-back window of the escalation policy). The job runs every few hours, on
-    # one replica at a time.
+    # longest look-back window of the escalation policy plus the late-report allowance:
+    # a report's window looks back from when the post was made, not from the report). The
+    # job runs every few hours, on one replica at a time.
     retention_dismissed_days: int = Field(default=183, ge=1)
     retention_closed_days: int = Field(default=1826, ge=1)
+    retention_late_report_days: int = Field(default=365, ge=0)
     retention_every_hours: float = Field(default=6.0, gt=0)
     retention_job: bool = True
 
@@ -54,11 +56,13 @@ class IncidentsSettings(EncryptionSettings):
 
     @model_validator(mode="after")
     def _retention_keeps_the_policy_windows(self) -> Self:
-        if self.retention_closed_days < DEFAULT_WINDOW_DAYS:
+        least = kept_history_days(DEFAULT_WINDOW_DAYS, self.retention_late_report_days)
+        if self.retention_closed_days < least:
             raise ValueError(
                 f"INCIDENTS_RETENTION_CLOSED_DAYS={self.retention_closed_days} would cut short "
-                f"the escalation policy's {DEFAULT_WINDOW_DAYS}-day look-back window: set at "
-                f"least {DEFAULT_WINDOW_DAYS}"
+                f"the escalation policy's {DEFAULT_WINDOW_DAYS}-day look-back window of a "
+                f"report made up to {self.retention_late_report_days} days after the post "
+                f"(INCIDENTS_RETENTION_LATE_REPORT_DAYS): set at least {least}"
             )
         return self
 

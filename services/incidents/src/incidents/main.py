@@ -65,6 +65,7 @@ def create_app(
                 rules=retention_rules(
                     dismissed_days=settings.retention_dismissed_days,
                     closed_days=settings.retention_closed_days,
+                    late_report_days=settings.retention_late_report_days,
                 ),
                 audit=audit_trail,
                 every=dt.timedelta(hours=settings.retention_every_hours),

@@ -6,7 +6,9 @@
   ``retention_closed_days`` after closing: the person and the reporter replaced, the
   description and the timeline's texts removed; the incident itself stays, so the counts
   in reports stay. Never before the longest look-back window of any version of the
-  escalation policy: retention cannot cut short the history a decision counts.
+  escalation policy plus ``retention_late_report_days``: a decision counts the incidents
+  in the window before the reported post was made, so a report that comes in late looks
+  back from then; retention cannot cut short the history such a decision counts.
 * An incident under legal hold is left alone.
 """
 
@@ -31,7 +33,14 @@ ERASED_TEXT = "[removed by retention]"
 DEFAULT_WINDOW_DAYS = 365
 
 
-def rules(*, dismissed_days: int, closed_days: int) -> list[RetentionRule]:
+def kept_history_days(window_days: int, late_report_days: int) -> int:
+    """How long a closed incident must stay as it is so that a decision about a post
+    reported up to ``late_report_days`` after it was made still counts it: the decision
+    looks back ``window_days`` from the post, and the incident closed after it occurred."""
+    return window_days + late_report_days
+
+
+def rules(*, dismissed_days: int, closed_days: int, late_report_days: int) -> list[RetentionRule]:
     async def dismissed(session: AsyncSession, now: dt.datetime, limit: int) -> int:
         incidents = table_of(Incident)
         ids = list(
@@ -55,7 +64,7 @@ def rules(*, dismissed_days: int, closed_days: int) -> list[RetentionRule]:
     async def closed(session: AsyncSession, now: dt.datetime, limit: int) -> int:
         incidents = table_of(Incident)
         longest = await session.scalar(select(func.max(table_of(EscalationRule).c.window_days)))
-        days = max(closed_days, int(longest or 0))
+        days = max(closed_days, kept_history_days(int(longest or 0), late_report_days))
         ids = list(
             await session.scalars(
                 select(incidents.c.id)
