@@ -1,4 +1,5 @@
-"""schemathesis against the merged OpenAPI document, as three roles: every check
+"""schemathesis against the merged OpenAPI document, as three roles, and against SCIM's
+own document (/scim/v2/openapi.json) as an API client with the scim scope: every check
 (server errors, undocumented statuses and headers, bodies that break their schema, invalid
 input accepted, wrong methods, missing auth), positive and negative data, a bounded number
 of examples per operation so CI's time stays fixed.
@@ -17,6 +18,7 @@ import sys
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,16 +52,14 @@ def failures(junit: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("role", ROLES)
-async def test_schemathesis_finds_nothing(
-    role: str, committed_stack: StackHandle, served: str, tmp_path: Path
-) -> None:
-    person = await committed_stack.person(roles=ROLES[role])
-    document = (await committed_stack.client().get("/openapi.json")).json()
+async def run_schemathesis(
+    document: dict[str, Any], *, url: str, token: str, tmp_path: Path
+) -> list[str]:
+    """schemathesis as its own process, every check but positive_data_acceptance (why:
+    tests/contract/schemathesis.toml); the failures of its junit report."""
     spec = tmp_path / "openapi.json"
     spec.write_text(json.dumps(document))
     junit = tmp_path / "schemathesis.xml"
-
     process = await asyncio.create_subprocess_exec(
         SCHEMATHESIS,
         "--config-file",
@@ -67,12 +67,11 @@ async def test_schemathesis_finds_nothing(
         "run",
         str(spec),
         "--url",
-        served,
+        url,
         "-H",
-        f"Authorization: Bearer {committed_stack.token(person)}",
+        f"Authorization: Bearer {token}",
         "--checks",
         "all",
-        # Why: tests/contract/schemathesis.toml.
         "--exclude-checks",
         "positive_data_acceptance",
         "--max-examples",
@@ -86,6 +85,37 @@ async def test_schemathesis_finds_nothing(
         stderr=asyncio.subprocess.STDOUT,
     )
     output, _ = await asyncio.wait_for(process.communicate(), TIMEOUT_SECONDS)
+    return failures(junit) if junit.exists() else [output.decode()[-5000:]]
 
-    found = failures(junit) if junit.exists() else [output.decode()[-5000:]]
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_schemathesis_finds_nothing(
+    role: str, committed_stack: StackHandle, served: str, tmp_path: Path
+) -> None:
+    person = await committed_stack.person(roles=ROLES[role])
+    document = (await committed_stack.client().get("/openapi.json")).json()
+
+    found = await run_schemathesis(
+        document, url=served, token=committed_stack.token(person), tmp_path=tmp_path
+    )
+
+    assert found == [], "\n\n".join(found)
+
+
+async def test_schemathesis_finds_nothing_in_scim(
+    committed_stack: StackHandle, served: str, tmp_path: Path
+) -> None:
+    """The SCIM document (/scim/v2/openapi.json) as an identity provider's API client."""
+    admin = await committed_stack.person(roles=["admin"])
+    created = await committed_stack.as_user(admin).post(
+        "/api/v1/admin/api-clients", json={"name": "IdP", "scopes": ["scim"]}
+    )
+    secret = created.json()["secret"]
+    idp = committed_stack.client(headers={"Authorization": f"Bearer {secret}"})
+    document = (await idp.get("/scim/v2/openapi.json")).json()
+
+    found = await run_schemathesis(
+        document, url=served + "/scim/v2", token=secret, tmp_path=tmp_path
+    )
+
     assert found == [], "\n\n".join(found)

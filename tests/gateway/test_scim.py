@@ -8,7 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.routing import iter_route_contexts
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from starlette.routing import Mount
 
+from gateway.scim.router import PREFIX as SCIM_PREFIX
 from tests.gateway.conftest import ApiClientFactory
 from tests.support.stack import StackHandle
 
@@ -619,6 +623,144 @@ class TestDiscovery:
         assert schemas["totalResults"] == 3
         names = {a["name"] for a in enterprise.json()["attributes"]}
         assert names == {"employeeNumber", "department", "manager"}
+
+
+def served_scim_routes(stack: StackHandle) -> set[tuple[str, str]]:
+    """(method, path below /scim/v2) of every route the gateway's SCIM app serves."""
+    (mount,) = [
+        r
+        for r in stack.stack.apps["gateway"].routes
+        if isinstance(r, Mount) and r.path == SCIM_PREFIX
+    ]
+    scim_app = mount.app.app  # type: ignore[attr-defined]
+    return {
+        (method.lower(), str(route.path))
+        for route in iter_route_contexts(scim_app.routes)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+
+
+def conforms(document: dict[str, Any], schema_name: str, instance: Any) -> list[str]:
+    """Where ``instance`` breaks the document's component schema (empty: it conforms)."""
+    schema = {"components": document["components"], "$ref": f"#/components/schemas/{schema_name}"}
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator.iter_errors(instance)
+    ]
+
+
+class TestTypes:
+    @pytest.mark.parametrize(
+        "extra",
+        [
+            {"active": 0},
+            {"active": "no"},
+            {"emails": [{"value": "a@b.example", "primary": 1}]},
+            {"schemas": [{}]},
+            {ENTERPRISE: {"manager": {"value": {}}}},
+            {ENTERPRISE: {"manager": {"value": "", "$ref": {}}}},
+        ],
+    )
+    async def test_what_the_document_does_not_allow_is_a_400(
+        self, scim: httpx.AsyncClient, extra: dict[str, Any]
+    ) -> None:
+        response = await scim.post("/scim/v2/Users", json=okta_user("t@northwind.example", **extra))
+
+        assert_scim_error(response, 400, "invalidValue")
+
+    async def test_null_is_unassigned_and_entra_string_booleans_are_booleans(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        body = okta_user("n@northwind.example", title=None, active="False", schemas=None)
+        body[ENTERPRISE] = None
+
+        response = await scim.post("/scim/v2/Users", json=body)
+
+        assert response.status_code == 201, response.text
+        assert response.json()["active"] is False
+        assert "title" not in response.json()
+
+
+class TestOpenApiDocument:
+    """``/scim/v2/openapi.json``: the SCIM interface in OpenAPI, for integrators' tooling."""
+
+    async def test_every_scim_route_the_gateway_serves_is_in_it(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        response = await scim.get("/scim/v2/openapi.json")
+
+        assert response.status_code == 200
+        document = response.json()
+        assert document["openapi"].startswith("3.1")
+        assert document["servers"][0]["url"].endswith("/scim/v2")
+        listed = {
+            (method, path)
+            for path, item in document["paths"].items()
+            for method in item
+            if method in ("get", "post", "put", "patch", "delete")
+        }
+        served = served_scim_routes(stack)
+        assert ("patch", "/Users/{user_id}") in served
+        assert listed == served
+        for path, item in document["paths"].items():
+            for method, op in item.items():
+                assert op["tags"] == ["scim"], (method, path)
+                assert {"401", "403", "429"} <= set(op["responses"]), (method, path)
+
+    async def test_its_resource_schemas_hold_every_attribute_schemas_serves(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        document = (await scim.get("/scim/v2/openapi.json")).json()
+        discovery = (await scim.get("/scim/v2/Schemas")).json()["Resources"]
+
+        components = document["components"]["schemas"]
+        for schema in discovery:
+            properties = components[schema["name"]]["properties"]
+            assert {a["name"] for a in schema["attributes"]} <= set(properties), schema["name"]
+        name = components["User"]["properties"]["name"]["properties"]
+        assert set(name) == {
+            "formatted", "familyName", "givenName",
+            "middleName", "honorificPrefix", "honorificSuffix",
+        }  # fmt: skip
+        extension = components["User"]["properties"][ENTERPRISE]["anyOf"]
+        assert {"$ref": "#/components/schemas/EnterpriseUser"} in extension
+
+    async def test_what_scim_answers_conforms_to_it(self, scim: httpx.AsyncClient) -> None:
+        document = (await scim.get("/scim/v2/openapi.json")).json()
+        manager = await create_user(scim)
+        extension: dict[str, Any] = {ENTERPRISE: {"manager": {"value": manager["id"]}}}
+        user = await create_user(
+            scim, name=FULL_NAME, emails=EMAILS, preferredLanguage="nl-BE", **extension
+        )
+        group = await scim.post(
+            "/scim/v2/Groups", json={"displayName": "Auditors", "members": [{"value": user["id"]}]}
+        )
+        answers = {
+            "User": [user, (await scim.get(f"/scim/v2/Users/{user['id']}")).json()],
+            "UserList": [(await scim.get("/scim/v2/Users")).json()],
+            "Group": [group.json()],
+            "GroupList": [(await scim.get("/scim/v2/Groups")).json()],
+            "Error": [
+                (await scim.get(f"/scim/v2/Users/{uuid.uuid4()}")).json(),
+                (await scim.get("/scim/v2/Users", params={"filter": "nope"})).json(),
+            ],
+            "SchemaList": [(await scim.get("/scim/v2/Schemas")).json()],
+        }
+
+        for schema_name, bodies in answers.items():
+            for body in bodies:
+                assert conforms(document, schema_name, body) == [], schema_name
+        assert conforms(document, "User", {**user, "active": "yes"}) != []  # the check bites
+
+    async def test_it_needs_the_scim_scope_like_the_rest_of_scim(
+        self, stack: StackHandle, api_client: ApiClientFactory
+    ) -> None:
+        reader = await api_client("directory:read")
+
+        assert_scim_error(await stack.client().get("/scim/v2/openapi.json"), 401)
+        assert_scim_error(await reader.get("/scim/v2/openapi.json"), 403)
 
 
 class TestScimErrors:

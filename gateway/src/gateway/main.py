@@ -299,7 +299,8 @@ def create_app(
         title="Social media policy program API",
         description="One base URL for the employee portal, the coach console and the "
         "HR/incident console: the directory, training, coaching and incidents. "
-        "Identity providers provision people over SCIM 2.0 at `/scim/v2` (not listed here).",
+        "Identity providers provision people over SCIM 2.0 at `/scim/v2`, described in its own "
+        "document, `/scim/v2/openapi.json` (with an API client secret that has the `scim` scope).",
         settings=settings,
         lifespan=lifespan,
         docs=True,

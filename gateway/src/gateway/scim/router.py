@@ -20,8 +20,10 @@ from gateway.events.directory import Change, person_changed
 from gateway.models import Group, Person
 from gateway.privacy.roles import Membership, membership, record_role_changes
 from gateway.scim import discovery, service
+from gateway.scim import openapi as scim_openapi
 from gateway.scim.errors import ScimError, ScimResponse, not_found, scim_error_response
 from gateway.scim.filters import Equals, parse_equals
+from gateway.scim.openapi import operation
 from gateway.scim.schemas import (
     ScimGroupIn,
     ScimUserIn,
@@ -39,9 +41,31 @@ ScimBody = Annotated[dict[str, Any], Body()]
 # Out of range of a 64-bit integer is a SCIM 400 (invalidValue); within it, startIndex
 # below 1 reads as 1 and count below 0 as 0 (RFC 7644 section 3.4.2.4).
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-StartIndex = Annotated[int, Query(alias="startIndex", ge=INT64_MIN, le=INT64_MAX)]
-Count = Annotated[int, Query(ge=INT64_MIN, le=INT64_MAX)]
-Filter = Annotated[str | None, Query(alias="filter")]
+StartIndex = Annotated[
+    int,
+    Query(
+        alias="startIndex",
+        ge=INT64_MIN,
+        le=INT64_MAX,
+        description="1-based position of the first result; below 1 reads as 1.",
+    ),
+]
+Count = Annotated[
+    int,
+    Query(
+        ge=INT64_MIN,
+        le=INT64_MAX,
+        description="Results per page, at most 200; below 0 reads as 0 (only totalResults).",
+    ),
+]
+Filter = Annotated[
+    str | None,
+    Query(
+        alias="filter",
+        description='`attribute eq "value"`. Users: userName, externalId, id, emails.value '
+        '(also `emails eq` and `emails[value eq "..."]`); Groups: displayName, externalId, id.',
+    ),
+]
 
 router = APIRouter()
 
@@ -80,7 +104,12 @@ async def _user_response(
     return ScimResponse(resource, status_code=status, headers=headers)
 
 
-@router.get("/Users")
+@router.get(
+    "/Users",
+    openapi_extra=operation(
+        "List or find users (filter, startIndex, count)", returns="UserList", errors=(400,)
+    ),
+)
 async def list_users(
     request: Request,
     session: SessionDep,
@@ -113,7 +142,12 @@ async def _tell(request: Request, session: AsyncSession, person: Person, change:
     await person_changed(session, outgoing=request.app.state.outgoing, person=person, change=change)
 
 
-@router.post("/Users")
+@router.post(
+    "/Users",
+    openapi_extra=operation(
+        "Create a user", returns="User", status=201, body="User", errors=(409,)
+    ),
+)
 async def create_user(request: Request, session: SessionDep, body: ScimBody) -> ScimResponse:
     person = await service.create_user(session, data=parse(ScimUserIn, body))
     await _tell(request, session, person, "created")
@@ -121,13 +155,16 @@ async def create_user(request: Request, session: SessionDep, body: ScimBody) -> 
     return await _user_response(request, session, person, status=201)
 
 
-@router.get("/Users/{user_id}")
+@router.get("/Users/{user_id}", openapi_extra=operation("A user", returns="User", errors=(404,)))
 async def get_user(request: Request, session: SessionDep, user_id: str) -> ScimResponse:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
     return await _user_response(request, session, person)
 
 
-@router.put("/Users/{user_id}")
+@router.put(
+    "/Users/{user_id}",
+    openapi_extra=operation("Replace a user", returns="User", body="User", errors=(404, 409)),
+)
 async def replace_user(
     request: Request, session: SessionDep, user_id: str, body: ScimBody
 ) -> ScimResponse:
@@ -139,7 +176,12 @@ async def replace_user(
     return await _user_response(request, session, person)
 
 
-@router.patch("/Users/{user_id}")
+@router.patch(
+    "/Users/{user_id}",
+    openapi_extra=operation(
+        "Change a user (PATCH operations)", returns="User", body="PatchOp", errors=(404, 409)
+    ),
+)
 async def patch_user(
     request: Request, session: SessionDep, user_id: str, body: ScimBody
 ) -> ScimResponse:
@@ -151,7 +193,13 @@ async def patch_user(
     return await _user_response(request, session, person)
 
 
-@router.delete("/Users/{user_id}", status_code=204)
+@router.delete(
+    "/Users/{user_id}",
+    status_code=204,
+    openapi_extra=operation(
+        "Deactivate a user and hide them from SCIM", returns=None, status=204, errors=(404,)
+    ),
+)
 async def delete_user(request: Request, session: SessionDep, user_id: str) -> Response:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
     groups = (await service.groups_of(session, [person.id])).get(person.id, [])
@@ -173,7 +221,14 @@ async def delete_user(request: Request, session: SessionDep, user_id: str) -> Re
 # -- groups -----------------------------------------------------------------------------
 
 
-ExcludedAttributes = Annotated[str | None, Query(alias="excludedAttributes", max_length=1000)]
+ExcludedAttributes = Annotated[
+    str | None,
+    Query(
+        alias="excludedAttributes",
+        max_length=1000,
+        description="`members` leaves each group's members out (what Entra sends).",
+    ),
+]
 
 
 def excludes_members(excluded_attributes: str | None) -> bool:
@@ -196,7 +251,14 @@ async def _group_response(
     return ScimResponse(resource, status_code=status, headers=headers)
 
 
-@router.get("/Groups")
+@router.get(
+    "/Groups",
+    openapi_extra=operation(
+        "List or find groups (filter, startIndex, count, excludedAttributes)",
+        returns="GroupList",
+        errors=(400,),
+    ),
+)
 async def list_groups(
     request: Request,
     session: SessionDep,
@@ -229,7 +291,12 @@ async def _membership(session: SessionDep, group: Group) -> Membership:
     return membership(group.id, group.display_name, (person.id for person in members))
 
 
-@router.post("/Groups")
+@router.post(
+    "/Groups",
+    openapi_extra=operation(
+        "Create a group", returns="Group", status=201, body="Group", errors=(409,)
+    ),
+)
 async def create_group(request: Request, session: SessionDep, body: ScimBody) -> ScimResponse:
     group, changed = await service.create_group(session, data=parse(ScimGroupIn, body))
     forget(request, changed)
@@ -242,7 +309,10 @@ async def create_group(request: Request, session: SessionDep, body: ScimBody) ->
     return await _group_response(request, session, group, status=201)
 
 
-@router.get("/Groups/{group_id}")
+@router.get(
+    "/Groups/{group_id}",
+    openapi_extra=operation("A group", returns="Group", errors=(400, 404)),
+)
 async def get_group(
     request: Request,
     session: SessionDep,
@@ -255,7 +325,10 @@ async def get_group(
     )
 
 
-@router.put("/Groups/{group_id}")
+@router.put(
+    "/Groups/{group_id}",
+    openapi_extra=operation("Replace a group", returns="Group", body="Group", errors=(404, 409)),
+)
 async def replace_group(
     request: Request, session: SessionDep, group_id: str, body: ScimBody
 ) -> ScimResponse:
@@ -270,7 +343,12 @@ async def replace_group(
     return await _group_response(request, session, group)
 
 
-@router.patch("/Groups/{group_id}")
+@router.patch(
+    "/Groups/{group_id}",
+    openapi_extra=operation(
+        "Change a group (PATCH operations)", returns="Group", body="PatchOp", errors=(404, 409)
+    ),
+)
 async def patch_group(
     request: Request, session: SessionDep, group_id: str, body: ScimBody
 ) -> ScimResponse:
@@ -283,7 +361,11 @@ async def patch_group(
     return await _group_response(request, session, group)
 
 
-@router.delete("/Groups/{group_id}", status_code=204)
+@router.delete(
+    "/Groups/{group_id}",
+    status_code=204,
+    openapi_extra=operation("Delete a group", returns=None, status=204, errors=(404,)),
+)
 async def delete_group(request: Request, session: SessionDep, group_id: str) -> Response:
     group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
     before = await _membership(session, group)
@@ -295,18 +377,27 @@ async def delete_group(request: Request, session: SessionDep, group_id: str) -> 
 # -- discovery --------------------------------------------------------------------------
 
 
-@router.get("/ServiceProviderConfig")
+@router.get(
+    "/ServiceProviderConfig",
+    openapi_extra=operation("What this server supports", returns="ServiceProviderConfig"),
+)
 async def service_provider_config(request: Request) -> ScimResponse:
     return ScimResponse(discovery.service_provider_config(base_url(request)))
 
 
-@router.get("/ResourceTypes")
+@router.get(
+    "/ResourceTypes",
+    openapi_extra=operation("The resource types", returns="ResourceTypeList"),
+)
 async def resource_types(request: Request) -> ScimResponse:
     types = discovery.resource_types(base_url(request))
     return ScimResponse(list_response(types, total=len(types), start_index=1))
 
 
-@router.get("/ResourceTypes/{name}")
+@router.get(
+    "/ResourceTypes/{name}",
+    openapi_extra=operation("A resource type", returns="ResourceType", errors=(404,)),
+)
 async def resource_type(request: Request, name: str) -> ScimResponse:
     for resource in discovery.resource_types(base_url(request)):
         if resource["id"] == name:
@@ -314,18 +405,32 @@ async def resource_type(request: Request, name: str) -> ScimResponse:
     raise not_found("ResourceType", name)
 
 
-@router.get("/Schemas")
+@router.get("/Schemas", openapi_extra=operation("The resource schemas", returns="SchemaList"))
 async def schemas(request: Request) -> ScimResponse:
     resources = discovery.schema_resources(base_url(request))
     return ScimResponse(list_response(resources, total=len(resources), start_index=1))
 
 
-@router.get("/Schemas/{schema_id}")
+@router.get(
+    "/Schemas/{schema_id}",
+    openapi_extra=operation("A resource schema", returns="Schema", errors=(404,)),
+)
 async def schema(request: Request, schema_id: str) -> ScimResponse:
     for resource in discovery.schema_resources(base_url(request)):
         if resource["id"] == schema_id:
             return ScimResponse(resource)
     raise not_found("Schema", schema_id)
+
+
+@router.get(
+    "/openapi.json",
+    openapi_extra=operation("This document (OpenAPI 3.1)", returns="OpenApiDocument"),
+)
+async def openapi_document(request: Request) -> ScimResponse:
+    app = request.app
+    if app.state.openapi is None:
+        app.state.openapi = scim_openapi.build(app, public_url=base_url(request))
+    return ScimResponse(app.state.openapi, media_type="application/json")
 
 
 # -- the app ----------------------------------------------------------------------------
@@ -417,6 +522,7 @@ def create_scim_app(*, public_url: str) -> FastAPI:
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
     app.router.redirect_slashes = False
     app.state.base_url = public_url.rstrip("/") + PREFIX
+    app.state.openapi = None  # built on first request (GET /openapi.json)
     app.add_exception_handler(ScimError, _on_scim_error)
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -41,6 +42,26 @@ GROUP_SHAPE = ResourceShape(
     extensions=(),
     attributes=("displayName", "externalId", "members", "value", "display"),
 )
+
+
+def _scim_boolean(value: Any) -> Any:
+    """true/false, or the strings Entra sends ("True", "False", any case); not 0 or 1."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError("must be true or false")
+
+
+ScimBool = Annotated[bool, BeforeValidator(_scim_boolean)]
+# The document's schema of a SCIM boolean (gateway.scim.openapi).
+BOOLEAN_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "boolean"},
+        {"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"},
+    ]
+}
+Reference = Annotated[str, StringConstraints(max_length=2000)]
 
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), Storable
@@ -85,7 +106,7 @@ class ScimEmail(_Lenient):
     value: Text = Field(max_length=320)
     type: Text | None = Field(default=None, max_length=50)
     # Kept as sent: absent stays absent (not false).
-    primary: bool | None = None
+    primary: ScimBool | None = None
     display: Text | None = Field(default=None, max_length=200)
 
     @model_validator(mode="before")
@@ -107,10 +128,14 @@ class ScimEnterprise(_Lenient):
     @field_validator("manager", mode="before")
     @classmethod
     def _manager_id(cls, value: Any) -> Any:
-        # Entra sends the manager's id as a bare string, Okta as {"value": id}.
+        # Entra sends the manager's id as a bare string, Okta as {"value": id}; $ref and
+        # displayName are derived from the id, so only checked to be text.
         if isinstance(value, dict):
-            value = _case_insensitive(value, ("value",)).get("value")
-        return value or None
+            value = _case_insensitive(value, ("value", "$ref", "displayName"))
+            if any(not isinstance(value.get(k), str | None) for k in ("$ref", "displayName")):
+                raise ValueError("$ref and displayName must be strings")
+            value = value.get("value")
+        return None if value in ("", None) else value
 
 
 class ScimUserIn(_Lenient):
@@ -119,7 +144,8 @@ class ScimUserIn(_Lenient):
     name: ScimName | None = None
     display_name: Text | None = Field(default=None, alias="displayName", max_length=200)
     emails: list[ScimEmail] = Field(default=[], max_length=MAX_EMAILS)
-    active: bool = True
+    schemas: list[Reference] | None = None
+    active: ScimBool | None = True  # null: unassigned, as when left out
     title: Text | None = Field(default=None, max_length=200)
     locale: Text | None = Field(default=None, max_length=35)
     preferred_language: Text | None = Field(default=None, alias="preferredLanguage", max_length=35)
@@ -164,14 +190,18 @@ class ScimUserIn(_Lenient):
 
 class ScimMember(_Lenient):
     value: uuid.UUID
+    # Derived from the member (ignored), only checked to be text.
+    ref: Reference | None = Field(default=None, alias="$ref")
+    display: Text | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _names(cls, data: Any) -> Any:
-        return _case_insensitive(data, ("value",))
+        return _case_insensitive(data, ("value", "$ref", "display"))
 
 
 class ScimGroupIn(_Lenient):
+    schemas: list[Reference] | None = None
     display_name: Name = Field(alias="displayName")
     external_id: Text | None = Field(default=None, alias="externalId", max_length=200)
     members: list[ScimMember] = []

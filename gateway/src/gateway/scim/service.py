@@ -163,7 +163,7 @@ async def _apply_user(session: AsyncSession, person: Person, data: ScimUserIn) -
     person.honorific_suffix = name.honorific_suffix
     person.display_name = data.best_display_name()
     person.email = data.primary_email()
-    person.active = data.active
+    person.active = data.active is not False
     person.title = data.title
     person.locale = data.locale
     person.preferred_language = data.preferred_language
