@@ -37,18 +37,11 @@ migrate: install
 seed: migrate
 	@for app in $(APPS); do $(RUN) python -m $$app seed || exit 1; done
 
-run: seed
-	@echo ""
-	@echo "  Gateway   http://127.0.0.1:8000"
-	@echo "  API docs  http://127.0.0.1:8000/docs  (OpenAPI: /openapi.json)"
-	@echo "  Mail      $(CURDIR)/var/mail/  (every e-mail sent, as .eml; local SMTP catcher on 127.0.0.1:1025)"
-	@echo "  Dev tokens (valid 12 h; send as 'Authorization: Bearer <token>'):"
-	@$(RUN) python -m gateway token $(addprefix --user ,$(DEMO_USERS))
-	@echo ""
-	@echo "  Try: curl -H \"Authorization: Bearer <token>\" http://127.0.0.1:8000/api/v1/me"
-	@echo "  Ctrl-C stops everything."
-	@echo ""
-	$(RUN) honcho start -f Procfile
+# kit.devrun: each app's database checked without importing the app (a second run skips
+# what is done), the others migrated and seeded in parallel, then honcho; the URLs and
+# tokens are printed once the gateway is ready.
+run: install
+	@$(RUN) python -m kit.devrun $(addprefix --app ,$(APPS)) $(addprefix --user ,$(DEMO_USERS))
 
 test: install
 	$(RUN) pytest

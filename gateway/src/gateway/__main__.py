@@ -66,30 +66,18 @@ async def _people_by_user_name(
 
 
 def run_mailcatcher(args: argparse.Namespace) -> int:
-    """The local SMTP catcher of ``make run`` (development only: needs aiosmtpd)."""
-    import signal
-    from pathlib import Path
+    """The local SMTP catcher of ``make run`` (development only: needs aiosmtpd). The
+    Procfile runs ``python -m gateway.events.mailcatcher`` (it imports no more than it
+    needs: it starts beside the four apps)."""
+    from gateway.events.mailcatcher import serve
 
-    from gateway.events.mailcatcher import MailCatcher
-
-    directory = Path(args.directory)
-    catcher = MailCatcher(host=args.host, port=args.port, directory=directory)
-    # Blocked before the server's thread starts (it inherits the mask), so only sigwait
-    # sees them: Ctrl-C or honcho's SIGTERM stops the catcher cleanly.
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-    catcher.start()
-    print(
-        f"mail: catching on {args.host}:{args.port}; messages in {directory.resolve()}/", flush=True
-    )
-    signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    catcher.stop()
-    return 0
+    return serve(host=args.host, port=args.port, directory=args.directory)
 
 
 def mailcatcher_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=1025)
-    parser.add_argument("--directory", default="var/mail", help="where the .eml files go")
+    from gateway.events.mailcatcher import arguments
+
+    arguments(parser)
 
 
 def token_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
 """A local SMTP server that keeps every message it receives, for development and tests
-(``make run`` starts it: ``python -m gateway mailcatcher``). It delivers nothing: each
+(``make run`` starts it: ``python -m gateway.events.mailcatcher``). It delivers nothing: each
 message is kept in memory and, given a directory, written there as an ``.eml`` file.
 
 Needs ``aiosmtpd`` (a development dependency): the gateway image does not ship it, and
@@ -8,9 +8,11 @@ staging points ``GATEWAY_SMTP_*`` at a real catcher or relay instead.
 
 from __future__ import annotations
 
+import argparse
 import email
 import email.message
 import email.policy
+import signal
 import socket
 import threading
 import time
@@ -83,3 +85,30 @@ class MailCatcher:
 
     def __exit__(self, *_: Any) -> None:
         self.stop()
+
+
+def serve(*, host: str, port: int, directory: str) -> int:
+    """Catch until Ctrl-C or SIGTERM (``make run``'s ``mail`` process)."""
+    path = Path(directory)
+    catcher = MailCatcher(host=host, port=port, directory=path)
+    # Blocked before the server's thread starts (it inherits the mask), so only sigwait
+    # sees them: Ctrl-C or honcho's SIGTERM stops the catcher cleanly.
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    catcher.start()
+    print(f"mail: catching on {host}:{port}; messages in {path.resolve()}/", flush=True)
+    signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    catcher.stop()
+    return 0
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=1025)
+    parser.add_argument("--directory", default="var/mail", help="where the .eml files go")
+
+
+if __name__ == "__main__":
+    _parser = argparse.ArgumentParser(prog="python -m gateway.events.mailcatcher")
+    arguments(_parser)
+    _args = _parser.parse_args()
+    raise SystemExit(serve(host=_args.host, port=_args.port, directory=_args.directory))
