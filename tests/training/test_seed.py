@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import gateway.seed
 from kit.demo import demo_person_id
 from tests.support.stack import StackHandle
 from tests.training.factories import API
@@ -15,11 +18,14 @@ class TestDemoContent:
         assert await seed(stack.stack.database("training")) is True
         owner = stack.as_user(await stack.person(roles=["policy_owner"]))
 
-        modules = (await owner.get(f"{API}/modules")).json()["items"]
+        listed = (await owner.get(f"{API}/modules")).json()["items"]
+        # Two modules; the second's version 1 was revised (retired, kept for its history).
+        modules = [m for m in listed if m["status"] == "published"]
         details = [(await owner.get(f"{API}/modules/{m['id']}")).json() for m in modules]
         quiz = await owner.get(f"{API}/modules/{modules[0]['id']}/quiz")
 
         assert len(modules) == 2
+        assert len(listed) == 3
         assert all(len(d["examples"]) >= 3 and len(d["scenarios"]) >= 2 for d in details)
         assert modules[0]["core"] is True
         assert len(quiz.json()["questions"]) >= 8
@@ -46,3 +52,55 @@ class TestDemoContent:
 
         assert await seed(database) is True
         assert await seed(database) is False
+
+
+class TestTrainingOverTimeInTheDemo:
+    """What the demo shows of issue 19 once training's first reconciliation has run."""
+
+    async def test_a_revised_module_a_rule_joiner_and_a_renewal_due(
+        self, stack: StackHandle
+    ) -> None:
+        await gateway.seed.seed(stack.stack.database("gateway"))
+        await seed(stack.stack.database("training"))
+        owner = stack.as_user(demo_person_id("olivia.owner"))
+
+        reconciled = await owner.post(f"{API}/assignment-rules/reconcile")
+        modules = (await owner.get(f"{API}/modules")).json()["items"]
+        assignments = (await owner.get(f"{API}/assignments", params={"limit": 100})).json()
+        again = await owner.post(f"{API}/assignment-rules/reconcile")
+
+        by_title = {m["title"]: m for m in modules if m["status"] == "published"}
+        questions = by_title["When someone asks you about Northwind"]
+        essentials = by_title["Social media essentials"]
+        emma, marc = str(demo_person_id("emma.employee")), str(demo_person_id("marc.manager"))
+        on_questions = {
+            a["person_id"]: a for a in assignments["items"] if a["module_id"] == questions["id"]
+        }
+        emmas_core = [
+            a
+            for a in assignments["items"]
+            if a["person_id"] == emma and a["module_id"] == essentials["id"]
+        ]
+        # The revision (not material) carried the open assignments over to version 2.
+        assert questions["number"] == 2
+        assert questions["material"] is False
+        assert len((await owner.get(f"{API}/modules/{questions['id']}")).json()["examples"]) == 4
+        # The Sales rule gave Marc (in Sales, not yet assigned) his assignment, due in 30 days.
+        assert reconciled.status_code == 200
+        assert reconciled.json()["assigned"] == 1
+        assert reconciled.json()["renewed"] == 1
+        assert set(on_questions) == {
+            emma,
+            marc,
+            str(demo_person_id("sam.sales")),
+            str(demo_person_id("tom.support")),
+        }
+        due = dt.datetime.fromisoformat(on_questions[marc]["due_at"])
+        assert dt.timedelta(days=29) < due - dt.datetime.now(dt.UTC) <= dt.timedelta(days=30)
+        # Emma passed the core module 350 days ago: her renewal is open, due on expiry.
+        assert sorted(a["status"] for a in emmas_core) == ["completed", "not_started"]
+        renewal = next(a for a in emmas_core if a["status"] == "not_started")
+        left = dt.datetime.fromisoformat(renewal["due_at"]) - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(days=10) < left < dt.timedelta(days=20)
+        # Idempotent: a second pass changes nothing.
+        assert again.json()["assigned"] == again.json()["renewed"] == 0

@@ -5,6 +5,19 @@ People are the gateway's demo organisation (Northwind, ``gateway.seed``), referr
 acknowledged it; everyone has the core training assigned. Emma and Nina passed it (they are
 ambassadors or applying); Tom failed the quiz at its attempt limit and Sam's training is
 overdue, so both show up as training signals for coaching.
+
+Training over time (issue 19), each through the same code as in production:
+
+- the core module must be renewed every 12 months and Emma passed it 350 days ago, so the
+  reconciliation training runs at start assigns her renewal, due when her completion expires;
+- "When someone asks you about Northwind" is assigned to Sales by a rule (due 30 days after
+  joining): Emma's and Sam's assignments are the rule's, and Marc, in Sales but not yet
+  assigned, gets his at that first reconciliation, as a joiner would;
+- that module was revised (version 2, not material: an example added), so the open
+  assignments moved to version 2 with their progress.
+
+Remedial training comes from incidents' decisions of coaching once the apps run (see
+README "The demo story").
 """
 
 from __future__ import annotations
@@ -14,17 +27,26 @@ import uuid
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from kit.db import Database, utcnow
 from kit.demo import demo_person_id
-from training.assignments.models import Assignment
+from training.assignments.models import Assignment, ModuleProgress
 from training.modules import service as modules
 from training.modules.models import Module
-from training.modules.schemas import ExampleIn, ModuleCreate, ScenarioIn, ScenarioOptionIn
+from training.modules.schemas import (
+    ExampleIn,
+    ModuleCreate,
+    ModuleUpdate,
+    RevisionCreate,
+    ScenarioIn,
+    ScenarioOptionIn,
+)
 from training.policy.models import Acknowledgement, Clause, Policy, PolicyVersion, VersionStatus
 from training.quizzes import service as quizzes
 from training.quizzes.models import QuestionKind, ReviewRule
 from training.quizzes.schemas import AnswerIn, OptionIn, QuestionIn, QuizIn
+from training.rules.models import AssignmentRule, TargetKind
 
 POLICY_BODY = """\
 # Social media policy
@@ -102,6 +124,7 @@ You are accountable online as you are offline: a post in your own name is still 
 coming from someone who works here.
 """,
     core=True,
+    renew_every_months=12,
     examples=[
         ExampleIn(
             post_text="Three years at Northwind today. Proud of the support team that helped "
@@ -398,6 +421,19 @@ DEMO_DEPARTMENTS = {
     "tom.support": "Customer Support",
     "grace.admin": "IT",
 }
+# A correction published as version 2 of "When someone asks you about Northwind".
+REVISED_EXAMPLE = ExampleIn(
+    post_text="Thanks for asking! I can't comment on that, but our press team can: "
+    "press@northwind.example",
+    channel="linkedin",
+    verdict="do",
+    explanation="Polite, no guessing, and the journalist knows exactly where to go.",
+    clause_number="7.1",
+)
+# Emma passed the core module this long ago: her renewal comes due within the lead time.
+EMMA_PASSED_DAYS_AGO = 350
+SALES_RULE_DUE_DAYS = 30
+
 ACKNOWLEDGED = ("olivia.owner", "paul.comms", "hannah.hr", "marc.manager", "emma.employee")
 PASSED_CORE = ("emma.employee", "nina.engineer")
 FAILED_CORE = ("tom.support",)
@@ -415,13 +451,62 @@ async def seed(database: Database) -> bool:
         )
         essentials = await _module(session, ESSENTIALS, ESSENTIALS_QUIZ)
         questions = await _module(session, QUESTIONS_MODULE, None)
-        _assignments(session, essentials, questions)
+        rule = AssignmentRule(
+            lineage_id=questions.lineage_id,
+            target=TargetKind.DEPARTMENT,
+            target_name="Sales",
+            due_days=SALES_RULE_DUE_DAYS,
+            created_by=demo_person_id("olivia.owner"),
+        )
+        session.add(rule)
+        await session.flush()
+        _assignments(session, essentials, questions, sales_rule=rule)
         await session.flush()
         for user in PASSED_CORE:
             await _take_quiz(session, essentials, demo_person_id(user), passing=[True])
         for user in FAILED_CORE:
             await _take_quiz(session, essentials, demo_person_id(user), passing=[False] * 3)
+        await _passed_long_ago(session, essentials, demo_person_id("emma.employee"))
+        await _revise(session, questions)
     return True
+
+
+async def _passed_long_ago(session: AsyncSession, module: Module, person_id: uuid.UUID) -> None:
+    """Move a completion (and its assignment) back in time, for the renewal to come due."""
+    then = utcnow() - dt.timedelta(days=EMMA_PASSED_DAYS_AGO)
+    progress = await session.scalar(
+        select(ModuleProgress).where(
+            col(ModuleProgress.module_id) == module.id, col(ModuleProgress.person_id) == person_id
+        )
+    )
+    assignment = await session.scalar(
+        select(Assignment).where(
+            col(Assignment.module_id) == module.id, col(Assignment.person_id) == person_id
+        )
+    )
+    assert progress is not None
+    assert assignment is not None
+    progress.started_at = then - dt.timedelta(hours=1)
+    progress.completed_at = then
+    if progress.read_at is not None:
+        progress.read_at = then - dt.timedelta(minutes=30)
+    assignment.created_at = then - dt.timedelta(days=7)
+    assignment.due_at = then + dt.timedelta(days=14)
+    session.add_all([progress, assignment])
+    await session.flush()
+
+
+async def _revise(session: AsyncSession, module: Module) -> Module:
+    """Version 2, not material: the open assignments move to it with their progress."""
+    draft = await modules.revise_module(
+        session,
+        module=module,
+        data=RevisionCreate(material=False),
+        author_id=demo_person_id("olivia.owner"),
+    )
+    examples = [*QUESTIONS_MODULE.examples, REVISED_EXAMPLE]
+    await modules.update_module(session, module=draft, data=ModuleUpdate(examples=examples))
+    return await modules.publish_module(session, module=draft)
 
 
 async def _policy(session: AsyncSession) -> PolicyVersion:
@@ -457,7 +542,9 @@ async def _module(session: AsyncSession, data: ModuleCreate, quiz: QuizIn | None
     return await modules.publish_module(session, module=module)
 
 
-def _assignments(session: AsyncSession, essentials: Module, questions: Module) -> None:
+def _assignments(
+    session: AsyncSession, essentials: Module, questions: Module, *, sales_rule: AssignmentRule
+) -> None:
     now = utcnow()
     owner = demo_person_id("olivia.owner")
     for user, department in DEMO_DEPARTMENTS.items():
@@ -472,14 +559,18 @@ def _assignments(session: AsyncSession, essentials: Module, questions: Module) -
                 assigned_by=owner,
             )
         )
+    # Emma and Sam by the Sales rule (Marc, in Sales too, is the reconciliation's joiner);
+    # Tom by hand.
     for user in ("emma.employee", "sam.sales", "tom.support"):
+        ruled = DEMO_DEPARTMENTS[user] == "Sales"
         session.add(
             Assignment(
                 module_id=questions.id,
                 person_id=demo_person_id(user),
                 department=DEMO_DEPARTMENTS[user],
                 due_at=now + dt.timedelta(days=30),
-                assigned_by=owner,
+                assigned_by=None if ruled else owner,
+                rule_id=sales_rule.id if ruled else None,
             )
         )
 
