@@ -128,6 +128,43 @@ class TestConcurrentAppends:
         assert result.ok
         assert result.checked == 40
 
+    async def test_pages_appended_at_once_interleave_without_forking(
+        self, database: Database
+    ) -> None:
+        async def page(size: int) -> list[int]:
+            async with database.transaction() as session:
+                return await TRAIL.append_many(session, [record(i) for i in range(size)])
+
+        pages, _ = await asyncio.gather(
+            asyncio.gather(*(page(7) for _ in range(4))), append(database, 3)
+        )
+
+        result = await TRAIL.verify(database)
+        assert result.ok
+        assert result.checked == 31
+        for seqs in pages:
+            assert seqs == list(range(seqs[0], seqs[0] + 7))
+
+
+class TestAppendMany:
+    async def test_a_page_of_entries_is_chained_in_order(self, database: Database) -> None:
+        await append(database, 2)
+        async with database.transaction() as session:
+            seqs = await TRAIL.append_many(session, [record(i) for i in range(5)])
+        await append(database, 1)
+
+        result = await TRAIL.verify(database)
+
+        assert seqs == [3, 4, 5, 6, 7]
+        assert (result.ok, result.checked) == (True, 8)
+
+    async def test_nothing_to_append_writes_nothing(self, database: Database) -> None:
+        async with database.transaction() as session:
+            seqs = await TRAIL.append_many(session, [])
+
+        assert seqs == []
+        assert (await TRAIL.verify(database)).checked == 0
+
 
 class TestAuditedRead:
     async def test_an_audited_get_opens_a_write_transaction(self) -> None:

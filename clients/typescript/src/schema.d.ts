@@ -404,7 +404,8 @@ export interface paths {
         /**
          * List Engagements
          * @description Engagements the caller may see, newest first: HR all; others their own, those they
-         *     coach, and (with `coachee_id`) a direct report's.
+         *     coach, and (with `coachee_id`) a direct report's. Each one listed is recorded in the
+         *     access audit (its goals and closing note are notes about the coachee).
          */
         get: operations["list_engagements_api_v1_coaching_engagements_get"];
         put?: never;
@@ -429,7 +430,8 @@ export interface paths {
         };
         /**
          * Get Engagement
-         * @description One engagement (never with session notes).
+         * @description One engagement (never with session notes). Recorded in the access audit (its goals
+         *     and closing note are notes about the coachee).
          */
         get: operations["get_engagement_api_v1_coaching_engagements__engagement_id__get"];
         put?: never;
@@ -729,6 +731,7 @@ export interface paths {
         /**
          * List Incidents
          * @description Incidents the caller may see (HR: all), newest first. Repeat `status` for several.
+         *     Each incident listed in the full or assignee view is recorded in the access audit.
          */
         get: operations["list_incidents_api_v1_incidents_get"];
         put?: never;
@@ -1076,7 +1079,8 @@ export interface paths {
         /**
          * My Actions
          * @description Decided or in-progress incidents the caller must act on (as a contact or owner, in
-         *     person or through a role), the nearest deadline first.
+         *     person or through a role), the nearest deadline first. Each is recorded in the access
+         *     audit, like the list.
          */
         get: operations["my_actions_api_v1_incidents_my_actions_get"];
         put?: never;

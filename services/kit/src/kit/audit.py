@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -68,7 +69,10 @@ class AuditAction:
 
     INCIDENT_READ = "incident.read"
     INCIDENT_TIMELINE_READ = "incident.timeline.read"
+    INCIDENT_LISTED = "incident.listed"
     ENGAGEMENT_NOTES_READ = "engagement.notes.read"
+    ENGAGEMENT_READ = "engagement.read"
+    ENGAGEMENT_LISTED = "engagement.listed"
     EXPORT_READ = "export.read"
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
@@ -201,32 +205,45 @@ class AuditTrail:
 
     async def append(self, session: AsyncSession, record: AuditRecord) -> int:
         """Add ``record`` to the trail in ``session``'s transaction; its sequence number."""
-        seq, prev_hash = await self._lock_head(session)
-        seq += 1
-        at = utcnow()
-        digest = entry_hash(seq, prev_hash, at, record)
-        await session.execute(
-            insert(self.entries).values(
-                seq=seq,
-                at=at,
-                actor=record.actor,
-                actor_person_id=record.actor_person_id,
-                action=record.action,
-                object_type=record.object_type,
-                object_id=record.object_id,
-                person_id=record.person_id,
-                detail=record.detail,
-                route=record.route,
-                request_id=record.request_id,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
-        )
-        await session.execute(
-            update(self.head).where(self.head.c.id == HEAD_ID).values(seq=seq, hash=digest)
-        )
-        AUDIT_ENTRIES.labels(self.app, record.action).inc()
+        (seq,) = await self.append_many(session, [record])
         return seq
+
+    async def append_many(self, session: AsyncSession, records: Sequence[AuditRecord]) -> list[int]:
+        """Add ``records`` in order, chained one to the next, in ``session``'s transaction:
+        one lock of the head and one insert however many (a list page's reads)."""
+        if not records:
+            return []
+        seq, prev_hash = await self._lock_head(session)
+        at = utcnow()
+        rows: list[dict[str, Any]] = []
+        for record in records:
+            seq += 1
+            digest = entry_hash(seq, prev_hash, at, record)
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": at,
+                    "actor": record.actor,
+                    "actor_person_id": record.actor_person_id,
+                    "action": record.action,
+                    "object_type": record.object_type,
+                    "object_id": record.object_id,
+                    "person_id": record.person_id,
+                    "detail": record.detail,
+                    "route": record.route,
+                    "request_id": record.request_id,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                }
+            )
+            prev_hash = digest
+        await session.execute(insert(self.entries), rows)
+        await session.execute(
+            update(self.head).where(self.head.c.id == HEAD_ID).values(seq=seq, hash=prev_hash)
+        )
+        for record in records:
+            AUDIT_ENTRIES.labels(self.app, record.action).inc()
+        return [int(row["seq"]) for row in rows]
 
     async def _lock_head(self, session: AsyncSession) -> tuple[int, str]:
         statement = (
@@ -347,6 +364,16 @@ class AuditEntryRead(BaseModel):
     hash: str
 
 
+@dataclass(frozen=True, slots=True)
+class AuditedObject:
+    """One object a list page showed: what an entry of :meth:`Auditor.record_many` is about."""
+
+    object_type: str
+    object_id: uuid.UUID | str
+    person_id: uuid.UUID | None = None
+    detail: str | None = None
+
+
 class Auditor:
     """What a route uses to audit: bound to the request's caller and route."""
 
@@ -376,6 +403,26 @@ class Auditor:
                 person_id=person_id,
                 detail=detail,
             ),
+        )
+
+    async def record_many(
+        self, session: AsyncSession, action: str, objects: Sequence[AuditedObject]
+    ) -> None:
+        """One entry per object (each read on a list page), appended at once."""
+        await self.trail.append_many(
+            session,
+            [
+                AuditRecord.of(
+                    self.caller,
+                    self.request,
+                    action=action,
+                    object_type=item.object_type,
+                    object_id=item.object_id,
+                    person_id=item.person_id,
+                    detail=item.detail,
+                )
+                for item in objects
+            ],
         )
 
 

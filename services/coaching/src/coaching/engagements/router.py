@@ -24,7 +24,7 @@ from coaching.schemas import (
     SessionRead,
     SessionUpdate,
 )
-from kit.audit import AUDITED_READ, AuditAction, Auditor, AuditorDep
+from kit.audit import AUDITED_READ, AuditAction, AuditedObject, Auditor, AuditorDep
 from kit.concurrency import ETagged, IfMatch, Located, set_etag
 from kit.errors import Forbidden
 from kit.pagination import Page, PageParamsDep
@@ -76,31 +76,54 @@ async def create_engagement(
     return EngagementRead.model_validate(result.engagement)
 
 
-@router.get("/engagements", response_model=Page[EngagementRead])
+@router.get("/engagements", response_model=Page[EngagementRead], dependencies=[AUDITED_READ])
 async def list_engagements(
     session: SessionDep,
     gateway: GatewayDep,
     caller: CallerDep,
     page: PageParamsDep,
+    auditor: AuditorDep,
     coachee_id: uuid.UUID | None = None,
     coach_id: uuid.UUID | None = None,
     track: Track | None = None,
     status: EngagementStatus | None = None,
 ) -> Page[EngagementRead]:
     """Engagements the caller may see, newest first: HR all; others their own, those they
-    coach, and (with `coachee_id`) a direct report's."""
+    coach, and (with `coachee_id`) a direct report's. Each one listed is recorded in the
+    access audit (its goals and closing note are notes about the coachee)."""
     filters = EngagementFilters(
         coachee_id=coachee_id, coach_id=coach_id, track=track, status=status
     )
     rows, next_cursor = await service.list_engagements(
         session, gateway, caller=caller, filters=filters, page=page
     )
+    await auditor.record_many(
+        session,
+        AuditAction.ENGAGEMENT_LISTED,
+        [
+            AuditedObject(object_type="engagement", object_id=row.id, person_id=row.coachee_id)
+            for row in rows
+        ],
+    )
     return Page(items=[EngagementRead.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/engagements/{engagement_id}", response_model=EngagementRead)
-async def get_engagement(visible: VisibleDep, response: ETagged) -> EngagementRead:
-    """One engagement (never with session notes)."""
+@router.get(
+    "/engagements/{engagement_id}", response_model=EngagementRead, dependencies=[AUDITED_READ]
+)
+async def get_engagement(
+    visible: VisibleDep, response: ETagged, session: SessionDep, auditor: AuditorDep
+) -> EngagementRead:
+    """One engagement (never with session notes). Recorded in the access audit (its goals
+    and closing note are notes about the coachee)."""
+    await auditor.record(
+        session,
+        AuditAction.ENGAGEMENT_READ,
+        object_type="engagement",
+        object_id=visible.engagement.id,
+        person_id=visible.engagement.coachee_id,
+        detail=f"as {visible.audience.value}",
+    )
     return _engagement(response, visible)
 
 

@@ -27,7 +27,7 @@ from incidents.incident.schemas import (
     TimelineEntryRead,
 )
 from incidents.incident.service import IncidentFilters, Seen
-from kit.audit import AUDITED_READ, AuditAction, Auditor, AuditorDep
+from kit.audit import AUDITED_READ, AuditAction, AuditedObject, Auditor, AuditorDep
 from kit.concurrency import ETagged, IfMatch, Located, OptionalIfMatch, etag_of, set_etag
 from kit.errors import Forbidden
 from kit.idempotency import sealed_json
@@ -96,11 +96,12 @@ async def report_incident(
     return answer.given()
 
 
-@router.get("", response_model=Page[IncidentSummary])
+@router.get("", response_model=Page[IncidentSummary], dependencies=[AUDITED_READ])
 async def list_incidents(
     session: SessionDep,
     caller: UserDep,
     page: PageParamsDep,
+    auditor: AuditorDep,
     status_: Annotated[list[IncidentStatus], Query(alias="status")] = [],  # noqa: B006
     severity: Severity | None = None,
     category: Category | None = None,
@@ -111,7 +112,8 @@ async def list_incidents(
         bool | None, Query(description="Past the decision's deadline and not closed.")
     ] = None,
 ) -> Page[IncidentSummary]:
-    """Incidents the caller may see (HR: all), newest first. Repeat `status` for several."""
+    """Incidents the caller may see (HR: all), newest first. Repeat `status` for several.
+    Each incident listed in the full or assignee view is recorded in the access audit."""
     filters = IncidentFilters(
         statuses=status_,
         severity=severity,
@@ -124,17 +126,42 @@ async def list_incidents(
     rows, next_cursor = await service.list_incidents(
         session, caller=caller, filters=filters, page=page
     )
+    await _audit_listed(session, auditor, rows)
     return Page(items=[present.summary(caller, seen) for seen in rows], next_cursor=next_cursor)
 
 
-@router.get("/my-actions", response_model=Page[IncidentSummary])
+@router.get("/my-actions", response_model=Page[IncidentSummary], dependencies=[AUDITED_READ])
 async def my_actions(
-    session: SessionDep, caller: UserDep, page: PageParamsDep
+    session: SessionDep, caller: UserDep, page: PageParamsDep, auditor: AuditorDep
 ) -> Page[IncidentSummary]:
     """Decided or in-progress incidents the caller must act on (as a contact or owner, in
-    person or through a role), the nearest deadline first."""
+    person or through a role), the nearest deadline first. Each is recorded in the access
+    audit, like the list."""
     rows, next_cursor = await service.my_actions(session, caller=caller, page=page)
+    await _audit_listed(session, auditor, rows)
     return Page(items=[present.summary(caller, seen) for seen in rows], next_cursor=next_cursor)
+
+
+# A list shows who an incident is about (and to HR who reported it): the views that show
+# someone else's case are recorded; the person's and the reporter's own views are not.
+LISTED_VIEWS_AUDITED = frozenset({View.FULL, View.ASSIGNEE})
+
+
+async def _audit_listed(session: AsyncSession, auditor: Auditor, rows: list[Seen]) -> None:
+    await auditor.record_many(
+        session,
+        AuditAction.INCIDENT_LISTED,
+        [
+            AuditedObject(
+                object_type="incident",
+                object_id=seen.incident.id,
+                person_id=seen.incident.person_id,
+                detail=f"{seen.view.value} view",
+            )
+            for seen in rows
+            if seen.view in LISTED_VIEWS_AUDITED
+        ],
+    )
 
 
 async def _audit(session: AsyncSession, auditor: Auditor, action: str, seen: Seen) -> None:
