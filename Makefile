@@ -25,6 +25,7 @@ help:
 	@echo "make client-check  fail if the TypeScript client is stale; compile its example with tsc --strict"
 
 $(UV):
+	@echo "First run: installing uv $(UV_VERSION) into $(TOOLS)/ (once), then the locked dependencies into .venv/..."
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
