@@ -132,7 +132,8 @@ class Tally:
 
     def summary(self, departments: Mapping[uuid.UUID, str | None] | None) -> dict[str, Any]:
         """The tally as stored with the replay (``departments``: ``None`` when the
-        directory could not be asked)."""
+        directory could not be asked). Incident ids are listed in order, however the
+        decisions were read."""
         transitions: dict[tuple[str, str], list[str]] = defaultdict(list)
         by_rule: Counter[int] = Counter()
         by_severity: Counter[str] = Counter()
@@ -150,7 +151,7 @@ class Tally:
             "undetermined": len(self.undetermined),
             "no_rule": len(self.no_rule),
             "transitions": [
-                {"from_action": f, "to_action": t, "count": len(ids), "incident_ids": ids}
+                {"from_action": f, "to_action": t, "count": len(ids), "incident_ids": sorted(ids)}
                 for (f, t), ids in sorted(transitions.items(), key=lambda item: -len(item[1]))
             ],
             "by_rule": [
@@ -171,8 +172,8 @@ class Tally:
                 for department, count in sorted(by_department.items(), key=lambda i: (-i[1], i[0]))
             ],
             "departments_known": departments is not None,
-            "undetermined_incident_ids": [_id(i) for i in self.undetermined],
-            "no_rule_incident_ids": [_id(i) for i in self.no_rule],
+            "undetermined_incident_ids": sorted(_id(i) for i in self.undetermined),
+            "no_rule_incident_ids": sorted(_id(i) for i in self.no_rule),
         }
 
     def _parse(self, text: str | None) -> tuple[Any, ...]:
