@@ -7,6 +7,7 @@ import uuid
 from tests.support.stack import StackHandle
 
 PEOPLE = "/api/v1/directory/people"
+LOOKUP = "/api/v1/directory/lookup"
 
 
 def ids_of(body: dict[str, list[dict[str, str]]]) -> set[str]:
@@ -117,6 +118,71 @@ class TestWhoMayRead:
 
         assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"
+
+
+class TestLookup:
+    async def test_answers_a_brief_of_each_known_person_in_id_order(
+        self, stack: StackHandle
+    ) -> None:
+        manager = await stack.person(department="Legal")
+        first = await stack.person(department="Support", manager=manager)
+        second = await stack.person(department=None, active=False)
+
+        response = await stack.as_service("incidents").post(
+            LOOKUP, json={"ids": [str(second.id), str(uuid.uuid4()), str(first.id)]}
+        )
+
+        assert response.status_code == 200, response.text
+        briefs = {
+            str(person.id): {
+                "id": str(person.id),
+                "display_name": person.display_name,
+                "active": person.active,
+                "department": person.department,
+                "manager_id": str(person.manager_id) if person.manager_id else None,
+            }
+            for person in (first, second)
+        }
+        assert response.json()["items"] == [briefs[i] for i in sorted(briefs)]
+
+    async def test_thousands_of_ids_in_one_call_find_every_known_person(
+        self, stack: StackHandle
+    ) -> None:
+        # More ids than one query takes: the known ones may fall in any of the queries.
+        known = [await stack.person() for _ in range(3)]
+        ids = [str(uuid.uuid4()) for _ in range(2_500)] + [str(person.id) for person in known]
+
+        response = await stack.as_user(known[0]).post(LOOKUP, json={"ids": ids})
+
+        assert response.status_code == 200, response.text
+        assert ids_of(response.json()) == {str(person.id) for person in known}
+
+    async def test_more_than_10000_ids_is_a_422(self, stack: StackHandle) -> None:
+        reader = await stack.person()
+
+        response = await stack.as_user(reader).post(
+            LOOKUP, json={"ids": [str(uuid.uuid4()) for _ in range(10_001)]}
+        )
+
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+
+    async def test_no_ids_is_a_422(self, stack: StackHandle) -> None:
+        reader = await stack.person()
+
+        response = await stack.as_user(reader).post(LOOKUP, json={"ids": []})
+
+        assert response.status_code == 422
+
+    async def test_an_unknown_service_principal_is_refused(self, stack: StackHandle) -> None:
+        response = await stack.as_service("reports").post(LOOKUP, json={"ids": [str(uuid.uuid4())]})
+
+        assert response.status_code == 403
+
+    async def test_anonymous_callers_are_refused(self, stack: StackHandle) -> None:
+        response = await stack.client().post(LOOKUP, json={"ids": [str(uuid.uuid4())]})
+
+        assert response.status_code == 401
 
 
 class TestGetPerson:

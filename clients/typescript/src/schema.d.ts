@@ -681,6 +681,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/directory/lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lookup People
+         * @description Many people by id in one call (a replay's or a report's thousands): a brief of each,
+         *     in id order; unknown ids are left out. Reads nothing else and changes nothing.
+         */
+        post: operations["lookup_people_api_v1_directory_lookup_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/directory/people": {
         parameters: {
             query?: never;
@@ -4856,6 +4877,22 @@ export interface components {
              */
             next_cursor: string | null;
         };
+        /** PeopleLookup */
+        PeopleLookup: {
+            /**
+             * Ids
+             * @description The people to look up (at most 10000); unknown ids are left out of the answer.
+             */
+            ids: string[];
+        };
+        /** PeopleLookupRead */
+        PeopleLookupRead: {
+            /**
+             * Items
+             * @description The people found, in id order.
+             */
+            items: components["schemas"]["PersonBrief"][];
+        };
         /** PersonAcknowledgement */
         PersonAcknowledgement: {
             /** Acknowledged At */
@@ -4869,6 +4906,25 @@ export interface components {
              * Format: uuid
              */
             person_id: string;
+        };
+        /**
+         * PersonBrief
+         * @description What a report or a replay needs of many people at once.
+         */
+        PersonBrief: {
+            /** Active */
+            active: boolean;
+            /** Department */
+            department: string | null;
+            /** Display Name */
+            display_name: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Manager Id */
+            manager_id: string | null;
         };
         /** PersonDetail */
         PersonDetail: {
@@ -11535,6 +11591,126 @@ export interface operations {
             };
             /** @description The service did not answer in time. */
             504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lookup_people_api_v1_directory_lookup_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retrying with the same key within 24 h replays the first answer instead of doing the work again (1-255 printable ASCII characters). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PeopleLookup"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PeopleLookupRead"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Error */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflicts with the current state. */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -36,6 +36,7 @@ SCOPE_ROUTES: Mapping[ApiScope, tuple[tuple[str, str], ...]] = {
     ApiScope.DIRECTORY_READ: (
         ("GET", "/api/v1/directory/people"),
         ("GET", "/api/v1/directory/people/{person_id}"),
+        ("POST", "/api/v1/directory/lookup"),
     ),
     ApiScope.REPORTS_READ: (
         ("GET", "/api/v1/training/reports/acknowledgements"),

@@ -36,6 +36,34 @@ class ManagerSummary(BaseModel):
     active: bool
 
 
+# How many people one lookup may ask for: a replay or a report names thousands at once,
+# more than a query string holds (``GET /directory/people`` takes 200 ids).
+LOOKUP_MAX_IDS = 10_000
+
+
+class PeopleLookup(BaseModel):
+    ids: list[uuid.UUID] = Field(
+        min_length=1,
+        max_length=LOOKUP_MAX_IDS,
+        description=f"The people to look up (at most {LOOKUP_MAX_IDS}); unknown ids are "
+        "left out of the answer.",
+    )
+
+
+class PersonBrief(BaseModel):
+    """What a report or a replay needs of many people at once."""
+
+    id: uuid.UUID
+    display_name: str
+    active: bool
+    department: str | None
+    manager_id: uuid.UUID | None
+
+
+class PeopleLookupRead(BaseModel):
+    items: list[PersonBrief] = Field(description="The people found, in id order.")
+
+
 class PersonDetail(PersonRead):
     manager: ManagerSummary | None = Field(
         default=None,
