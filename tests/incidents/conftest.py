@@ -235,27 +235,38 @@ async def sign_off(stack: StackHandle, org: Org, policy_id: str, *, etag: str) -
     return str(submitted.headers["ETag"])
 
 
-class _DirectoryListingDown(httpx.AsyncBaseTransport):
-    """Incidents' transport to the gateway, failing every directory listing (who holds a
-    role, a group's members) the way an unreachable gateway does."""
+class _DirectoryRouteDown(httpx.AsyncBaseTransport):
+    """Incidents' transport to the gateway, failing every call to one directory route the
+    way an unreachable gateway does."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport, path: str) -> None:
         self.inner = inner
+        self.path = path
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/api/v1/directory/people":
+        if request.url.path == self.path:
             raise httpx.ConnectError("connection refused (the test cut the directory off)")
         return await self.inner.handle_async_request(request)
 
 
 @contextlib.contextmanager
-def directory_listing_down(stack: StackHandle) -> Iterator[None]:
-    """Within the block incidents can still look a person up, but cannot list who holds a
-    role or who is in a group: the directory goes away while an incident is being decided."""
+def _directory_route_down(stack: StackHandle, path: str) -> Iterator[None]:
     client: httpx.AsyncClient = stack.stack.apps["incidents"].state.gateway
     original = client._transport
-    client._transport = _DirectoryListingDown(original)
+    client._transport = _DirectoryRouteDown(original, path)
     try:
         yield
     finally:
         client._transport = original
+
+
+def directory_listing_down(stack: StackHandle) -> contextlib.AbstractContextManager[None]:
+    """Within the block incidents can still look a person up, but cannot list who holds a
+    role or who is in a group: the directory goes away while an incident is being decided."""
+    return _directory_route_down(stack, "/api/v1/directory/people")
+
+
+def directory_lookup_down(stack: StackHandle) -> contextlib.AbstractContextManager[None]:
+    """Within the block incidents cannot look many people up at once (a replay's
+    departments)."""
+    return _directory_route_down(stack, "/api/v1/directory/lookup")

@@ -14,7 +14,7 @@ import pytest
 from gateway.models import Person
 from incidents.policy.replay import PriorIndex
 from kit.db import utcnow
-from tests.incidents.conftest import Org, add_to_group, days_ago, report
+from tests.incidents.conftest import Org, add_to_group, days_ago, directory_lookup_down, report
 from tests.support.stack import StackHandle
 
 POLICIES = "/api/v1/incidents/escalation-policies"
@@ -127,6 +127,19 @@ class TestReplay:
             {"department": "Sales", "count": 1},
             {"department": "Support", "count": 1},
         ]
+
+    async def test_without_the_directory_the_departments_are_unknown_not_a_failure(
+        self, stack: StackHandle, org: Org, history: History
+    ) -> None:
+        policy_id = await draft_with(stack, org, medium_to_the_manager)
+
+        with directory_lookup_down(stack):
+            body = await replay(stack, org.hr, policy_id)
+
+        result = body["result"]
+        assert (body["status"], result["changed"]) == ("done", 2)
+        assert result["departments_known"] is False
+        assert result["by_department"] == [{"department": "unknown", "count": 2}]
 
     async def test_a_rule_on_recorded_history_changes_the_repeats(
         self, stack: StackHandle, org: Org, history: History
