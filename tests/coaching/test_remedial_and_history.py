@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 
+import time_machine
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -234,3 +236,117 @@ class TestHistory:
 
         assert response.status_code == 422
         assert response.json()["errors"][0]["parameter"] == "window_days"
+
+
+class TestRemedialCounts:
+    """``/remedial-counts``: the history's counts for several windows in one answer, which
+    is all deciding an incident asks of coaching (issue 16)."""
+
+    async def test_the_counts_of_the_history_for_each_window_in_one_answer(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+        coach_person, engagement = await active_engagement(stack, coachee)
+        completed = await act(
+            stack.as_user(coach_person), engagement, "complete", {"outcome": "goals_met"}
+        )
+        assert completed.status_code == 200, completed.text
+        await open_remedial(stack, coachee)
+        incidents = stack.as_service("incidents")
+
+        response = await incidents.get(
+            f"{BASE}/people/{coachee.id}/remedial-counts",
+            params=[("window_days", 365), ("window_days", 30)],
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json() == {
+            "person_id": str(coachee.id),
+            "remedial_active": 1,
+            "windows": [
+                {"window_days": 365, "remedial_completed": 1},
+                {"window_days": 30, "remedial_completed": 1},
+            ],
+        }
+        for window in (365, 30):
+            history = (
+                await incidents.get(
+                    f"{BASE}/people/{coachee.id}/history", params={"window_days": window}
+                )
+            ).json()
+            assert (history["remedial_completed_in_window"], history["remedial_active"]) == (1, 1)
+
+    async def test_a_completion_before_the_window_counts_only_in_the_longer_one(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+        with time_machine.travel(dt.datetime.now(dt.UTC) - dt.timedelta(days=100)):
+            coach_person, engagement = await active_engagement(stack, coachee)
+            done = await act(
+                stack.as_user(coach_person), engagement, "complete", {"outcome": "goals_met"}
+            )
+            assert done.status_code == 200, done.text
+        incidents = stack.as_service("incidents")
+
+        counts = (
+            await incidents.get(
+                f"{BASE}/people/{coachee.id}/remedial-counts",
+                params=[("window_days", 90), ("window_days", 365)],
+            )
+        ).json()
+        history = (
+            await incidents.get(f"{BASE}/people/{coachee.id}/history", params={"window_days": 90})
+        ).json()
+
+        assert counts["windows"] == [
+            {"window_days": 90, "remedial_completed": 0},
+            {"window_days": 365, "remedial_completed": 1},
+        ]
+        assert counts["remedial_active"] == 0
+        assert history["remedial_completed_in_window"] == 0
+
+    async def test_development_engagements_do_not_count(self, stack: StackHandle) -> None:
+        coachee = await stack.person()
+        await stack.as_user(coachee).post(
+            f"{BASE}/engagements",
+            json={
+                "coachee_id": str(coachee.id),
+                "track": "development",
+                "source": "self_nomination",
+                "goals": "Post about our products with confidence.",
+            },
+        )
+
+        body = (
+            await stack.as_service("incidents").get(
+                f"{BASE}/people/{coachee.id}/remedial-counts", params={"window_days": 365}
+            )
+        ).json()
+
+        assert body["remedial_active"] == 0
+        assert body["windows"] == [{"window_days": 365, "remedial_completed": 0}]
+
+    async def test_the_person_themselves_may_not_read_them(self, stack: StackHandle) -> None:
+        person = await stack.person()
+
+        response = await stack.as_user(person).get(
+            f"{BASE}/people/{person.id}/remedial-counts", params={"window_days": 365}
+        )
+
+        assert response.status_code == 403
+
+    async def test_no_window_or_one_out_of_range_is_a_422_naming_the_parameter(
+        self, stack: StackHandle
+    ) -> None:
+        incidents = stack.as_service("incidents")
+        path = f"{BASE}/people/{uuid.uuid4()}/remedial-counts"
+        cases: list[list[tuple[str, str | int | float | bool | None]]] = [
+            [],
+            [("window_days", 0)],
+            [("window_days", 30), ("window_days", 99999)],
+        ]
+        for params in cases:
+            response = await incidents.get(path, params=params)
+
+            assert response.status_code == 422, (params, response.text)
+            assert response.json()["errors"][0]["parameter"] == "window_days"

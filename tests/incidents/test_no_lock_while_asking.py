@@ -42,7 +42,7 @@ class HeldHistory(httpx.AsyncBaseTransport):
         self.release = asyncio.Event()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path.endswith("/history"):
+        if request.url.path.endswith(("/history", "/remedial-counts")):
             self.asked.set()
             await self.release.wait()
         return await self.inner.handle_async_request(request)

@@ -617,6 +617,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/coaching/people/{person_id}/remedial-counts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Person Remedial Counts
+         * @description Only the counts deciding an incident needs of a person's history, for each window
+         *     asked, in one call: remedial engagements completed in each window and those still open
+         *     (HR and the incidents service). The same counts as `/history`, without the engagements.
+         */
+        get: operations["person_remedial_counts_api_v1_coaching_people__person_id__remedial_counts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/coaching/privacy/people/{person_id}": {
         parameters: {
             query?: never;
@@ -5620,6 +5642,28 @@ export interface components {
                 string
             ][];
         };
+        /**
+         * RemedialCounts
+         * @description Only what deciding an incident needs of a person's history, for every look-back
+         *     window it asks about, in one answer (the engagements themselves are not listed).
+         */
+        RemedialCounts: {
+            /**
+             * Person Id
+             * Format: uuid
+             */
+            person_id: string;
+            /**
+             * Remedial Active
+             * @description Remedial engagements still open (proposed or active).
+             */
+            remedial_active: number;
+            /**
+             * Windows
+             * @description One per window asked, in that order.
+             */
+            windows: components["schemas"]["WindowCount"][];
+        };
         /** RemedialCreate */
         RemedialCreate: {
             /**
@@ -6644,6 +6688,16 @@ export interface components {
             updated_at: string;
             /** Url */
             url: string;
+        };
+        /** WindowCount */
+        WindowCount: {
+            /**
+             * Remedial Completed
+             * @description Remedial engagements completed within the window.
+             */
+            remedial_completed: number;
+            /** Window Days */
+            window_days: number;
         };
     };
     responses: never;
@@ -11145,6 +11199,123 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["History"];
+                };
+            };
+            /** @description Malformed request (for example invalid JSON or an unknown cursor). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid credentials. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or the caller may not see it. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed; `errors` lists each field. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see `Retry-After`. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Unexpected error; quote `request_id` when reporting it. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service could not be reached. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The service did not answer in time. */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    person_remedial_counts_api_v1_coaching_people__person_id__remedial_counts_get: {
+        parameters: {
+            query: {
+                /** @description A look-back window in days; repeat for several (at most 20). */
+                window_days: number[];
+            };
+            header?: never;
+            path: {
+                person_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemedialCounts"];
                 };
             };
             /** @description Malformed request (for example invalid JSON or an unknown cursor). */

@@ -186,6 +186,22 @@ class History(BaseModel):
     )
 
 
+class WindowCount(BaseModel):
+    window_days: int
+    remedial_completed: int = Field(description="Remedial engagements completed within the window.")
+
+
+class RemedialCounts(BaseModel):
+    """Only what deciding an incident needs of a person's history, for every look-back
+    window it asks about, in one answer (the engagements themselves are not listed)."""
+
+    person_id: uuid.UUID
+    remedial_active: int = Field(
+        description="Remedial engagements still open (proposed or active)."
+    )
+    windows: list[WindowCount] = Field(description="One per window asked, in that order.")
+
+
 # -- ambassador program -----------------------------------------------------------------
 
 

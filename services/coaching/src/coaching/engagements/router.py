@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from coaching import upstream
@@ -20,6 +21,7 @@ from coaching.schemas import (
     EngagementCreate,
     EngagementRead,
     History,
+    RemedialCounts,
     SessionCreate,
     SessionRead,
     SessionUpdate,
@@ -307,3 +309,29 @@ async def person_history(
     if include_training:
         history.remedial_training = await upstream.remedial_training(gateway, person_id)
     return history
+
+
+# The policy's look-back windows: a handful at most.
+MAX_WINDOWS = 20
+
+
+@router.get("/people/{person_id}/remedial-counts", response_model=RemedialCounts)
+async def person_remedial_counts(
+    person_id: uuid.UUID,
+    session: SessionDep,
+    caller: CallerDep,
+    window_days: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_WINDOW_DAYS)]],
+        Query(
+            min_length=1,
+            max_length=MAX_WINDOWS,
+            description=f"A look-back window in days; repeat for several (at most {MAX_WINDOWS}).",
+        ),
+    ],
+) -> RemedialCounts:
+    """Only the counts deciding an incident needs of a person's history, for each window
+    asked, in one call: remedial engagements completed in each window and those still open
+    (HR and the incidents service). The same counts as `/history`, without the engagements."""
+    if not rules.is_overseer(caller):
+        raise Forbidden("A person's coaching history is for HR and the incidents service.")
+    return await service.remedial_counts(session, person_id=person_id, windows=window_days)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import ColumnElement, or_
+from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -42,9 +44,11 @@ from coaching.schemas import (
     EngagementCreate,
     History,
     HistoryEngagement,
+    RemedialCounts,
     SessionCreate,
     SessionRead,
     SessionUpdate,
+    WindowCount,
 )
 from kit.concurrency import check_if_match
 from kit.db import flush_unless_duplicate, utcnow
@@ -343,6 +347,52 @@ async def history(session: AsyncSession, *, person_id: uuid.UUID, window_days: i
             and e.completed_at >= since
         ),
         remedial_active=sum(1 for e in remedial if e.is_open),
+    )
+
+
+async def remedial_counts(
+    session: AsyncSession, *, person_id: uuid.UUID, windows: Sequence[int]
+) -> RemedialCounts:
+    """The counts of :func:`history` for each window, in one aggregate query over the
+    person's engagements (on coachee_id): what incidents needs to decide, whatever the
+    length of the person's history."""
+    now = utcnow()
+    remedial = col(Engagement.track) == Track.REMEDIAL
+    completed = [
+        func.coalesce(
+            func.sum(
+                case(
+                    (
+                        and_(
+                            remedial,
+                            col(Engagement.status) == EngagementStatus.COMPLETED,
+                            col(Engagement.completed_at) >= now - dt.timedelta(days=window),
+                        ),
+                        1,
+                    ),
+                    else_=0,
+                )
+            ),
+            0,
+        )
+        for window in windows
+    ]
+    active = func.coalesce(
+        func.sum(case((and_(remedial, col(Engagement.status).in_(OPEN_STATUSES)), 1), else_=0)),
+        0,
+    )
+    row = (
+        await session.execute(
+            core_select(active, *completed).where(col(Engagement.coachee_id) == person_id)
+        )
+    ).one()
+    return RemedialCounts(
+        person_id=person_id,
+        remedial_active=int(row[0]),
+        windows=[
+            WindowCount(window_days=window, remedial_completed=int(count))
+            for window, count in zip(windows, row[1:], strict=True)
+        ],
     )
 
 

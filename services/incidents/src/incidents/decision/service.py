@@ -568,15 +568,16 @@ async def _with_history(
 ) -> tuple[Facts, dict[str, Any]]:
     """``facts`` completed with coaching's count of completed remedial coaching."""
     windows = sorted({r.window_days for r in rules if r.min_completed_remedial is not None})
-    histories = [
+    histories = (
         await upstream.coaching_history(
             outside.gateway,
             incident.person_id,
-            window_days=window,
+            windows=windows,
             timeout_seconds=outside.history_timeout_seconds,
         )
-        for window in windows
-    ]
+        if windows
+        else []
+    )
     completed = {h.window_days: h.remedial_completed_in_window for h in histories}
     active = max((h.remedial_active for h in histories), default=0)
     return dataclasses.replace(facts, completed_remedial=completed), {

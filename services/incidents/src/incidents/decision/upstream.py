@@ -104,22 +104,35 @@ async def _active_people(
 
 
 async def coaching_history(
-    gateway: httpx.AsyncClient, person_id: uuid.UUID, *, window_days: int, timeout_seconds: float
-) -> CoachingHistory:
+    gateway: httpx.AsyncClient,
+    person_id: uuid.UUID,
+    *,
+    windows: Collection[int],
+    timeout_seconds: float,
+) -> list[CoachingHistory]:
+    """Coaching's counts of the person's remedial coaching for each window, in one call
+    (``/remedial-counts``: the counts only, not the engagements)."""
     response = await _call(
         gateway,
         "GET",
-        f"/api/v1/coaching/people/{person_id}/history",
-        params={"window_days": window_days},
+        f"/api/v1/coaching/people/{person_id}/remedial-counts",
+        params=[("window_days", window) for window in windows],
         **budget(timeout_seconds),
     )
     body = _json_of(response, expected=(200,))
     try:
-        return CoachingHistory(
-            window_days=window_days,
-            remedial_completed_in_window=int(body["remedial_completed_in_window"]),
-            remedial_active=int(body.get("remedial_active", 0)),
-        )
+        active = int(body["remedial_active"])
+        counted = {
+            int(item["window_days"]): int(item["remedial_completed"]) for item in body["windows"]
+        }
+        return [
+            CoachingHistory(
+                window_days=window,
+                remedial_completed_in_window=counted[window],
+                remedial_active=active,
+            )
+            for window in windows
+        ]
     except (KeyError, TypeError, ValueError) as exc:
         raise UpstreamUnavailable(f"coaching history has an unexpected shape: {exc}") from exc
 
