@@ -130,6 +130,9 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             retention_job=False,
             # Tests give reminders by hand (app.state.reminders.run_once(now=...)).
             reminders_job=False,
+            # Each test changes the directory and expects the next decision to see it; the
+            # cache has its own tests (tests/incidents/test_directory_cache.py).
+            directory_cache_seconds=0,
             **COMMON,
         ),
     }

@@ -27,6 +27,10 @@ class IncidentsSettings(EncryptionSettings):
     # awaiting_history instead: a hung coaching never holds a report longer (the gateway
     # times the call out and its breaker counts it).
     history_timeout_seconds: float = Field(default=0.6, ge=0.05, le=30)
+    # How long the directory's answers (a person, a role's holders, a group's members) are
+    # kept for the next decisions: a change in the directory reaches them within this long.
+    # 0: ask the directory every time.
+    directory_cache_seconds: float = Field(default=2.0, ge=0, le=60)
     # Who must approve a version of the escalation policy before it can be published:
     # roles (hr, legal, policy_owner, admin, ...) or `group:<name>` (a directory group, such
     # as a works council). HR can add more (PUT /escalation-policy/approvers), never fewer.

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from incidents.config import IncidentsSettings
 from incidents.db import audit_trail, idempotency_keys, outbox, scheduled_runs
 from incidents.decision.jobs import Backoff
+from incidents.decision.upstream import cache_directory
 from incidents.decision.worker import Worker
 from incidents.policy.replays import Replayer
 from incidents.reminders import rules as reminder_rules
@@ -48,6 +49,7 @@ def create_app(
             outbox=outbox,
             gateway_transport=gateway_transport,
         ) as (database, gateway):
+            cache_directory(gateway, seconds=settings.directory_cache_seconds)
             worker = Worker(
                 database,
                 gateway,

@@ -4,7 +4,9 @@ the directory (people, their managers, who holds a role, a group's members) and 
 
 from __future__ import annotations
 
+import time
 import uuid
+import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,47 @@ DIRECTORY_PAGE = 200
 LOOKUP = "/api/v1/directory/lookup"
 # The most ids the directory's lookup takes in one call.
 LOOKUP_MAX_IDS = 10_000
+
+
+class DirectoryCache:
+    """The directory's answers about people, role holders and group members, kept a few
+    seconds: a busy minute's decisions ask the same holders of ``hr`` again and again, and
+    each question costs a hop through the gateway. A change in the directory reaches the
+    decisions within ``seconds``. Only answers are kept (not "no such person", not errors)."""
+
+    def __init__(self, seconds: float, *, max_entries: int = 4096) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[str, str]) -> Any | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= time.monotonic():
+            del self._entries[key]
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[str, str], value: Any) -> None:
+        if len(self._entries) >= self.max_entries:
+            now = time.monotonic()
+            self._entries = {k: e for k, e in self._entries.items() if e[0] > now}
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+        self._entries[key] = (time.monotonic() + self.seconds, value)
+
+
+# The cache of each gateway client (one per app), when the app keeps one.
+_caches: weakref.WeakKeyDictionary[httpx.AsyncClient, DirectoryCache] = weakref.WeakKeyDictionary()
+
+
+def cache_directory(gateway: httpx.AsyncClient, *, seconds: float) -> None:
+    """Keep the directory's answers ``seconds`` for calls through ``gateway`` (0: never)."""
+    if seconds > 0:
+        _caches[gateway] = DirectoryCache(seconds)
+    else:
+        _caches.pop(gateway, None)
 
 
 class UpstreamUnavailable(Exception):
@@ -45,20 +88,38 @@ class CoachingHistory:
 
 async def find_person(gateway: httpx.AsyncClient, person_id: uuid.UUID) -> DirectoryPerson | None:
     """The person in the directory, or ``None`` if the directory has no such person."""
+    cache = _caches.get(gateway)
+    key = ("person", str(person_id))
+    if cache is not None and (known := cache.get(key)) is not None:
+        found: DirectoryPerson = known
+        return found
     response = await _call(gateway, "GET", f"{PEOPLE}/{person_id}")
     if response.status_code == 404:
         return None
-    return _person_of(_json_of(response, expected=(200,)))
+    person = _person_of(_json_of(response, expected=(200,)))
+    if cache is not None:
+        cache.put(key, person)
+    return person
 
 
 async def people_with_role(gateway: httpx.AsyncClient, role: str) -> list[DirectoryPerson]:
     """The active people holding ``role`` now (the directory maps groups to roles)."""
-    return await _active_people(gateway, {"role": role})
+    return await _cached_people(gateway, "role", role)
 
 
 async def group_members(gateway: httpx.AsyncClient, group: str) -> list[DirectoryPerson]:
     """The active members of the directory group named ``group`` (none if it is unknown)."""
-    return await _active_people(gateway, {"group": group})
+    return await _cached_people(gateway, "group", group)
+
+
+async def _cached_people(gateway: httpx.AsyncClient, kind: str, name: str) -> list[DirectoryPerson]:
+    cache = _caches.get(gateway)
+    if cache is not None and (known := cache.get((kind, name))) is not None:
+        return list(known)
+    people = await _active_people(gateway, {kind: name})
+    if cache is not None:
+        cache.put((kind, name), tuple(people))
+    return people
 
 
 async def departments_of(
