@@ -40,6 +40,7 @@ from incidents.decision.models import (
     Decision,
     DecisionKind,
     JobKind,
+    PendingJob,
     Trigger,
 )
 from incidents.decision.person import PersonTurns
@@ -439,7 +440,13 @@ async def _record(
     if trigger is Trigger.REPORTED:  # a new incident now counts for the later ones
         await person_history.history_changed(session, incident=incident)
     if verdict.decision is not None:
-        await _apply(session, incident=incident, decision=verdict.decision, actor=actor)
+        await _apply(
+            session,
+            incident=incident,
+            decision=verdict.decision,
+            actor=actor,
+            fresh=trigger is Trigger.REPORTED,
+        )
         return verdict.decision
     reason = verdict.history_error or verdict.retry_error or "unknown"
     if incident.status not in UNDECIDED:
@@ -674,10 +681,17 @@ def _facts_record(facts: Facts, history: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _apply(
-    session: AsyncSession, *, incident: Incident, decision: Decision, actor: Caller | None
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    decision: Decision,
+    actor: Caller | None,
+    fresh: bool = False,
 ) -> None:
     """Make ``decision`` the one in force: on the incident, its assignments, its timeline,
-    and the remedial engagement to open if the action is coaching."""
+    and the remedial engagement to open if the action is coaching. ``fresh``: the incident
+    was added in this transaction (a new report), so it has no jobs and no assignments to
+    replace yet, and the statements that would look for them are not sent."""
     session.add(decision)
     await session.flush()
     replaces = incident.decision_id is not None
@@ -688,15 +702,16 @@ async def _apply(
     incident.deadline_at = decision.deadline_at
     if incident.suspends_ambassador != decision.suspends_ambassador:
         incident.suspends_ambassador = decision.suspends_ambassador
-        await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING)
+        await _enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING, fresh=fresh)
     if incident.status in UNDECIDED:
         incident.status = IncidentStatus.DECIDED
     incident.updated_at = utcnow()
     session.add(incident)
-    await jobs.finish(session, incident_id=incident.id, kind=JobKind.DECIDE)
-    if decision.kind is DecisionKind.POLICY:  # taken on the person's history as it is now
-        await jobs.finish(session, incident_id=incident.id, kind=JobKind.RECOUNT)
-    await _replace_assignments(session, decision=decision)
+    if not fresh:
+        await jobs.finish(session, incident_id=incident.id, kind=JobKind.DECIDE)
+        if decision.kind is DecisionKind.POLICY:  # taken on the person's history as it is now
+            await jobs.finish(session, incident_id=incident.id, kind=JobKind.RECOUNT)
+    await _replace_assignments(session, decision=decision, fresh=fresh)
     _record_on_timeline(session, decision=decision, actor=actor)
     await events.decided(
         session,
@@ -705,8 +720,8 @@ async def _apply(
         escalated=replaces or decision.kind is DecisionKind.OVERRIDE,
     )
     wants_coaching = decision.action is Action.COACHING and incident.remedial_engagement_id is None
-    if wants_coaching and await jobs.enqueue(
-        session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL
+    if wants_coaching and await _enqueue(
+        session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL, fresh=fresh
     ):
         timeline.append(
             session,
@@ -717,10 +732,22 @@ async def _apply(
     await session.flush()
 
 
-async def _replace_assignments(session: AsyncSession, *, decision: Decision) -> None:
-    await session.execute(
-        delete(Assignment).where(col(Assignment.incident_id) == decision.incident_id)
-    )
+async def _enqueue(
+    session: AsyncSession, *, incident_id: uuid.UUID, kind: JobKind, fresh: bool
+) -> bool:
+    if fresh:  # nothing can be queued yet for an incident added in this transaction
+        session.add(PendingJob(incident_id=incident_id, kind=kind))
+        return True
+    return await jobs.enqueue(session, incident_id=incident_id, kind=kind)
+
+
+async def _replace_assignments(
+    session: AsyncSession, *, decision: Decision, fresh: bool = False
+) -> None:
+    if not fresh:
+        await session.execute(
+            delete(Assignment).where(col(Assignment.incident_id) == decision.incident_id)
+        )
     # A contact is assigned to its person (with the role it was contacted for, which is
     # what lets legal see the whole incident); a role nobody holds stays with the role.
     rows = [
