@@ -65,7 +65,7 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CONCURRENCY = 16
 IDLE_SECONDS = 3.0
-SETTLE_TIMEOUT_SECONDS = 120.0
+SETTLE_TIMEOUT_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
