@@ -47,13 +47,14 @@ def failures(junit: Path) -> list[str]:
     found = []
     for case in ET.parse(junit).getroot().iter("testcase"):
         for failure in [*case.iter("failure"), *case.iter("error")]:
-            text = failure.get("message") or failure.text or ""
+            # The message names the check; the text holds the case and a curl reproducer.
+            text = f"{failure.get('message') or ''}\n{failure.text or ''}"
             found.append(f"{case.get('name')}:\n{text.strip()[:3000]}")
     return found
 
 
 async def run_schemathesis(
-    document: dict[str, Any], *, url: str, token: str, tmp_path: Path
+    document: dict[str, Any], *, url: str, token: str, tmp_path: Path, extra: tuple[str, ...] = ()
 ) -> list[str]:
     """schemathesis as its own process, every check but positive_data_acceptance (why:
     tests/contract/schemathesis.toml); the failures of its junit report."""
@@ -81,6 +82,7 @@ async def run_schemathesis(
         "junit",
         "--report-junit-path",
         str(junit),
+        *extra,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -115,7 +117,15 @@ async def test_schemathesis_finds_nothing_in_scim(
     document = (await idp.get("/scim/v2/openapi.json")).json()
 
     found = await run_schemathesis(
-        document, url=served + "/scim/v2", token=secret, tmp_path=tmp_path
+        document,
+        url=served + "/scim/v2",
+        token=secret,
+        tmp_path=tmp_path,
+        # POST /.search (every resource type at once) is optional (RFC 7644 §3.4.3) and
+        # answers 501, RFC 7644 §3.12's status for an unsupported operation, whatever is
+        # sent: a deliberate 5xx the server-error check would flag. tests/gateway/test_scim.py
+        # holds that answer; every other SCIM operation is fuzzed.
+        extra=("--exclude-path", "/.search"),
     )
 
     assert found == [], "\n\n".join(found)

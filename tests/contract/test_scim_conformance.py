@@ -26,11 +26,9 @@ REFUSED: dict[str, str] = {
     # provisioned would leave the directory pointing nowhere.
     "is not a user here": "reference to a user that was never provisioned",
     "are not users here": "reference to a user that was never provisioned",
-    # We return each member's display name (readOnly, from the directory) beside what was
-    # sent; the checker compares members with exactly what it sent.
-    "display=None)]\nReturned value": "members carry their display name",
-    # POST /.search is optional (RFC 7644 §3.4.3); filters work on GET.
-    "No SCIM resource at /scim/v2/.search": "POST /.search is not supported",
+    # Removing `active` leaves a person active (the default): the directory needs a yes or
+    # no, and an unassigned `active` cannot lock anyone out.
+    "did not remove attribute 'active'": "an unassigned active is true",
 }
 
 

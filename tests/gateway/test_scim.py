@@ -72,8 +72,9 @@ class TestCreateUser:
         user = response.json()
         assert response.headers["location"].endswith(f"/scim/v2/Users/{user['id']}")
         assert user[ENTERPRISE]["department"] == "Finance"
-        assert user["displayName"] == "Ada Lovelace"
+        assert "displayName" not in user  # not sent: SCIM returns what was sent
         person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        assert person.json()["display_name"] == "Ada Lovelace"  # derived from name
         assert person.json()["department"] == "Finance"
         assert person.json()["email"] == "ada@northwind.example"
 
@@ -681,6 +682,91 @@ class TestTypes:
         assert response.status_code == 201, response.text
         assert response.json()["active"] is False
         assert "title" not in response.json()
+
+
+class TestWhatAnAnswerHolds:
+    """attributes / excludedAttributes (RFC 7644 §3.4.2.5), and what comes back by default."""
+
+    async def test_attributes_keeps_only_those_plus_id_schemas_and_meta(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, name=FULL_NAME, emails=EMAILS)
+        params = {"attributes": f"userName,NAME.givenName,emails.value,{ENTERPRISE}:department"}
+
+        one = await scim.get(f"/scim/v2/Users/{user['id']}", params=params)
+        listed = await scim.get(
+            "/scim/v2/Users", params={**params, "filter": f'id eq "{user["id"]}"'}
+        )
+
+        for body in (one.json(), listed.json()["Resources"][0]):
+            assert set(body) == {"schemas", "id", "meta", "userName", "name", "emails", ENTERPRISE}
+            assert body["name"] == {"givenName": "Ada"}
+            assert body["emails"] == [{"value": e["value"]} for e in EMAILS]
+            assert body[ENTERPRISE] == {"department": "Finance"}
+
+    async def test_excluded_attributes_leaves_those_out(self, scim: httpx.AsyncClient) -> None:
+        user = await create_user(scim, name=FULL_NAME, emails=EMAILS)
+
+        response = await scim.get(
+            f"/scim/v2/Users/{user['id']}",
+            params={"excludedAttributes": "emails,name.middleName,id"},
+        )
+
+        body = response.json()
+        assert "emails" not in body
+        assert body["name"] == {k: v for k, v in FULL_NAME.items() if k != "middleName"}
+        assert body["id"] == user["id"]  # always returned
+        assert body["userName"] == user["userName"]
+
+    async def test_members_come_back_as_sent_and_their_names_on_request(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim)
+        group = await scim.post(
+            "/scim/v2/Groups", json={"displayName": "Readers", "members": [{"value": user["id"]}]}
+        )
+        group_id = group.json()["id"]
+
+        plain = await scim.get(f"/scim/v2/Groups/{group_id}")
+        named = await scim.get(
+            f"/scim/v2/Groups/{group_id}", params={"attributes": "members.display,members.value"}
+        )
+        without = await scim.get("/scim/v2/Groups", params={"excludedAttributes": "members"})
+
+        assert [set(m) for m in plain.json()["members"]] == [{"value", "$ref"}]
+        assert named.json()["members"] == [{"value": user["id"], "display": "Ada Lovelace"}]
+        assert all("members" not in g for g in without.json()["Resources"])
+
+    async def test_display_name_comes_back_only_if_sent_and_the_directory_still_has_a_name(
+        self, stack: StackHandle, scim: httpx.AsyncClient
+    ) -> None:
+        user = await create_user(scim, displayName="Ada L.")
+
+        removed = await scim.patch(
+            f"/scim/v2/Users/{user['id']}", json=patch({"op": "remove", "path": "displayName"})
+        )
+
+        assert user["displayName"] == "Ada L."
+        assert "displayName" not in removed.json()
+        person = await stack.as_service("coaching").get(f"/api/v1/directory/people/{user['id']}")
+        assert person.json()["display_name"] == "Ada Lovelace"  # from name
+
+    async def test_a_locale_that_is_no_language_tag_is_refused(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        response = await scim.post(
+            "/scim/v2/Users", json=okta_user("l@northwind.example", locale=str(uuid.uuid4()))
+        )
+
+        assert_scim_error(response, 400, "invalidValue")
+        assert "locale" in response.json()["detail"]
+
+    async def test_searching_every_resource_type_at_once_is_a_scim_501(
+        self, scim: httpx.AsyncClient
+    ) -> None:
+        response = await scim.post("/scim/v2/.search", json={"filter": 'userName eq "x"'})
+
+        assert_scim_error(response, 501)
 
 
 class TestOpenApiDocument:

@@ -164,10 +164,14 @@ async def test_hostile_input_to_scim_is_a_scim_error_and_writes_nothing(
             {"content": OVERSIZED_JSON, "headers": headers},
             {"content": json.dumps({"userName": NUL, "displayName": NUL}), "headers": headers},
         ]
+    # POST /.search (every resource type at once) is not supported: 501 whatever is sent.
+    unsupported = path.endswith("/.search")
     for case in cases:
         response = await scim.request(method, url, **case)
-        assert 400 <= response.status_code < 500 or (
-            response.status_code == 200 and "params" in case and method == "GET"
+        assert (
+            400 <= response.status_code < 500
+            or (response.status_code == 200 and "params" in case and method == "GET")
+            or (response.status_code == 501 and unsupported)
         ), f"{method} {url} {case.get('params')}: {response.status_code} {response.text}"
         if response.status_code >= 400:
             assert response.json()["schemas"] == [SCIM_ERROR], response.text

@@ -30,7 +30,11 @@ class Person(Versioned, Base, table=True):
     middle_name: str | None = Field(default=None, max_length=200)
     honorific_prefix: str | None = Field(default=None, max_length=200)
     honorific_suffix: str | None = Field(default=None, max_length=200)
+    # The name every service shows: SCIM's displayName, else name.formatted, else given and
+    # family name, else userName (gateway.scim.schemas.ScimUserIn.best_display_name).
     display_name: str = Field(max_length=200)
+    # SCIM's displayName as sent (None: not sent), which SCIM returns.
+    scim_display_name: str | None = Field(default=None, max_length=200)
     # The address notifications go to: derived from SCIM's ``emails`` (the primary one, else
     # the work one, else the first); every address as sent is in ``person_emails``.
     email: str | None = Field(default=None, max_length=320)

@@ -111,6 +111,7 @@ async def seed(database: Database) -> bool:
                     given_name=demo.given_name,
                     family_name=demo.family_name,
                     display_name=f"{demo.given_name} {demo.family_name}",
+                    scim_display_name=f"{demo.given_name} {demo.family_name}",
                     email=f"{demo.user_name}@{DEMO_DOMAIN}",
                     department=demo.department,
                     title=demo.title,

@@ -194,6 +194,7 @@ class Eraser:
                     )
                 )
                 person.display_name = ERASED_NAME
+                person.scim_display_name = None
                 person.department = person.title = person.employee_number = None
                 person.manager_id = None
                 person.locale = None

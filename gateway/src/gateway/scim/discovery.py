@@ -22,6 +22,8 @@ def _attribute(
     mutability: str = "readWrite",
     uniqueness: str = "none",
     sub: list[dict[str, Any]] | None = None,
+    returned: str = "default",
+    canonical: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     attribute: dict[str, Any] = {
         "name": name,
@@ -30,9 +32,11 @@ def _attribute(
         "required": required,
         "caseExact": False,
         "mutability": mutability,
-        "returned": "default",
+        "returned": returned,
         "uniqueness": uniqueness,
     }
+    if canonical:
+        attribute["canonicalValues"] = list(canonical)
     if sub is not None:
         attribute["subAttributes"] = sub
     return attribute
@@ -50,8 +54,13 @@ def _reference(*types: str, mutability: str = "immutable") -> dict[str, Any]:
 _MEMBER = [
     _attribute("value", required=True, mutability="immutable"),
     _reference("User"),
-    _attribute("display", mutability="readOnly"),
+    # The member's name from the directory: only on request (`attributes=members.display`),
+    # so members come back as the identity provider sent them.
+    _attribute("display", mutability="readOnly", returned="request"),
 ]
+# Language tags (BCP 47) with templates here, and their common regional forms; any other
+# tag of at most 35 characters is accepted too (mail then falls back to English).
+LANGUAGE_TAGS = ("en", "en-GB", "en-US", "nl", "nl-NL", "nl-BE")
 _GROUP = [
     _attribute("value", mutability="readOnly"),
     _reference("Group", mutability="readOnly"),
@@ -85,8 +94,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             ),
             _attribute("active", "boolean"),
             _attribute("title"),
-            _attribute("locale"),
-            _attribute("preferredLanguage"),
+            _attribute("locale", canonical=LANGUAGE_TAGS),
+            _attribute("preferredLanguage", canonical=LANGUAGE_TAGS),
             _attribute("groups", "complex", multi=True, mutability="readOnly", sub=_GROUP),
         ],
     },

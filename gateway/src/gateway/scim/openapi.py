@@ -31,6 +31,8 @@ PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # Every operation: the gateway refuses a caller without an API client secret (401) or
 # without the scim scope (403), and holds each client to SCIM's rate budget (429).
 ALWAYS = (401, 403, 429)
+# A body named "User" or "Group" is validated as sent (with its required attributes).
+REQUEST_SCHEMAS = {"User": "UserRequest", "Group": "GroupRequest"}
 ERRORS: dict[int, str] = {
     400: "Not valid SCIM (`scimType` says why: invalidValue, invalidSyntax, invalidFilter, "
     "invalidPath, noTarget, mutability); `detail` names the attribute or parameter.",
@@ -139,7 +141,15 @@ def _resource(schema_id: str, *, extensions: tuple[str, ...] = ()) -> dict[str, 
         "description": f"{definition['description'].rstrip('.')} (`{schema_id}`). Attribute "
         "names are case-insensitive; attributes not listed are accepted and ignored.",
         "properties": properties,
-        "required": [a["name"] for a in definition["attributes"] if a["required"]],
+    }
+
+
+def _request(name: str, schema_id: str) -> dict[str, Any]:
+    """A resource as sent: its required attributes must be there. (Answers need not hold
+    them: `attributes=` may leave them out.)"""
+    return {
+        "allOf": [_ref(name)],
+        "required": [a["name"] for a in SCHEMAS[schema_id]["attributes"] if a["required"]],
     }
 
 
@@ -176,6 +186,8 @@ def components() -> dict[str, Any]:
             "properties": {a["name"]: _property(a) for a in enterprise["attributes"]},
         },
         "Group": _resource(GROUP_SCHEMA),
+        "UserRequest": _request("User", USER_SCHEMA),
+        "GroupRequest": _request("Group", GROUP_SCHEMA),
         "UserList": _list("User"),
         "GroupList": _list("Group"),
         "Meta": {
@@ -241,7 +253,7 @@ def components() -> dict[str, Any]:
 
 def _responses(declared: dict[str, Any]) -> dict[str, Any]:
     status = declared["status"]
-    success: dict[str, Any] = {"description": "Success."}
+    success: dict[str, Any] = {"description": "Success." if status < 400 else "Not supported."}
     returns = declared.get("returns")  # left out by FastAPI when None
     if returns is not None:
         success["content"] = _content(_ref(returns))
@@ -282,12 +294,15 @@ def build(app: FastAPI, *, public_url: str) -> dict[str, Any]:
             op["summary"] = declared["summary"]
             op["tags"] = ["scim"]
             op["security"] = [{"scimBearer": []}]
+            if any(p.get("in") == "query" for p in op.get("parameters", [])):
+                # A query parameter out of its bounds is a SCIM 400 (invalidValue).
+                declared["errors"] = sorted({*declared["errors"], 400})
             op["responses"] = _responses(declared)
             body = declared.get("body")
             if body is not None:
                 op["requestBody"] = {
                     "required": True,
-                    "content": _content(_ref(body)),
+                    "content": _content(_ref(REQUEST_SCHEMAS.get(body, body))),
                 }
             else:
                 op.pop("requestBody", None)

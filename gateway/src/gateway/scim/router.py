@@ -5,9 +5,10 @@ clients with the ``scim`` scope get in."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,12 +20,14 @@ from gateway.deps import SessionDep
 from gateway.events.directory import Change, person_changed
 from gateway.models import Group, Person
 from gateway.privacy.roles import Membership, membership, record_role_changes
-from gateway.scim import discovery, service
+from gateway.scim import discovery, projection, service
 from gateway.scim import openapi as scim_openapi
 from gateway.scim.errors import ScimError, ScimResponse, not_found, scim_error_response
 from gateway.scim.filters import Equals, parse_equals
 from gateway.scim.openapi import operation
 from gateway.scim.schemas import (
+    GROUP_SHAPE,
+    USER_SHAPE,
     ScimGroupIn,
     ScimUserIn,
     group_resource,
@@ -67,6 +70,62 @@ Filter = Annotated[
     ),
 ]
 
+Attributes = Annotated[
+    str | None,
+    Query(
+        alias="attributes",
+        max_length=1000,
+        description="Comma-separated attributes to return (besides schemas, id and meta), "
+        "e.g. `userName,name.givenName` (RFC 7644 §3.4.2.5).",
+    ),
+]
+ExcludedAttributes = Annotated[
+    str | None,
+    Query(
+        alias="excludedAttributes",
+        max_length=1000,
+        description="Comma-separated attributes to leave out; `members` leaves each group's "
+        "members out without reading them (what Entra sends).",
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Which attributes an answer holds (``attributes``, ``excludedAttributes``)."""
+
+    attributes: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    def leaves_out(self, name: str) -> bool:
+        if any(e.lower() == name.lower() for e in self.excluded):
+            return True
+        return bool(self.attributes) and not any(
+            a.lower().split(".")[0] == name.lower() for a in self.attributes
+        )
+
+    def user(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return projection.project(
+            resource, USER_SHAPE, attributes=list(self.attributes), excluded=list(self.excluded)
+        )
+
+    def group(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return projection.project(
+            resource,
+            GROUP_SHAPE,
+            attributes=list(self.attributes),
+            excluded=list(self.excluded),
+            request_only=(("members", "display"),),
+        )
+
+
+def view(attributes: Attributes = None, excluded_attributes: ExcludedAttributes = None) -> View:
+    return View(tuple(projection.names(attributes)), tuple(projection.names(excluded_attributes)))
+
+
+ViewDep = Annotated[View, Depends(view)]
+DEFAULT_VIEW = View()
+
 router = APIRouter()
 
 
@@ -95,11 +154,18 @@ def _resource_id(raw: str, resource: str) -> uuid.UUID:
 
 
 async def _user_response(
-    request: Request, session: SessionDep, person: Person, status: int = 200
+    request: Request,
+    session: SessionDep,
+    person: Person,
+    status: int = 200,
+    *,
+    shown: View = DEFAULT_VIEW,
 ) -> ScimResponse:
     groups = (await service.groups_of(session, [person.id])).get(person.id, [])
     emails = (await service.emails_of(session, [person.id])).get(person.id, [])
-    resource = user_resource(person, emails=emails, groups=groups, base_url=base_url(request))
+    resource = shown.user(
+        user_resource(person, emails=emails, groups=groups, base_url=base_url(request))
+    )
     headers = {"Location": resource["meta"]["location"]} if status == 201 else None
     return ScimResponse(resource, status_code=status, headers=headers)
 
@@ -107,12 +173,15 @@ async def _user_response(
 @router.get(
     "/Users",
     openapi_extra=operation(
-        "List or find users (filter, startIndex, count)", returns="UserList", errors=(400,)
+        "List or find users (filter, startIndex, count, attributes, excludedAttributes)",
+        returns="UserList",
+        errors=(400,),
     ),
 )
 async def list_users(
     request: Request,
     session: SessionDep,
+    shown: ViewDep,
     filter_expression: Filter = None,
     start_index: StartIndex = 1,
     count: Count = DEFAULT_COUNT,
@@ -125,8 +194,13 @@ async def list_users(
     groups = await service.groups_of(session, [p.id for p in people])
     emails = await service.emails_of(session, [p.id for p in people])
     resources = [
-        user_resource(
-            p, emails=emails.get(p.id, []), groups=groups.get(p.id, []), base_url=base_url(request)
+        shown.user(
+            user_resource(
+                p,
+                emails=emails.get(p.id, []),
+                groups=groups.get(p.id, []),
+                base_url=base_url(request),
+            )
         )
         for p in people
     ]
@@ -156,9 +230,11 @@ async def create_user(request: Request, session: SessionDep, body: ScimBody) -> 
 
 
 @router.get("/Users/{user_id}", openapi_extra=operation("A user", returns="User", errors=(404,)))
-async def get_user(request: Request, session: SessionDep, user_id: str) -> ScimResponse:
+async def get_user(
+    request: Request, session: SessionDep, user_id: str, shown: ViewDep
+) -> ScimResponse:
     person = await service.get_user(session, user_id=_resource_id(user_id, "User"))
-    return await _user_response(request, session, person)
+    return await _user_response(request, session, person, shown=shown)
 
 
 @router.put(
@@ -221,30 +297,17 @@ async def delete_user(request: Request, session: SessionDep, user_id: str) -> Re
 # -- groups -----------------------------------------------------------------------------
 
 
-ExcludedAttributes = Annotated[
-    str | None,
-    Query(
-        alias="excludedAttributes",
-        max_length=1000,
-        description="`members` leaves each group's members out (what Entra sends).",
-    ),
-]
-
-
-def excludes_members(excluded_attributes: str | None) -> bool:
-    return "members" in (excluded_attributes or "").replace(" ", "").lower().split(",")
-
-
 async def _group_response(
     request: Request,
     session: SessionDep,
     group: Group,
     status: int = 200,
     *,
-    skip_members: bool = False,
+    shown: View = DEFAULT_VIEW,
 ) -> ScimResponse:
+    skip_members = shown.leaves_out("members")
     members = [] if skip_members else (await service.members_of(session, [group.id]))[group.id]
-    resource = group_resource(group, members=members, base_url=base_url(request))
+    resource = shown.group(group_resource(group, members=members, base_url=base_url(request)))
     if skip_members:
         resource.pop("members", None)
     headers = {"Location": resource["meta"]["location"]} if status == 201 else None
@@ -254,7 +317,7 @@ async def _group_response(
 @router.get(
     "/Groups",
     openapi_extra=operation(
-        "List or find groups (filter, startIndex, count, excludedAttributes)",
+        "List or find groups (filter, startIndex, count, attributes, excludedAttributes)",
         returns="GroupList",
         errors=(400,),
     ),
@@ -262,10 +325,10 @@ async def _group_response(
 async def list_groups(
     request: Request,
     session: SessionDep,
+    shown: ViewDep,
     filter_expression: Filter = None,
     start_index: StartIndex = 1,
     count: Count = DEFAULT_COUNT,
-    excluded_attributes: ExcludedAttributes = None,
 ) -> ScimResponse:
     condition = where(filter_expression, allowed=("displayName", "externalId", "id"))
     start_index, count = max(start_index, 1), max(count, 0)
@@ -273,12 +336,12 @@ async def list_groups(
         session, where=condition, start_index=start_index, count=count
     )
     # Entra lists groups with excludedAttributes=members: large groups stay cheap.
-    skip_members = excludes_members(excluded_attributes)
+    skip_members = shown.leaves_out("members")
     members = {} if skip_members else await service.members_of(session, [g.id for g in groups])
     resources = []
     for group in groups:
-        resource = group_resource(
-            group, members=members.get(group.id, []), base_url=base_url(request)
+        resource = shown.group(
+            group_resource(group, members=members.get(group.id, []), base_url=base_url(request))
         )
         if skip_members:
             resource.pop("members", None)
@@ -317,12 +380,10 @@ async def get_group(
     request: Request,
     session: SessionDep,
     group_id: str,
-    excluded_attributes: ExcludedAttributes = None,
+    shown: ViewDep,
 ) -> ScimResponse:
     group = await service.get_group(session, group_id=_resource_id(group_id, "Group"))
-    return await _group_response(
-        request, session, group, skip_members=excludes_members(excluded_attributes)
-    )
+    return await _group_response(request, session, group, shown=shown)
 
 
 @router.put(
@@ -372,6 +433,21 @@ async def delete_group(request: Request, session: SessionDep, group_id: str) -> 
     forget(request, await service.delete_group(session, group=group))
     await record_role_changes(session, request, before=before, after=membership(group.id, None, ()))
     return Response(status_code=204)
+
+
+@router.post(
+    "/.search",
+    openapi_extra=operation(
+        "Search across resource types: not supported (501)", returns="Error", status=501
+    ),
+)
+async def search_everything() -> Response:
+    # RFC 7644 §3.4.3 makes it optional; §3.12 answers an unsupported operation with 501.
+    raise ScimError(
+        501,
+        "Searching several resource types at once is not supported; use GET /Users or "
+        "GET /Groups with a filter.",
+    )
 
 
 # -- discovery --------------------------------------------------------------------------

@@ -250,7 +250,7 @@ def user_document(person: Person, emails: Sequence[PersonEmail]) -> dict[str, An
             "honorificPrefix": person.honorific_prefix,
             "honorificSuffix": person.honorific_suffix,
         },
-        "displayName": person.display_name,
+        "displayName": person.scim_display_name,
         "emails": [
             {"value": e.value, "type": e.type, "primary": e.primary, "display": e.display}
             for e in sorted(emails, key=lambda e: e.position)

@@ -162,6 +162,7 @@ async def _apply_user(session: AsyncSession, person: Person, data: ScimUserIn) -
     person.honorific_prefix = name.honorific_prefix
     person.honorific_suffix = name.honorific_suffix
     person.display_name = data.best_display_name()
+    person.scim_display_name = data.display_name
     person.email = data.primary_email()
     person.active = data.active is not False
     person.title = data.title
