@@ -315,6 +315,27 @@ class TestRefusals:
         assert response.status_code == 409
         assert "cannot replay it" in response.json()["detail"]
 
+    async def test_a_window_over_ten_years_is_a_422(self, stack: StackHandle, org: Org) -> None:
+        policy_id = await draft_with(stack, org, medium_to_the_manager)
+
+        response = await stack.as_user(org.hr).post(
+            f"{POLICIES}/{policy_id}/replay", json={"since": days_ago(3651), "until": days_ago(0)}
+        )
+
+        assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "at most 3650 days" in response.json()["detail"]
+
+    async def test_replaying_an_unknown_version_is_a_404(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        response = await stack.as_user(org.hr).post(
+            f"{POLICIES}/00000000-0000-4000-8000-000000000000/replay", json={}
+        )
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+
     async def test_an_unknown_replay_is_a_404(self, stack: StackHandle, org: Org) -> None:
         policy_id = await draft_with(stack, org, medium_to_the_manager)
 

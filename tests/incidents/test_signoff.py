@@ -313,6 +313,28 @@ class TestRefusals:
         assert response.status_code == 409
         assert "Version 1 is published" in response.json()["detail"]
 
+    async def test_rejecting_a_published_version_is_a_409(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        current = (await stack.as_user(org.legal).get("/api/v1/incidents/escalation-policy")).json()
+
+        response = await stack.as_user(org.legal).post(
+            f"{POLICIES}/{current['id']}/reject", json={"comment": "Too late to object."}
+        )
+
+        assert response.status_code == 409
+        assert "is published" in response.json()["detail"]
+
+    async def test_approving_an_unknown_version_is_a_404(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        response = await stack.as_user(org.legal).post(
+            f"{POLICIES}/00000000-0000-4000-8000-000000000000/approve", json={}
+        )
+
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+
     async def test_approving_for_a_role_one_does_not_hold_is_a_403(
         self, stack: StackHandle, org: Org
     ) -> None:
