@@ -91,6 +91,8 @@ class GatewaySettings(EncryptionSettings):
     # How long a gateway holds an erasure it works on; one cut short (a crash) is taken
     # over by any gateway when this has passed.
     erasure_lease_seconds: float = Field(default=60.0, gt=0)
+    # Likewise for a right-of-access export being gathered.
+    export_lease_seconds: float = Field(default=60.0, gt=0)
 
     # E-mail (SMTP with aiosmtplib). ``make run`` starts a local catcher on port 1025.
     email_enabled: bool = True

@@ -33,6 +33,7 @@ from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
 from gateway.privacy.erasure import Eraser
+from gateway.privacy.exports import Exporter
 from gateway.privacy.router import router as privacy_router
 from gateway.proxy import API_PREFIX, HttpxUpstream, ProxyMiddleware, Upstream
 from gateway.relay import HttpUpstream
@@ -251,6 +252,17 @@ def create_app(
             # Erasures cut short by a crash are taken over here when their lease ends.
             erasures = Loop("privacy-erasures", eraser.run_due, poll_seconds=30.0)
             await stack.enter_async_context(erasures.running(enabled=settings.privacy_worker))
+            exporter = Exporter(
+                database,
+                upstreams=upstreams,
+                signer=signer,
+                ttl=dt.timedelta(hours=settings.export_ttl_hours),
+                lease=dt.timedelta(seconds=settings.export_lease_seconds),
+            )
+            app.state.exporter = exporter
+            # Likewise exports: one left unfinished by a dead gateway goes on from its parts.
+            exporter_loop = Loop("privacy-exports", exporter.run_due, poll_seconds=30.0)
+            await stack.enter_async_context(exporter_loop.running(enabled=settings.privacy_worker))
             tune_gc(settings.tune_gc)
             yield
 

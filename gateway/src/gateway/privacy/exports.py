@@ -1,11 +1,14 @@
 """Right-of-access exports: the gateway gathers what it and each service hold about a
 person, part by part, into one document.
 
-A request only records the export (``pending``); the gathering runs in the background and
-records its progress after each part (the directory, then training, coaching, incidents),
-each in a transaction of its own, so a caller polling the export sees it move. Each service
-serves its part to the gateway's own service principal only. A failed part fails the export
-with the reason; the privacy officer requests a new one.
+A request only records the export (``pending``); the gathering runs in the background,
+leased (``kit.jobs``), and records each part as it comes (the directory, then training,
+coaching, incidents) with the progress, each in a transaction of its own, so a caller
+polling the export sees it move, and a gateway killed mid-way leaves the parts it gathered:
+when the lease ends any gateway's privacy loop takes the export over and asks only for the
+parts still missing. Each service serves its part to the gateway's own service principal
+only. A failed part fails the export with the reason (and drops the parts gathered); the
+privacy officer requests a new one.
 """
 
 from __future__ import annotations
@@ -25,15 +28,22 @@ from gateway.models import Group, GroupMember, Person, PersonEmail
 from gateway.privacy.models import ExportStatus, PrivacyExport
 from gateway.privacy.schemas import ExportRead
 from gateway.proxy import Upstream, UpstreamError
-from kit.db import Database, utcnow
+from kit.db import Database, table_of, utcnow
 from kit.errors import Conflict, DomainError, NotFound
+from kit.failpoints import crash_point
 from kit.identity import Caller, InternalTokenSigner, PrincipalKind
+from kit.jobs import claim_due, seconds_until_due
 from kit.privacy import PERSON_PATH
 
 logger = logging.getLogger("gateway.privacy")
 
 SERVICES = ("training", "coaching", "incidents")
 PARTS_TOTAL = 1 + len(SERVICES)
+LEASE = dt.timedelta(seconds=60)
+BATCH = 10
+UNFINISHED = table_of(PrivacyExport).c.status.in_(
+    [ExportStatus.PENDING.value, ExportStatus.RUNNING.value]
+)
 
 
 class ExportNotFound(NotFound):
@@ -120,35 +130,93 @@ def document_of(export: PrivacyExport) -> dict[str, Any]:
     return export.document
 
 
-async def produce(
-    database: Database,
-    *,
-    export_id: uuid.UUID,
-    upstreams: Mapping[str, Upstream],
-    signer: InternalTokenSigner,
-    ttl: dt.timedelta,
-) -> None:
-    """Gather the export's parts, recording progress after each."""
-    async with database.transaction() as session:
-        export = await get_export(session, export_id=export_id)
-        export.status = ExportStatus.RUNNING
-        person_id = export.person_id
-        document: dict[str, Any] = {
-            "person_id": str(person_id),
-            "generated_at": utcnow().isoformat(),
-            "directory": await _directory_part(session, person_id=person_id),
-        }
-        export.parts_done = 1
-        session.add(export)
-    try:
+class Exporter:
+    """Gathers exports: the one just requested (from the request's background task) and,
+    in the privacy loop, any left unfinished by a gateway that died (its lease ended)."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        upstreams: Mapping[str, Upstream],
+        signer: InternalTokenSigner,
+        ttl: dt.timedelta,
+        lease: dt.timedelta = LEASE,
+    ) -> None:
+        self.database = database
+        self.upstreams = upstreams
+        self.signer = signer
+        self.ttl = ttl
+        self.lease = lease
+
+    async def run(self, export_id: uuid.UUID) -> None:
+        """Gather one export now, unless another gateway holds it."""
+        table = table_of(PrivacyExport)
+        async with self.database.transaction() as session:
+            claimed = await claim_due(
+                session,
+                table,
+                limit=1,
+                lease=self.lease,
+                where=[UNFINISHED, table.c.id == export_id],
+            )
+        if claimed:
+            await self._gather(export_id)
+
+    async def run_due(self) -> float:
+        """One round: every unfinished export no gateway holds. Seconds until the next."""
+        table = table_of(PrivacyExport)
+        async with self.database.transaction() as session:
+            claimed = await claim_due(
+                session, table, limit=BATCH, lease=self.lease, where=[UNFINISHED]
+            )
+        for row in claimed:
+            await self._gather(row.id)
+        async with self.database.transaction(write=False) as session:
+            return await seconds_until_due(session, table, at_most=30.0, where=[UNFINISHED])
+
+    async def _gather(self, export_id: uuid.UUID) -> None:
+        """Gather the parts not gathered yet, recording each (and the progress) as it comes."""
+        async with self.database.transaction() as session:
+            export = await get_export(session, export_id=export_id)
+            export.status = ExportStatus.RUNNING
+            person_id = export.person_id
+            document: dict[str, Any] = dict(export.document or {})
+            if "directory" not in document:
+                document = {
+                    "person_id": str(person_id),
+                    "generated_at": utcnow().isoformat(),
+                    "directory": await _directory_part(session, person_id=person_id),
+                }
+                export.document, export.parts_done = document, 1
+            session.add(export)
+        crash_point("export.after_directory")
         for name in SERVICES:
-            document[name] = await _service_part(upstreams[name], signer, person_id=person_id)
-            await _progress(database, export_id)
-    except (UpstreamError, KeyError) as exc:
-        logger.warning("export failed", extra={"export_id": str(export_id), "error": str(exc)})
-        await _finish(database, export_id, error=f"a service could not be asked: {exc}"[:500])
-        return
-    await _finish(database, export_id, document=document, ttl=ttl)
+            if name in document:
+                continue
+            try:
+                part = await _service_part(self.upstreams[name], self.signer, person_id=person_id)
+            except (UpstreamError, KeyError) as exc:
+                logger.warning(
+                    "export failed", extra={"export_id": str(export_id), "error": str(exc)}
+                )
+                await _finish(
+                    database=self.database,
+                    export_id=export_id,
+                    error=f"the {name} service could not be asked: {exc}"[:500],
+                )
+                return
+            document[name] = part
+            await self._record(export_id, document)
+            crash_point(f"export.after_{name}")
+        await _finish(database=self.database, export_id=export_id, document=document, ttl=self.ttl)
+
+    async def _record(self, export_id: uuid.UUID, document: dict[str, Any]) -> None:
+        async with self.database.transaction() as session:
+            export = await get_export(session, export_id=export_id)
+            export.document = dict(document)
+            export.parts_done = 1 + sum(1 for name in SERVICES if name in document)
+            session.add(export)
 
 
 async def _directory_part(session: AsyncSession, *, person_id: uuid.UUID) -> dict[str, Any]:
@@ -184,17 +252,10 @@ async def _service_part(
     return await upstream.fetch_json(path, headers={"Authorization": f"Bearer {token}"})
 
 
-async def _progress(database: Database, export_id: uuid.UUID) -> None:
-    async with database.transaction() as session:
-        export = await get_export(session, export_id=export_id)
-        export.parts_done += 1
-        session.add(export)
-
-
 async def _finish(
+    *,
     database: Database,
     export_id: uuid.UUID,
-    *,
     document: dict[str, Any] | None = None,
     ttl: dt.timedelta | None = None,
     error: str | None = None,
@@ -202,8 +263,10 @@ async def _finish(
     async with database.transaction() as session:
         export = await get_export(session, export_id=export_id)
         export.finished_at = utcnow()
+        export.leased_until = None
         if error is not None:
-            export.status, export.error = ExportStatus.FAILED, error
+            # The parts gathered so far go too: a failed export holds nothing.
+            export.status, export.error, export.document = ExportStatus.FAILED, error, None
         else:
             assert ttl is not None
             export.status, export.document = ExportStatus.READY, document

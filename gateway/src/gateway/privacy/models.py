@@ -24,7 +24,8 @@ class ExportStatus(StrEnum):
 
 
 class PrivacyExport(Base, table=True):
-    """A right-of-access export: gathered in the background, downloadable until it expires,
+    """A right-of-access export: gathered in the background part by part (the parts so far
+    kept in ``document``, encrypted, until it is ready), downloadable until it expires,
     then wiped."""
 
     __tablename__ = "privacy_exports"
@@ -40,6 +41,10 @@ class PrivacyExport(Base, table=True):
         default=None, sa_type=EncryptedJSON("gateway", "privacy_exports.document")
     )
     error: str | None = Field(default=None, max_length=500)
+    # Leased while a gateway gathers it (kit.jobs): one cut short (kill -9) is taken over
+    # when the lease ends and goes on from the first part not gathered.
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    leased_until: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     finished_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     expires_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

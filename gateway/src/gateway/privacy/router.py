@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -42,14 +41,7 @@ async def request_export(
     export = await exports.request_export(session, caller=caller, person_id=data.person_id)
     state = request.app.state
     # After the commit (the session dependency ends before background tasks run).
-    background.add_task(
-        exports.produce,
-        state.database,
-        export_id=export.id,
-        upstreams=state.upstreams,
-        signer=state.signer,
-        ttl=dt.timedelta(hours=state.settings.export_ttl_hours),
-    )
+    background.add_task(state.exporter.run, export.id)
     response.headers["Location"] = f"/api/v1/privacy/exports/{export.id}"
     return exports.read(export)
 
