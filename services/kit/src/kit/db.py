@@ -195,11 +195,12 @@ def call_before_commit(session: AsyncSession, callback: Callable[[Session], None
         callbacks.append(callback)
 
 
-def call_after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+def call_after_commit(session: AsyncSession | Session, callback: Callable[[], None]) -> None:
     """Call ``callback`` once the session's transaction has committed (never if it rolls
     back): e.g. wake a background loop for work the transaction queued, when it is
-    visible to it."""
-    callbacks: list[Callable[[], None]] = session.sync_session.info.setdefault(_AFTER_COMMIT, [])
+    visible to it. ``session`` may be the sync one a ``call_before_commit`` callback gets."""
+    info = session.info if isinstance(session, Session) else session.sync_session.info
+    callbacks: list[Callable[[], None]] = info.setdefault(_AFTER_COMMIT, [])
     if callback not in callbacks:
         callbacks.append(callback)
 
