@@ -17,8 +17,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -38,8 +39,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
-from kit.db import Database, UtcDateTime, utcnow
+from kit.db import Database, UtcDateTime, call_after_commit, utcnow
 
 logger = logging.getLogger("kit.jobs")
 
@@ -117,6 +119,63 @@ async def seconds_until_due(
     if first.tzinfo is None:  # SQLite hands back a naive value from an expression
         first = first.replace(tzinfo=dt.UTC)
     return min(max((first - utcnow()).total_seconds(), 0.0), at_most)
+
+
+# -- direct hand-over ----------------------------------------------------------------
+
+
+class Handover:
+    """Rows a transaction queues for work that a loop of this same process does (events
+    to hand on, e-mails, webhook deliveries), handed to that loop in memory once the
+    transaction has committed, so it need not claim them from the table.
+
+    While the loop runs (:meth:`active`), :meth:`lease_rows` writes the rows already
+    leased to this process and queues them for it after the commit (never if it rolls
+    back); :meth:`take` gives them to the loop. The table stays the truth: rows of a
+    process killed before it finished are claimed by any replica once their lease ends,
+    and the loop itself looks at the table (for other replicas' rows, crashed ones and
+    retries) only when :meth:`time_to_look` says so, not at every wake-up.
+    """
+
+    def __init__(self, lease: dt.timedelta) -> None:
+        self.lease = lease
+        self._active = False
+        self._rows: list[SimpleNamespace] = []
+        self._next_look = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        self._active = True
+        try:
+            yield
+        finally:
+            self._active = False
+
+    def lease_rows(self, session: AsyncSession | Session, rows: list[dict[str, Any]]) -> None:
+        """Before ``rows`` are inserted in ``session``'s transaction: lease them to this
+        process's loop and hand them to it after the commit (nothing when it is not
+        running here: the rows are claimed from the table as usual)."""
+        if not self._active or not rows:
+            return
+        leased_until = utcnow() + self.lease
+        for row in rows:
+            row["leased_until"] = leased_until
+        call_after_commit(session, lambda: self._rows.extend(SimpleNamespace(**r) for r in rows))
+
+    def take(self, limit: int) -> list[SimpleNamespace]:
+        taken, self._rows = self._rows[:limit], self._rows[limit:]
+        return taken
+
+    def time_to_look(self) -> float:
+        """Seconds until the loop should look at the table again (0: now)."""
+        return max((self._next_look - utcnow()).total_seconds(), 0.0)
+
+    def looked(self, *, next_in_seconds: float) -> None:
+        self._next_look = utcnow() + dt.timedelta(seconds=next_in_seconds)
+
+    def look_by(self, when: dt.datetime) -> None:
+        """Rows put back for a later attempt: look at the table by ``when`` at the latest."""
+        self._next_look = min(self._next_look, when)
 
 
 # -- schedules ------------------------------------------------------------------------

@@ -30,7 +30,6 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from itertools import groupby
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -58,7 +57,7 @@ from sqlalchemy.orm import Session
 
 from kit.db import Database, UtcDateTime, call_after_commit, call_before_commit, utcnow
 from kit.failpoints import crash_point
-from kit.jobs import MAX_ERROR_LENGTH, Backoff, Loop, claim_due, seconds_until_due
+from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, Loop, claim_due, seconds_until_due
 
 logger = logging.getLogger("kit.outbox")
 
@@ -122,8 +121,8 @@ class Outbox:
         # Off only to measure what events cost (README "Events"): nothing is written.
         self.enabled = True
         self._on_commit: list[Callable[[], None]] = []
-        # The running drainer of this process, which takes the events handed over directly.
-        self._direct: Callable[[list[dict[str, Any]]], None] | None = None
+        # Events for the running drainer of this process, handed over after the commit.
+        self.handover = Handover(LEASE)
         self._pending_key = f"kit_outbox_{source}"
 
     @contextlib.contextmanager
@@ -164,28 +163,11 @@ class Outbox:
         call_after_commit(session, self._committed)
         return event_id
 
-    @contextlib.contextmanager
-    def handing_to(self, take: Callable[[list[dict[str, Any]]], None]) -> Iterator[None]:
-        """Within the block, write events leased to this process and give their rows to
-        ``take`` once their transaction has committed."""
-        self._direct = take
-        try:
-            yield
-        finally:
-            self._direct = None
-
     def _write_pending(self, session: Session) -> None:
         rows = session.info.pop(self._pending_key, None)
         if not rows:
             return
-        take = self._direct
-        if take is not None:
-            leased_until = utcnow() + LEASE
-            for row in rows:
-                row["leased_until"] = leased_until
-            # Registered after _committed (emit's), so it runs after the wake: the drainer
-            # lingers before its round anyway.
-            call_after_commit(session, lambda: take(rows))
+        self.handover.lease_rows(session, rows)
         session.execute(insert(self.table), rows)
 
     def _committed(self) -> None:
@@ -238,11 +220,7 @@ class OutboxDrainer:
         self._delivered = OUTBOX_EVENTS.labels(outbox.source, "delivered")
         self._failed = OUTBOX_EVENTS.labels(outbox.source, "failed")
         self._lag = OUTBOX_LAG_SECONDS.labels(outbox.source)
-        # Rows this process's commits handed over directly (already leased to it).
-        self._handed: list[SimpleNamespace] = []
-        # When the table is looked at next: events of other replicas, of a crashed
-        # process, and hand-overs to try again.
-        self._next_look = dt.datetime.min.replace(tzinfo=dt.UTC)
+        self.handover = outbox.handover
 
     @contextlib.asynccontextmanager
     async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
@@ -251,12 +229,9 @@ class OutboxDrainer:
         if not enabled or not self.outbox.enabled:
             yield
             return
-        with self.outbox.waking(self.loop.wake), self.outbox.handing_to(self._take):
+        with self.outbox.waking(self.loop.wake), self.handover.active():
             async with self.loop.running():
                 yield
-
-    def _take(self, rows: list[dict[str, Any]]) -> None:
-        self._handed.extend(SimpleNamespace(**row) for row in rows)
 
     async def drain_once(self) -> int:
         """Hand on one batch of due events; how many were delivered (0: none due, or the
@@ -277,11 +252,7 @@ class OutboxDrainer:
     async def _hand_on_handed(self) -> int:
         """Hand on what this process's commits handed over, without claiming it."""
         delivered = 0
-        while self._handed:
-            batch, self._handed = (
-                self._handed[: self.batch_size],
-                self._handed[self.batch_size :],
-            )
+        while batch := self.handover.take(self.batch_size):
             delivered += await self._hand_on(batch)
         return delivered
 
@@ -310,7 +281,7 @@ class OutboxDrainer:
             self._failed.inc(len(rows))
             # Look at the table again when the first of them is due.
             soonest = min(int(row.attempts) for row in rows) + 1
-            self._next_look = min(self._next_look, utcnow() + self.backoff.delay(soonest))
+            self.handover.look_by(utcnow() + self.backoff.delay(soonest))
             return 0
         # A kill here hands the batch over again after the lease: the intake's idempotency
         # on the event id keeps that from telling anyone twice (tests/e2e).
@@ -355,9 +326,8 @@ class OutboxDrainer:
         # Woken by a commit: hand its events on, and look at the table only when it is
         # time to (a poll, or a retry due); every look also updates the lag.
         await self._hand_on_handed()
-        now = utcnow()
-        if now < self._next_look:
-            return (self._next_look - now).total_seconds()
+        if wait := self.handover.time_to_look():
+            return wait
         await self.drain()
         table = self.outbox.table
         async with self.database.transaction(write=False) as session:
@@ -366,5 +336,5 @@ class OutboxDrainer:
         if oldest is not None and oldest.tzinfo is None:  # SQLite, from an aggregate
             oldest = oldest.replace(tzinfo=dt.UTC)
         self._lag.set(0 if oldest is None else max((utcnow() - oldest).total_seconds(), 0))
-        self._next_look = utcnow() + dt.timedelta(seconds=delay)
+        self.handover.looked(next_in_seconds=delay)
         return delay
