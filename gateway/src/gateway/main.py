@@ -204,10 +204,14 @@ def create_app(
             )
             stack.push_async_callback(webhook_sender.close)
             outgoing.on_commit += [mailer.loop.wake, webhook_sender.loop.wake]
+            outgoing.mail_handover = mailer.handover
+            outgoing.webhook_handover = webhook_sender.handover
             app.state.mailer, app.state.webhook_sender = mailer, webhook_sender
             app.state.outgoing = scim_app.state.outgoing = outgoing
-            for sender in (mailer.loop, webhook_sender.loop):
-                await stack.enter_async_context(sender.running(enabled=settings.background_senders))
+            await stack.enter_async_context(mailer.running(enabled=settings.background_senders))
+            await stack.enter_async_context(
+                webhook_sender.running(enabled=settings.background_senders)
+            )
             app.state.anonymous_limiter = (
                 RateLimiter(
                     rate=settings.unauthenticated_rate_per_second,

@@ -21,6 +21,7 @@ from gateway.service import holding_any_role, member_of_any
 from gateway.webhooks import service as webhooks
 from kit.db import call_after_commit, table_of, utcnow
 from kit.identity import Role
+from kit.jobs import Handover
 from kit.outbox import Event
 
 
@@ -36,6 +37,9 @@ class Outgoing:
     email: bool = True
     mandatory_email_kinds: frozenset[str] = frozenset()
     on_commit: list[Callable[[], None]] = field(default_factory=list)
+    # This process's senders, handed what the intake queues once it has committed.
+    mail_handover: Handover | None = None
+    webhook_handover: Handover | None = None
 
 
 async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: Outgoing) -> int:
@@ -48,7 +52,7 @@ async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: O
     resolved: dict[tuple[object, ...], list[Person]] = {}
     for event in taken:
         await _dispatch(session, event=event, outgoing=outgoing, resolved=resolved)
-    await webhooks.queue_deliveries(session, events=taken)
+    await webhooks.queue_deliveries(session, events=taken, handover=outgoing.webhook_handover)
     if new:
         for wake in outgoing.on_commit:
             call_after_commit(session, wake)
@@ -151,6 +155,8 @@ async def _dispatch(
     if inbox:
         await session.execute(insert(table_of(Notification)), inbox)
     if mail:
+        if outgoing.mail_handover is not None:
+            outgoing.mail_handover.lease_rows(session, mail)
         await session.execute(insert(table_of(EmailMessage)), mail)
 
 

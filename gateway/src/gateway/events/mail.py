@@ -4,16 +4,20 @@ The intake writes a row per message in the transaction that takes the event in, 
 wakes this process's sender; any replica's sender claims due rows with a lease, sends a
 batch over one SMTP connection, deletes what the server accepted and puts the rest back
 with exponential backoff. So when the SMTP server is down the request that caused the
-message still succeeds, the message waits, and nothing is lost across a restart.
+message still succeeds, the message waits, and nothing is lost across a restart. The
+messages the intake of this process queues are handed to its sender directly after the
+commit (``kit.jobs.Handover``): sent without being claimed, the table looked at only at
+the poll or when a retry is due.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.message
 import email.utils
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiosmtplib
@@ -23,7 +27,7 @@ from gateway.config import GatewaySettings
 from gateway.events.models import EmailMessage
 from gateway.metrics import DELIVERIES_TOTAL
 from kit.db import Database, table_of, utcnow
-from kit.jobs import MAX_ERROR_LENGTH, Backoff, Loop, claim_due, seconds_until_due
+from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, Loop, claim_due, seconds_until_due
 
 logger = logging.getLogger("gateway.events.mail")
 
@@ -59,6 +63,17 @@ class Mailer:
         )
         self._sent = DELIVERIES_TOTAL.labels("email", "delivered")
         self._failed = DELIVERIES_TOTAL.labels("email", "failed")
+        self.handover = Handover(LEASE)
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
+        """Send in the background for the duration of the block (the app's lifespan)."""
+        if not enabled:
+            yield
+            return
+        with self.handover.active():
+            async with self.loop.running():
+                yield
 
     def _client(self) -> aiosmtplib.SMTP:
         settings = self.settings
@@ -79,6 +94,10 @@ class Mailer:
             rows = await claim_due(session, table, limit=BATCH_SIZE, lease=LEASE)
         if not rows:
             return 0
+        return await self._send(rows)
+
+    async def _send(self, rows: Sequence[Any]) -> int:
+        """Send leased ``rows`` over one connection; how many the server accepted."""
         sent: list[Any] = []
         failed: list[tuple[Any, str]] = []
         try:
@@ -106,6 +125,7 @@ class Mailer:
             if sent:
                 await session.execute(delete(table).where(table.c.id.in_([r.id for r in sent])))
             for row, error in failed:
+                self.handover.look_by(now + self.backoff.delay(row.attempts + 1))
                 await session.execute(
                     update(table)
                     .where(table.c.id == row.id)
@@ -126,9 +146,15 @@ class Mailer:
         return total
 
     async def _round(self) -> float:
+        while rows := self.handover.take(BATCH_SIZE):
+            await self._send(rows)
+        if wait := self.handover.time_to_look():
+            return wait
         while await self.send_due() >= BATCH_SIZE:
             pass
         async with self.database.transaction(write=False) as session:
-            return await seconds_until_due(
+            delay = await seconds_until_due(
                 session, table_of(EmailMessage), at_most=self.loop.poll_seconds
             )
+        self.handover.looked(next_in_seconds=delay)
+        return delay

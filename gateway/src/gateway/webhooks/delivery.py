@@ -18,11 +18,12 @@ own client (no caller's credentials, no cookies, no redirects followed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,7 +39,7 @@ from gateway.webhooks import signing, urls
 from gateway.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway.webhooks.service import signing_secrets
 from kit.db import Database, table_of, utcnow
-from kit.jobs import MAX_ERROR_LENGTH, Backoff, Loop, claim_due, seconds_until_due
+from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, Loop, claim_due, seconds_until_due
 from kit.outbox import Event
 
 logger = logging.getLogger("gateway.webhooks")
@@ -119,6 +120,18 @@ class WebhookSender:
             outcome: DELIVERIES_TOTAL.labels("webhook", outcome)
             for outcome in ("delivered", "failed", "gave_up")
         }
+        # Deliveries this process's intake queued, handed over after its commit.
+        self.handover = Handover(LEASE)
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
+        """Deliver in the background for the duration of the block (the app's lifespan)."""
+        if not enabled:
+            yield
+            return
+        with self.handover.active():
+            async with self.loop.running():
+                yield
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -126,6 +139,14 @@ class WebhookSender:
     async def send_due(self) -> int:
         """Send one batch of due deliveries; how many were delivered."""
         deliveries, endpoints, events = await self._claim()
+        return await self._send(deliveries, endpoints, events)
+
+    async def _send(
+        self,
+        deliveries: Sequence[Any],
+        endpoints: dict[uuid.UUID, Any],
+        events: dict[uuid.UUID, Any],
+    ) -> int:
         if not deliveries:
             return 0
         attempts = await asyncio.gather(
@@ -145,27 +166,48 @@ class WebhookSender:
 
     async def _claim(self) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]]:
         table = table_of(WebhookDelivery)
-        endpoints_table = table_of(WebhookEndpoint)
         async with self.database.transaction() as session:
             deliveries = await claim_due(
                 session, table, limit=BATCH_SIZE, lease=LEASE, where=self._claimable()
             )
             if not deliveries:
                 return [], {}, {}
-            endpoint_rows = await session.execute(
-                select(endpoints_table).where(
-                    endpoints_table.c.id.in_({d.endpoint_id for d in deliveries})
+            endpoints, events = await self._context(session, deliveries)
+            return deliveries, endpoints, events
+
+    async def _handed(
+        self,
+    ) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]] | None:
+        """Deliveries handed over by this process's intake, with what sending them needs;
+        one to an endpoint disabled since waits, like a claimed one would."""
+        handed = self.handover.take(BATCH_SIZE)
+        if not handed:
+            return None
+        async with self.database.transaction(write=False) as session:
+            endpoints, events = await self._context(session, handed)
+        waiting = [d.id for d in handed if not endpoints[d.endpoint_id].enabled]
+        if waiting:
+            table = table_of(WebhookDelivery)
+            async with self.database.transaction() as session:
+                await session.execute(
+                    update(table).where(table.c.id.in_(waiting)).values(leased_until=None)
                 )
+        return [d for d in handed if d.id not in waiting], endpoints, events
+
+    async def _context(
+        self, session: AsyncSession, deliveries: Sequence[Any]
+    ) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, Any]]:
+        endpoints_table = table_of(WebhookEndpoint)
+        endpoint_rows = await session.execute(
+            select(endpoints_table).where(
+                endpoints_table.c.id.in_({d.endpoint_id for d in deliveries})
             )
-            events_table = table_of(ReceivedEvent)
-            event_rows = await session.execute(
-                select(events_table).where(events_table.c.id.in_({d.event_id for d in deliveries}))
-            )
-            return (
-                deliveries,
-                {row.id: row for row in endpoint_rows},
-                {row.id: row for row in event_rows},
-            )
+        )
+        events_table = table_of(ReceivedEvent)
+        event_rows = await session.execute(
+            select(events_table).where(events_table.c.id.in_({d.event_id for d in deliveries}))
+        )
+        return {row.id: row for row in endpoint_rows}, {row.id: row for row in event_rows}
 
     async def _attempt(self, delivery: Any, *, endpoint: Any, event: Any) -> Attempt:
         async with self._slots:
@@ -218,6 +260,7 @@ class WebhookSender:
                     values |= {"status": DeliveryStatus.FAILED, "last_error": "410 Gone"}
                 else:
                     error = attempt.error or f"answered {attempt.status_code}"
+                    self.handover.look_by(now + self.backoff.delay(row.attempts + 1))
                     values |= {
                         "next_attempt_at": now + self.backoff.delay(row.attempts + 1),
                         "last_error": error[:MAX_ERROR_LENGTH],
@@ -281,13 +324,19 @@ class WebhookSender:
         await intake.take_in(session, events=[event], outgoing=self.outgoing)
 
     async def _round(self) -> float:
+        while handed := await self._handed():
+            await self._send(*handed)
+        if wait := self.handover.time_to_look():
+            return wait
         while await self.send_due() > 0:
             pass
         table = table_of(WebhookDelivery)
         async with self.database.transaction(write=False) as session:
-            return await seconds_until_due(
+            delay = await seconds_until_due(
                 session, table, at_most=self.loop.poll_seconds, where=self._claimable()
             )
+        self.handover.looked(next_in_seconds=delay)
+        return delay
 
     @staticmethod
     def _claimable() -> list[Any]:

@@ -18,6 +18,7 @@ from gateway.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndp
 from gateway.webhooks.schemas import WebhookCreate, WebhookUpdate
 from kit.db import table_of, utcnow
 from kit.errors import ValidationFailed
+from kit.jobs import Handover
 from kit.outbox import Event
 from kit.pagination import PageParams, paginate
 
@@ -155,8 +156,11 @@ async def replay(
     return delivery
 
 
-async def queue_deliveries(session: AsyncSession, *, events: Sequence[Event]) -> int:
-    """A delivery per event per enabled subscription to its type; how many."""
+async def queue_deliveries(
+    session: AsyncSession, *, events: Sequence[Event], handover: Handover | None = None
+) -> int:
+    """A delivery per event per enabled subscription to its type; how many. ``handover``:
+    this process's sender, handed them after the commit."""
     if not events:
         return 0
     endpoints = (
@@ -183,5 +187,7 @@ async def queue_deliveries(session: AsyncSession, *, events: Sequence[Event]) ->
         if event.type in event_types
     ]
     if rows:
+        if handover is not None:
+            handover.lease_rows(session, rows)
         await session.execute(insert(table_of(WebhookDelivery)), rows)
     return len(rows)
