@@ -201,6 +201,47 @@ class TestReplicas:
             assert await drainer_for(database, receiver).drain() == 5
 
 
+class TestDirectHandOver:
+    async def test_a_running_drainer_gets_the_events_of_its_process_without_a_claim(
+        self, database: Database
+    ) -> None:
+        receiver = Receiver()
+        drainer = drainer_for(database, receiver)
+        claims: list[int] = []
+        original = drainer.drain_once
+
+        async def counted() -> int:
+            claims.append(1)
+            return await original()
+
+        drainer.drain_once = counted  # type: ignore[method-assign]
+        async with drainer.running():
+            await asyncio.sleep(0.05)  # the first round looked at the table: nothing
+            looked = len(claims)
+            await emit(database, 3)
+            await eventually(lambda: len(receiver.events) == 3, what="the events", seconds=5)
+
+        assert len(claims) == looked  # handed over in memory, never claimed
+        async with database.transaction(write=False) as session:
+            assert await session.scalar(select(func.count()).select_from(OUTBOX.table)) == 0
+
+    async def test_events_of_a_process_that_died_before_handing_them_on_wait_for_their_lease(
+        self, database: Database
+    ) -> None:
+        receiver = Receiver()
+        with OUTBOX.handover.active():  # its drainer ran, and died before its round
+            await emit(database)
+        OUTBOX.handover.take(1000)  # with the process's memory
+        other = drainer_for(database, receiver)  # another replica
+
+        leased = await other.drain()
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=31)):
+            taken_over = await other.drain()
+
+        assert (leased, taken_over) == (0, 1)
+        assert len(receiver.events) == 1
+
+
 class TestBackgroundLoop:
     async def test_a_commit_that_emitted_wakes_the_drainer_at_once(
         self, database: Database
