@@ -95,6 +95,20 @@ class TestDecisionNotifications:
         [english] = await inbox(stack, org.hr)
         assert "Respond by" in english["body"]
 
+    async def test_scim_preferred_language_comes_before_the_locale(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        # SCIM's preferredLanguage is the language to write in; locale is for formats.
+        dutch_hr = await stack.person(
+            department="People", roles=["hr"], locale="en-US", preferred_language="nl-BE"
+        )
+        await report(stack, org.reporter, org.employee, severity="high")
+
+        await drain(stack)
+
+        [message] = await inbox(stack, dutch_hr)
+        assert "Reageer vóór" in message["body"]
+
 
 class TestReading:
     async def test_marking_one_read_lowers_the_unread_count_and_filters(
