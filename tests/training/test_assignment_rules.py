@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from gateway.models import Person
 from kit.db import utcnow
+from kit.identity import PrincipalKind
 from tests.support.processes import free_port
 from tests.support.stack import StackHandle
 from tests.training.factories import API, policy_owner, publish_policy, published_module, take_quiz
@@ -449,3 +450,25 @@ class TestGatewayAway:
         assert row.leased_until is None
         due_in_seconds = (row.next_run_at - utcnow()).total_seconds()
         assert 0 < due_in_seconds <= RETRY_AFTER.total_seconds() + 1
+
+
+class TestTheGatewaysHint:
+    async def test_only_the_gateway_makes_the_reconciliation_due_now(
+        self, stack: StackHandle
+    ) -> None:
+        owner = await stack.person(roles=["policy_owner"])
+        path = f"{API}/assignment-rules/directory-changed"
+
+        # Straight to training with the gateway's own service token, as its hint is sent.
+        service = PrincipalKind.SERVICE
+        by_gateway = await stack.direct("training", subject="service:gateway", kind=service).post(
+            path
+        )
+        by_owner = await stack.as_user(owner).post(path)
+        by_coaching = await stack.as_service("coaching").post(path)
+
+        assert by_gateway.status_code == 202
+        assert by_gateway.json() == {"reconciliation": "due"}
+        assert by_owner.status_code == 403
+        assert by_owner.headers["content-type"] == "application/problem+json"
+        assert by_coaching.status_code == 403

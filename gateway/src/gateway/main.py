@@ -25,6 +25,7 @@ from gateway.edge import (
     refusal,
     trusted_networks,
 )
+from gateway.events.directory import TrainingHints
 from gateway.events.intake import Outgoing
 from gateway.events.mail import Mailer
 from gateway.events.router import internal_router as events_intake_router
@@ -212,6 +213,10 @@ def create_app(
             await stack.enter_async_context(
                 webhook_sender.running(enabled=settings.background_senders)
             )
+            hints = TrainingHints(upstreams["training"], signer)
+            outgoing.on_directory_change.append(hints.changed)
+            app.state.training_hints = hints
+            await stack.enter_async_context(hints.loop.running(enabled=settings.background_senders))
             app.state.anonymous_limiter = (
                 RateLimiter(
                     rate=settings.unauthenticated_rate_per_second,

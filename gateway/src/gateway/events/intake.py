@@ -40,6 +40,8 @@ class Outgoing:
     # This process's senders, handed what the intake queues once it has committed.
     mail_handover: Handover | None = None
     webhook_handover: Handover | None = None
+    # Called once a directory change (SCIM) has committed: training's hint.
+    on_directory_change: list[Callable[[], None]] = field(default_factory=list)
 
 
 async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: Outgoing) -> int:

@@ -11,9 +11,10 @@ import datetime as dt
 import logging
 
 import httpx
+from sqlalchemy import update
 
-from kit.db import Database
-from kit.jobs import Loop, claim_schedule, retry_schedule
+from kit.db import Database, utcnow
+from kit.jobs import Loop, claim_schedule, release_schedule, retry_schedule
 from training.db import scheduled_runs
 from training.directory import Directory
 from training.errors import DirectoryUnavailable
@@ -41,6 +42,17 @@ class Reconciler(Loop):
         self.every = dt.timedelta(seconds=every_seconds)
         self.renewal_lead = dt.timedelta(days=renewal_lead_days)
 
+    async def due_now(self) -> None:
+        """The gateway's hint that the directory changed: reconcile now, not at the next
+        period (the lease is left alone: a round under way finishes, the next follows)."""
+        async with self.database.transaction() as session:
+            await session.execute(
+                update(scheduled_runs)
+                .where(scheduled_runs.c.name == JOB)
+                .values(next_run_at=utcnow())
+            )
+        self.wake()
+
     async def _round(self) -> float:
         claimed = await claim_schedule(
             self.database, scheduled_runs, name=JOB, every=self.every, lease=self.every
@@ -58,6 +70,9 @@ class Reconciler(Loop):
             )
             await retry_schedule(self.database, scheduled_runs, name=JOB, after=RETRY_AFTER)
             return RETRY_AFTER.total_seconds()
+        # Done: the lease only covered the round (the next is a period away unless the
+        # gateway's hint makes it due sooner, see due_now).
+        await release_schedule(self.database, scheduled_runs, name=JOB)
         return self.every.total_seconds()
 
     async def run_once(self) -> None:

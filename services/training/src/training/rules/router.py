@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
+from kit.errors import Forbidden
+from kit.identity import CallerDep
 from kit.pagination import Page, PageParamsDep
 from training.deps import API_PREFIX, AssignerDep, DirectoryDep, SessionDep, SettingsDep
 from training.rules import service
@@ -72,3 +74,17 @@ async def reconcile(
         directory=directory,
         renewal_lead=dt.timedelta(days=settings.renewal_lead_days),
     )
+
+
+@router.post(
+    "/assignment-rules/directory-changed",
+    status_code=status.HTTP_202_ACCEPTED,
+    include_in_schema=False,
+)
+async def directory_changed(request: Request, caller: CallerDep) -> dict[str, str]:
+    """The gateway's hint after a SCIM change: the reconciliation runs now (in the
+    background, idempotent) instead of at its next period. The gateway only."""
+    if not caller.is_service("gateway"):
+        raise Forbidden("Only the gateway tells training that the directory changed.")
+    await request.app.state.reconciler.due_now()
+    return {"reconciliation": "due"}
