@@ -457,15 +457,17 @@ class TestTheGatewaysHint:
         self, stack: StackHandle
     ) -> None:
         owner = await stack.person(roles=["policy_owner"])
-        path = f"{API}/assignment-rules/directory-changed"
+        path = "/internal/directory-changed"
 
         # Straight to training with the gateway's own service token, as its hint is sent.
         service = PrincipalKind.SERVICE
         by_gateway = await stack.direct("training", subject="service:gateway", kind=service).post(
             path
         )
-        by_owner = await stack.as_user(owner).post(path)
-        by_coaching = await stack.as_service("coaching").post(path)
+        by_owner = await stack.direct("training", subject=str(owner.id)).post(path)
+        by_coaching = await stack.direct("training", subject="service:coaching", kind=service).post(
+            path
+        )
 
         assert by_gateway.status_code == 202
         assert by_gateway.json() == {"reconciliation": "due"}

@@ -20,7 +20,7 @@ from kit.outbox import Event
 logger = logging.getLogger("gateway.events")
 
 # Training's route that makes its assignment rules' reconciliation due now.
-TRAINING_HINT_PATH = "/api/v1/training/assignment-rules/directory-changed"
+TRAINING_HINT_PATH = "/internal/directory-changed"
 # Training away (starting, restarting): tell it again this soon; its periodic
 # reconciliation covers a longer outage.
 HINT_RETRY_SECONDS = 10.0

@@ -15,6 +15,7 @@ from training.privacy import router as privacy
 from training.quizzes.router import router as quizzes
 from training.remedial.router import router as remedial
 from training.reports.router import router as reports
+from training.rules.router import internal_router as rules_internal
 from training.rules.router import router as rules
 
 # The access audit (what retention removed, as counts), for the privacy officer.
@@ -28,6 +29,7 @@ routers = (
     quizzes,
     assignments,
     rules,
+    rules_internal,
     remedial,
     community,
     reports,

@@ -15,6 +15,10 @@ from training.rules import service
 from training.rules.schemas import Reconciliation, RuleCreate, RuleCreated, RuleRead
 
 router = APIRouter(prefix=API_PREFIX, tags=["assignments"])
+# Service-to-service only, outside the public API (not in the OpenAPI document).
+internal_router = APIRouter(include_in_schema=False)
+# The gateway's hint after a directory change (gateway.events.directory.TrainingHints).
+DIRECTORY_CHANGED_PATH = "/internal/directory-changed"
 
 
 @router.post(
@@ -76,11 +80,7 @@ async def reconcile(
     )
 
 
-@router.post(
-    "/assignment-rules/directory-changed",
-    status_code=status.HTTP_202_ACCEPTED,
-    include_in_schema=False,
-)
+@internal_router.post(DIRECTORY_CHANGED_PATH, status_code=status.HTTP_202_ACCEPTED)
 async def directory_changed(request: Request, caller: CallerDep) -> dict[str, str]:
     """The gateway's hint after a SCIM change: the reconciliation runs now (in the
     background, idempotent) instead of at its next period. The gateway only."""
