@@ -13,6 +13,7 @@ from gateway.models import Person
 from tests.coaching.support import pass_core_training
 from tests.coaching.test_sessions import Coaching, held_session
 from tests.incidents.conftest import Org, etag_of, report
+from tests.privacy.test_coaching_retention import ended_with_notes
 from tests.support.stack import StackHandle
 
 __all__ = ["held_session"]
@@ -134,6 +135,28 @@ class TestErasure:
         ]
         kinds = [e["kind"] for e in timeline.json()["items"]]
         assert "legal_hold_set" in kinds
+
+    async def test_a_legal_hold_keeps_the_engagement_that_came_from_the_incident(
+        self, stack: StackHandle, org: Org, officer: Person
+    ) -> None:
+        incident = await report(stack, org.reporter, org.employee)
+        await stack.as_user(org.legal).put(
+            f"/api/v1/incidents/{incident['id']}/legal-hold",
+            json={"reason": "Tribunal claim 2026-117."},
+        )
+        _, held = await ended_with_notes(stack, org.employee, incident_id=uuid.UUID(incident["id"]))
+        _, free = await ended_with_notes(stack, org.employee)
+
+        erasure = await erase(stack, officer, org.employee)
+        coaching = erasure["outcomes"]["coaching"]
+
+        assert {
+            "what": "engagement",
+            "id": held["id"],
+            "why": (f"legal hold on incident {incident['id']}"),
+        } in coaching["kept"]
+        assert free["id"] not in [k["id"] for k in coaching["kept"]]
+        assert coaching["erased"]["engagements"] == 1
 
     async def test_asking_a_service_again_erases_nothing_more(
         self, stack: StackHandle, org: Org, officer: Person

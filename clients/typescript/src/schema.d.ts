@@ -673,7 +673,8 @@ export interface paths {
          * Erase Person
          * @description Erase what coaching holds about a person (the gateway only, for the privacy
          *     officer): finished engagements with their sessions and notes, applications, measures;
-         *     an engagement still open is kept, and said so. Asking again erases nothing more.
+         *     an engagement still open, or from an incident under legal hold, is kept, and said so.
+         *     Asking again erases nothing more.
          */
         post: operations["erase_person_api_v1_coaching_privacy_people__person_id__erase_post"];
         delete?: never;

@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import httpx
 from fastapi import APIRouter
 from pydantic_core import to_jsonable_python
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from coaching.deps import GatewayDep
 from coaching.models import (
     AmbassadorApplication,
     Coach,
@@ -20,6 +22,7 @@ from coaching.models import (
     EngagementStatus,
     IncidentMeasure,
 )
+from coaching.upstream import legal_holds
 from kit.db import SessionDep
 from kit.privacy import (
     ERASE_PATH,
@@ -64,24 +67,35 @@ OPEN = (EngagementStatus.PROPOSED, EngagementStatus.ACTIVE)
 
 @router.post(ERASE_PATH, response_model=ErasureOutcome)
 async def erase_person(
-    person_id: uuid.UUID, session: SessionDep, caller: GatewayOnlyDep
+    person_id: uuid.UUID, session: SessionDep, caller: GatewayOnlyDep, gateway: GatewayDep
 ) -> ErasureOutcome:
     """Erase what coaching holds about a person (the gateway only, for the privacy
     officer): finished engagements with their sessions and notes, applications, measures;
-    an engagement still open is kept, and said so. Asking again erases nothing more."""
-    return await erase(session, person_id=person_id)
+    an engagement still open, or from an incident under legal hold, is kept, and said so.
+    Asking again erases nothing more."""
+    return await erase(session, gateway, person_id=person_id)
 
 
-async def erase(session: AsyncSession, *, person_id: uuid.UUID) -> ErasureOutcome:
+async def erase(
+    session: AsyncSession, gateway: httpx.AsyncClient, *, person_id: uuid.UUID
+) -> ErasureOutcome:
     kept: list[KeptItem] = []
     engagements = list(
         await session.scalars(select(Engagement).where(col(Engagement.coachee_id) == person_id))
     )
-    finished = [e.id for e in engagements if e.status not in OPEN]
+    # Incidents answers for its holds; asked only when an engagement came from an incident.
+    from_incidents = [e for e in engagements if e.status not in OPEN and e.incident_id]
+    held = await legal_holds(gateway) if from_incidents else set()
+    finished = [e.id for e in engagements if e.status not in OPEN and e.incident_id not in held]
     kept += [
         KeptItem(what="engagement", id=str(e.id), why=f"the engagement is still {e.status.value}")
         for e in engagements
         if e.status in OPEN
+    ]
+    kept += [
+        KeptItem(what="engagement", id=str(e.id), why=f"legal hold on incident {e.incident_id}")
+        for e in from_incidents
+        if e.incident_id in held
     ]
     sessions = await session.execute(
         delete(CoachingSession).where(col(CoachingSession.engagement_id).in_(finished))
