@@ -6,14 +6,19 @@ under legal hold kept, and the counts in the coaching audit."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from typing import Any
 
 import pytest
 import time_machine
+from sqlalchemy import select
 
 from coaching.config import CoachingSettings
+from coaching.db import scheduled_runs
 from gateway.models import Person
+from kit.db import utcnow
+from kit.retention import RETRY_AFTER
 from tests.coaching.support import BASE, act, active_engagement
 from tests.coaching.test_sessions import NOTE, patch, schedule_body
 from tests.incidents.conftest import Org, report
@@ -153,6 +158,37 @@ class TestCoachingRetention:
         assert entries[-1]["detail"] == "engagement_notes_removed=1"
         assert entries[-1]["actor"] == "service:coaching"
         assert NOTE not in str(audit.json())
+
+
+class TestIncidentsAway:
+    async def test_the_run_waits_with_a_warning_and_is_due_again_soon(
+        self, stack: StackHandle, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Coaching asks incidents for its legal holds before removing anything; with
+        incidents away (as on every start while the gateway comes up) nothing is removed,
+        the log says so as a warning, and the run is due again in seconds, not hours."""
+        coach, engagement = await ended_with_notes(stack, await stack.person())
+        job = stack.stack.apps["coaching"].state.retention
+        async with job.database.transaction() as session:
+            await session.execute(scheduled_runs.delete())
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=366)
+
+        with time_machine.travel(later), stack.upstream_down("incidents"):
+            with caplog.at_level(logging.WARNING):
+                delay = await job._round()
+            async with job.database.transaction() as session:
+                [run] = (await session.execute(select(scheduled_runs))).all()
+            due_in_seconds = (run.next_run_at - utcnow()).total_seconds()
+        stack.stack.apps["gateway"].state.breakers["incidents"].record_success()
+        kept, _ = await seen_by_coach(stack, coach, engagement)
+
+        assert delay == RETRY_AFTER.total_seconds()
+        [warning] = [r for r in caplog.records if r.name == "kit.retention"]
+        assert warning.levelno == logging.WARNING
+        assert "incidents" in warning.getMessage()
+        assert run.leased_until is None
+        assert 0 < due_in_seconds <= RETRY_AFTER.total_seconds() + 1
+        assert kept["closing_note"] == SUMMARY
 
 
 class TestLegalHoldsList:

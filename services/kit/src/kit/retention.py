@@ -22,11 +22,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.audit import AuditRecord, AuditTrail
 from kit.db import Database, utcnow
-from kit.jobs import Loop, claim_schedule
+from kit.errors import ServiceUnavailable
+from kit.jobs import Loop, claim_schedule, retry_schedule
 
 logger = logging.getLogger("kit.retention")
 
 BATCH = 500
+JOB = "retention"
+# Another service a rule needs is away: the run is due again this soon.
+RETRY_AFTER = dt.timedelta(seconds=10)
 RETENTION_REMOVED = Counter(
     "smp_retention_removed_total",
     "Records removed or anonymised by the retention job, per rule.",
@@ -65,10 +69,24 @@ class RetentionJob(Loop):
 
     async def _round(self) -> float:
         claimed = await claim_schedule(
-            self.database, self.schedule, name="retention", every=self.every, lease=self.every
+            self.database, self.schedule, name=JOB, every=self.every, lease=self.every
         )
-        if claimed:
+        if not claimed:
+            return self.every.total_seconds()
+        try:
             await self.run_once()
+        except ServiceUnavailable as exc:
+            # A rule needs another service (coaching asks incidents for its legal holds)
+            # and it is away, as on every start while the gateway comes up: a warning, and
+            # the run again soon rather than a whole period later.
+            logger.warning(
+                "%s retention waits for another service (%s); again in %d s",
+                self.app,
+                exc,
+                RETRY_AFTER.total_seconds(),
+            )
+            await retry_schedule(self.database, self.schedule, name=JOB, after=RETRY_AFTER)
+            return RETRY_AFTER.total_seconds()
         return self.every.total_seconds()
 
     async def run_once(self) -> dict[str, int]:
