@@ -53,6 +53,8 @@ async def notes_app(notes_databases: DatabaseSet) -> AsyncIterator[FastAPI]:
         environment="test",
         tune_gc=False,
         max_body_bytes=2048,
+        # No loop of its own beside the tests (tests/kit/test_in_process_stack.py).
+        idempotency_janitor=False,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
