@@ -18,7 +18,7 @@ from coaching.config import CoachingSettings
 from coaching.db import scheduled_runs
 from gateway.models import Person
 from kit.db import utcnow
-from kit.retention import RETRY_AFTER
+from kit.jobs import SCHEDULED_RETRY_AFTER as RETRY_AFTER
 from tests.coaching.support import BASE, act, active_engagement
 from tests.coaching.test_sessions import NOTE, patch, schedule_body
 from tests.incidents.conftest import Org, report
@@ -183,7 +183,7 @@ class TestIncidentsAway:
         kept, _ = await seen_by_coach(stack, coach, engagement)
 
         assert delay == RETRY_AFTER.total_seconds()
-        [warning] = [r for r in caplog.records if r.name == "kit.retention"]
+        [warning] = [r for r in caplog.records if r.name == "kit.jobs"]
         assert warning.levelno == logging.WARNING
         assert "incidents" in warning.getMessage()
         assert run.leased_until is None

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from kit.db import Database, UtcDateTime, call_after_commit, utcnow
+from kit.errors import ServiceUnavailable
 
 logger = logging.getLogger("kit.jobs")
 
@@ -295,3 +296,47 @@ class Loop:
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
             if self._wake.is_set() and self.linger_seconds > 0:
                 await asyncio.sleep(self.linger_seconds)
+
+
+# Another service a scheduled job needs is away: the run is due again this soon.
+SCHEDULED_RETRY_AFTER = dt.timedelta(seconds=10)
+
+
+class ScheduledJob(Loop):
+    """A job run every ``every`` by one replica at a time (a lease on its row of the app's
+    schedule table). When another service the job needs is away (``ServiceUnavailable``,
+    as on every start while the gateway comes up) the round is a warning and the run is
+    due again in seconds rather than a whole period later."""
+
+    def __init__(
+        self, name: str, database: Database, schedule: Table, *, job: str, every: dt.timedelta
+    ) -> None:
+        super().__init__(name, self._round, poll_seconds=every.total_seconds())
+        self.database = database
+        self.schedule = schedule
+        self.job = job
+        self.every = every
+
+    async def run_once(self) -> Any:
+        raise NotImplementedError
+
+    async def _round(self) -> float:
+        claimed = await claim_schedule(
+            self.database, self.schedule, name=self.job, every=self.every, lease=self.every
+        )
+        if not claimed:
+            return self.every.total_seconds()
+        try:
+            await self.run_once()
+        except ServiceUnavailable as exc:
+            logger.warning(
+                "%s waits for another service (%s); again in %d s",
+                self.name,
+                exc,
+                SCHEDULED_RETRY_AFTER.total_seconds(),
+            )
+            await retry_schedule(
+                self.database, self.schedule, name=self.job, after=SCHEDULED_RETRY_AFTER
+            )
+            return SCHEDULED_RETRY_AFTER.total_seconds()
+        return self.every.total_seconds()

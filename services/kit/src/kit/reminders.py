@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.db import Database, UtcDateTime, utcnow
-from kit.jobs import Loop, claim_schedule
+from kit.jobs import ScheduledJob
 
 logger = logging.getLogger("kit.reminders")
 
@@ -90,7 +90,7 @@ class ReminderRule:
     apply: Callable[[AsyncSession, dt.datetime, int], Awaitable[int]]
 
 
-class ReminderJob(Loop):
+class ReminderJob(ScheduledJob):
     """Runs every rule, batch by batch, every ``every`` on the replica that holds the
     schedule's lease."""
 
@@ -104,21 +104,10 @@ class ReminderJob(Loop):
         every: dt.timedelta,
         batch: int = BATCH,
     ) -> None:
-        super().__init__(f"{app}-reminders", self._round, poll_seconds=every.total_seconds())
+        super().__init__(f"{app}-reminders", database, schedule, job=JOB, every=every)
         self.app = app
-        self.database = database
-        self.schedule = schedule
         self.rules = rules
-        self.every = every
         self.batch = batch
-
-    async def _round(self) -> float:
-        claimed = await claim_schedule(
-            self.database, self.schedule, name=JOB, every=self.every, lease=self.every
-        )
-        if claimed:
-            await self.run_once()
-        return self.every.total_seconds()
 
     async def run_once(self, *, now: dt.datetime | None = None) -> dict[str, int]:
         """Give every notice due at ``now`` (default: now); the counts per rule."""

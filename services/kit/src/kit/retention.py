@@ -22,15 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.audit import AuditRecord, AuditTrail
 from kit.db import Database, utcnow
-from kit.errors import ServiceUnavailable
-from kit.jobs import Loop, claim_schedule, retry_schedule
+from kit.jobs import ScheduledJob
 
 logger = logging.getLogger("kit.retention")
 
 BATCH = 500
 JOB = "retention"
-# Another service a rule needs is away: the run is due again this soon.
-RETRY_AFTER = dt.timedelta(seconds=10)
 RETENTION_REMOVED = Counter(
     "smp_retention_removed_total",
     "Records removed or anonymised by the retention job, per rule.",
@@ -46,7 +43,7 @@ class RetentionRule:
     apply: Callable[[AsyncSession, dt.datetime, int], Awaitable[int]]
 
 
-class RetentionJob(Loop):
+class RetentionJob(ScheduledJob):
     def __init__(
         self,
         app: str,
@@ -58,36 +55,11 @@ class RetentionJob(Loop):
         every: dt.timedelta,
         batch: int = BATCH,
     ) -> None:
-        super().__init__(f"{app}-retention", self._round, poll_seconds=every.total_seconds())
+        super().__init__(f"{app}-retention", database, schedule, job=JOB, every=every)
         self.app = app
-        self.database = database
-        self.schedule = schedule
         self.rules = rules
         self.audit = audit
-        self.every = every
         self.batch = batch
-
-    async def _round(self) -> float:
-        claimed = await claim_schedule(
-            self.database, self.schedule, name=JOB, every=self.every, lease=self.every
-        )
-        if not claimed:
-            return self.every.total_seconds()
-        try:
-            await self.run_once()
-        except ServiceUnavailable as exc:
-            # A rule needs another service (coaching asks incidents for its legal holds)
-            # and it is away, as on every start while the gateway comes up: a warning, and
-            # the run again soon rather than a whole period later.
-            logger.warning(
-                "%s retention waits for another service (%s); again in %d s",
-                self.app,
-                exc,
-                RETRY_AFTER.total_seconds(),
-            )
-            await retry_schedule(self.database, self.schedule, name=JOB, after=RETRY_AFTER)
-            return RETRY_AFTER.total_seconds()
-        return self.every.total_seconds()
 
     async def run_once(self) -> dict[str, int]:
         """Apply every rule until nothing is due; the counts, also in the audit."""
