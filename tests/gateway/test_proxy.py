@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -174,3 +175,37 @@ class TestUpstreamDown:
         assert directory.status_code == 200
         # Training answers again (its own 404: the test database has no policy yet).
         assert back.json()["type"] == "urn:smp:problem:no-published-policy"
+
+
+class TestDatabasePoolExhausted:
+    async def test_authenticating_a_user_is_a_503_problem_with_retry_after(
+        self, stack: StackHandle
+    ) -> None:
+        settings = GatewaySettings(
+            database_url=stack.stack.settings["gateway"].database_url,
+            db_pool_size=1,
+            db_pool_timeout_seconds=0.05,
+            **COMMON,
+        )
+        app = gateway.main.create_app(settings, upstream_transports=stack.stack.upstreams)
+        # A person this gateway has not cached: authenticating them reads the directory.
+        token = stack.token(uuid.uuid4())
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app),
+                base_url="http://gw",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as client,
+        ):
+            engine = app.state.database.engine
+            # pool_size=1 keeps one connection and allows one more under load.
+            async with engine.connect(), engine.connect():
+                response = await client.get("/api/v1/coaching/coaches")
+            after = await client.get("/api/v1/coaching/coaches")
+
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["type"] == "urn:smp:problem:database-busy"
+        assert after.status_code == 401  # connections free again: an unknown person

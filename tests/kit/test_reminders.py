@@ -85,9 +85,17 @@ def overdue_rule(*, crash_after: int | None = None) -> ReminderRule:
     return ReminderRule("overdue", apply)
 
 
-def job(database: Database, rule: ReminderRule, *, batch: int = 2) -> ReminderJob:
+def job(
+    database: Database, rule: ReminderRule, *, batch: int = 2, max_per_round: int = 1000
+) -> ReminderJob:
     return ReminderJob(
-        "kit-test", database, SCHEDULE, rules=[rule], every=dt.timedelta(minutes=5), batch=batch
+        "kit-test",
+        database,
+        SCHEDULE,
+        rules=[rule],
+        every=dt.timedelta(minutes=5),
+        batch=batch,
+        max_per_round=max_per_round,
     )
 
 
@@ -131,6 +139,18 @@ class TestReminderJob:
 
         told = await events(database)
         assert len(told) == len(set(told)) == 3
+
+    async def test_a_backlog_goes_out_over_rounds_at_most_max_per_round_each(
+        self, database: Database
+    ) -> None:
+        await add_dues(database, 7)
+        capped = job(database, overdue_rule(), batch=2, max_per_round=3)
+
+        rounds = [await capped.run_once() for _ in range(4)]
+
+        assert rounds == [{"overdue": 3}, {"overdue": 3}, {"overdue": 1}, {"overdue": 0}]
+        told = await events(database)
+        assert len(told) == len(set(told)) == 7
 
     async def test_not_due_yet_is_not_told(self, database: Database) -> None:
         await add_dues(database, 1)

@@ -6805,6 +6805,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     create_api_client_api_v1_admin_api_clients_post: {
@@ -6925,6 +6935,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_api_client_api_v1_admin_api_clients__client_id__get: {
@@ -7005,6 +7025,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7111,6 +7141,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_webhooks_api_v1_admin_webhooks_get: {
@@ -7194,6 +7234,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7320,6 +7370,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_webhook_api_v1_admin_webhooks__webhook_id__get: {
@@ -7400,6 +7460,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7524,6 +7594,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_deliveries_api_v1_admin_webhooks__webhook_id__deliveries_get: {
@@ -7609,6 +7689,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7710,6 +7800,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7838,6 +7938,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_ambassadors_api_v1_coaching_ambassadors_get: {
@@ -7936,7 +8046,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -8054,7 +8164,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -8318,7 +8428,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -8489,7 +8599,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -8660,7 +8770,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -8902,7 +9012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9140,7 +9250,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9288,7 +9398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9402,7 +9512,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9523,7 +9633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9682,7 +9792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9797,7 +9907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -9968,7 +10078,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -10136,7 +10246,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -10307,7 +10417,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -10426,7 +10536,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -10577,7 +10687,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -10693,7 +10803,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -10862,7 +10972,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11011,7 +11121,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11157,7 +11267,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11275,7 +11385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11392,7 +11502,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11508,7 +11618,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11636,7 +11746,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11751,7 +11861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -11890,6 +12000,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_people_api_v1_directory_people_get: {
@@ -11991,6 +12111,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_person_api_v1_directory_people__person_id__get: {
@@ -12071,6 +12201,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12183,7 +12323,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -12460,7 +12600,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -12577,7 +12717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -12726,7 +12866,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -12841,7 +12981,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13009,7 +13149,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13159,7 +13299,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13308,7 +13448,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13422,7 +13562,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13572,7 +13712,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13734,7 +13874,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13849,7 +13989,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -13998,7 +14138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14117,7 +14257,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14235,7 +14375,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14347,7 +14487,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14491,7 +14631,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14639,7 +14779,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14751,7 +14891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14868,7 +15008,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -14984,7 +15124,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -15112,7 +15252,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -15225,7 +15365,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -15340,7 +15480,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -15508,7 +15648,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -15794,7 +15934,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -15944,7 +16084,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -16115,7 +16255,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -16229,7 +16369,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -16348,7 +16488,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -16498,7 +16638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -16601,6 +16741,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_notifications_api_v1_me_notifications_get: {
@@ -16686,6 +16836,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16790,6 +16950,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_settings_api_v1_me_notifications_settings_get: {
@@ -16868,6 +17038,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16990,6 +17170,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     unread_count_api_v1_me_notifications_unread_count_get: {
@@ -17068,6 +17258,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -17174,6 +17374,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_audit_api_v1_privacy_audit_get: {
@@ -17267,6 +17477,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -17393,6 +17613,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_erasure_api_v1_privacy_erasures__erasure_id__get: {
@@ -17473,6 +17703,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -17599,6 +17839,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     get_export_api_v1_privacy_exports__export_id__get: {
@@ -17679,6 +17929,16 @@ export interface operations {
             /** @description Unexpected error; quote `request_id` when reporting it. */
             500: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -17793,6 +18053,16 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
         };
     };
     list_rules_api_v1_training_assignment_rules_get: {
@@ -17892,7 +18162,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18040,7 +18310,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18166,7 +18436,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18280,7 +18550,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18404,7 +18674,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18525,7 +18795,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18673,7 +18943,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18787,7 +19057,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -18901,7 +19171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19051,7 +19321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19178,7 +19448,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19328,7 +19598,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19447,7 +19717,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19595,7 +19865,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19709,7 +19979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19859,7 +20129,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -19978,7 +20248,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20128,7 +20398,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20246,7 +20516,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20365,7 +20635,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20514,7 +20784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20629,7 +20899,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20797,7 +21067,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -20946,7 +21216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21060,7 +21330,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21228,7 +21498,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21372,7 +21642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21500,7 +21770,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21628,7 +21898,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21779,7 +22049,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -21930,7 +22200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22044,7 +22314,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22156,7 +22426,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22312,7 +22582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22424,7 +22694,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22541,7 +22811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22690,7 +22960,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22805,7 +23075,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -22973,7 +23243,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23122,7 +23392,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23271,7 +23541,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23387,7 +23657,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23515,7 +23785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23634,7 +23904,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23790,7 +24060,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -23905,7 +24175,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -24024,7 +24294,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -24138,7 +24408,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -24253,7 +24523,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -24368,7 +24638,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -24482,7 +24752,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -24603,7 +24873,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The service is failing; calls are paused (see `Retry-After`). */
+            /** @description Overloaded for a moment (for example every database connection in use) or a service it needs is away; retry after `Retry-After` seconds. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];

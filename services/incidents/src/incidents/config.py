@@ -7,6 +7,7 @@ from pydantic_settings import SettingsConfigDict
 
 from incidents.policy.signoff import check_approver
 from incidents.retention import DEFAULT_WINDOW_DAYS, kept_history_days
+from kit.reminders import MAX_PER_ROUND
 from kit.settings import EncryptionSettings
 
 
@@ -56,6 +57,9 @@ class IncidentsSettings(EncryptionSettings):
     # escalated as the deciding rule says. Looked for this often, on one replica at a time.
     deadline_reminder_hours: float = Field(default=24.0, gt=0)
     reminders_every_seconds: float = Field(default=300.0, gt=0)
+    # Notices each reminder rule gives per round at most; the rest wait for the next round
+    # (kit.reminders), so a backlog cannot flood mail and webhooks.
+    reminders_max_per_round: int = Field(default=MAX_PER_ROUND, ge=1)
     reminders_job: bool = True
 
     @model_validator(mode="after")

@@ -79,6 +79,7 @@ def create_app(
                 scheduled_runs,
                 rules=reminder_rules(reminder_hours=settings.deadline_reminder_hours),
                 every=dt.timedelta(seconds=settings.reminders_every_seconds),
+                max_per_round=settings.reminders_max_per_round,
             )
             app.state.reminders = reminders
             async with (

@@ -112,6 +112,7 @@ def str_enum(enum_type: type[enum.StrEnum]) -> Enum:
 
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+DEFAULT_POOL_TIMEOUT_SECONDS = 10.0
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -130,19 +131,33 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             cursor.close()
 
 
-def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+    echo: bool = False,
+) -> AsyncEngine:
+    """Up to ``pool_size`` kept connections and as many again under load; a checkout that
+    finds none free within ``pool_timeout`` seconds raises ``sqlalchemy.exc.TimeoutError``,
+    which every app answers with a 503 (kit.observability)."""
     parsed = make_url(url)
+    pool: dict[str, Any] = {
+        "pool_size": pool_size,
+        "max_overflow": pool_size,
+        "pool_timeout": pool_timeout,
+    }
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        else:
+            pool = {}  # one shared in-memory connection (StaticPool): no queue to size
         # kit.sqlite runs sqlite3 on the event loop (aiosqlite's dialect, no thread hop).
         connect = sqlite.connector(parsed, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_SECONDS)
-        engine = create_async_engine(url, echo=echo, async_creator=connect)
+        engine = create_async_engine(url, echo=echo, async_creator=connect, **pool)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800
-    )
+    return create_async_engine(url, echo=echo, pool_recycle=1800, **pool)
 
 
 _CHANGED = "kit_changed"
@@ -208,9 +223,16 @@ def call_after_commit(session: AsyncSession | Session, callback: Callable[[], No
 class Database:
     """Owns the engine and hands out sessions; created in the app's lifespan."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        pool_timeout: float = DEFAULT_POOL_TIMEOUT_SECONDS,
+        echo: bool = False,
+    ) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_size=pool_size, echo=echo)
+        self.engine = create_engine(url, pool_size=pool_size, pool_timeout=pool_timeout, echo=echo)
         self._sessionmaker: async_sessionmaker[AsyncSession]
         # kit.sqlite's driver does no I/O the loop waits for, so closing a session never
         # suspends and a cancellation cannot land half-way through it. AsyncSession's own

@@ -19,6 +19,8 @@ Service code raises a :class:`DomainError` subclass; one handler renders it as
     ├── TooManyRequests         429  too-many-requests
     ├── BadGateway              502  bad-gateway
     ├── ServiceUnavailable      503  service-unavailable
+    │   └── DatabaseBusy        503  database-busy (every pooled connection taken;
+    │                                ``Retry-After``)
     └── GatewayTimeout          504  gateway-timeout
 
 A service narrows these with its own subclasses (``class AttemptLimitReached(Conflict)``
@@ -154,6 +156,21 @@ class ServiceUnavailable(DomainError):
     status = 503
     slug = "service-unavailable"
     title = "Service unavailable"
+
+
+class DatabaseBusy(ServiceUnavailable):
+    """No pooled database connection came free in time: the app is overloaded for a
+    moment, not broken, so the client is told when to try again."""
+
+    slug = "database-busy"
+    title = "Database busy"
+    RETRY_AFTER_SECONDS: ClassVar[str] = "1"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Every database connection is in use; retry in a moment.",
+            headers={"Retry-After": self.RETRY_AFTER_SECONDS},
+        )
 
 
 class GatewayTimeout(DomainError):
@@ -338,4 +355,6 @@ PROBLEM_STATUSES: dict[int, str] = {
     428: "`If-Match` is required for this update.",
     429: "Rate limit exceeded; see `Retry-After`.",
     500: "Unexpected error; quote `request_id` when reporting it.",
+    503: "Overloaded for a moment (for example every database connection in use) or a "
+    "service it needs is away; retry after `Retry-After` seconds.",
 }

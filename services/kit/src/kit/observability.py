@@ -13,10 +13,12 @@ import sys
 import time
 
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.context import current_request_id, set_request_id
-from kit.errors import problem_response
+from kit.errors import DatabaseBusy, domain_error_response, problem_response
 from kit.metrics import observe_request
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -55,10 +57,30 @@ def route_template(scope: Scope) -> str:
     return str(scope.get("route_label", "unmatched"))
 
 
+def pool_exhausted(error: BaseException, depth: int = 0) -> bool:
+    """Whether ``error`` is, or was caused by, SQLAlchemy's pool checkout timing out (also
+    inside an exception group, or re-raised by the code that was waiting for it)."""
+    if isinstance(error, PoolTimeout):
+        return True
+    if depth >= 8:
+        return False
+    if isinstance(error, BaseExceptionGroup):
+        return any(pool_exhausted(inner, depth + 1) for inner in error.exceptions)
+    return any(
+        pool_exhausted(linked, depth + 1)
+        for linked in (error.__cause__, error.__context__)
+        if linked is not None
+    )
+
+
 class RequestContextMiddleware:
     """Gives every request an id (``X-Request-ID`` in and out), logs one access line, counts
     and times it (kit.metrics), and turns an unhandled exception into a 500 problem that
-    carries the id but no stack trace."""
+    carries the id but no stack trace.
+
+    The one exception that is not a bug: no pooled database connection came free in time
+    (wherever it happened, a route or a middleware such as the gateway's authentication).
+    That is load, so it is a 503 with ``Retry-After`` and a warning, not a 500."""
 
     def __init__(self, app: ASGIApp, *, app_name: str) -> None:
         self.app = app
@@ -86,15 +108,10 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
-            error_logger.exception("unhandled error", extra={"route": route_template(scope)})
+        except Exception as error:
+            response = _last_resort(error, scope)
             if started:
                 raise
-            response = problem_response(
-                status=500,
-                detail="An unexpected error occurred. Quote the request id when reporting it.",
-                instance=scope.get("path"),
-            )
             await response(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - start
@@ -110,6 +127,21 @@ class RequestContextMiddleware:
                     "duration_ms": round(seconds * 1000, 2),
                 },
             )
+
+
+def _last_resort(error: Exception, scope: Scope) -> Response:
+    """The answer to an exception no handler took, logged once: a 503 for an exhausted
+    connection pool, else a 500 whose stack trace goes to the log only."""
+    extra = {"route": route_template(scope)}
+    if pool_exhausted(error):
+        error_logger.warning("database pool exhausted", extra=extra)
+        return domain_error_response(DatabaseBusy(), instance=scope.get("path"))
+    error_logger.error("unhandled error", exc_info=error, extra=extra)
+    return problem_response(
+        status=500,
+        detail="An unexpected error occurred. Quote the request id when reporting it.",
+        instance=scope.get("path"),
+    )
 
 
 class _ContextFilter(logging.Filter):

@@ -43,6 +43,10 @@ from kit.jobs import ScheduledJob
 logger = logging.getLogger("kit.reminders")
 
 BATCH = 200
+# Notices one rule gives in one round at most: a backlog (a job off for a week, a bulk
+# import of past-due assignments) goes out over several rounds instead of as one flood of
+# mail and webhooks; what is left is the oldest due first next round.
+MAX_PER_ROUND = 1000
 JOB = "reminders"
 NOTICES = Counter(
     "smp_notices_total",
@@ -92,7 +96,7 @@ class ReminderRule:
 
 class ReminderJob(ScheduledJob):
     """Runs every rule, batch by batch, every ``every`` on the replica that holds the
-    schedule's lease."""
+    schedule's lease; each rule gives at most ``max_per_round`` notices a round."""
 
     def __init__(
         self,
@@ -103,25 +107,20 @@ class ReminderJob(ScheduledJob):
         rules: Sequence[ReminderRule],
         every: dt.timedelta,
         batch: int = BATCH,
+        max_per_round: int = MAX_PER_ROUND,
     ) -> None:
         super().__init__(f"{app}-reminders", database, schedule, job=JOB, every=every)
         self.app = app
         self.rules = rules
         self.batch = batch
+        self.max_per_round = max_per_round
 
     async def run_once(self, *, now: dt.datetime | None = None) -> dict[str, int]:
         """Give every notice due at ``now`` (default: now); the counts per rule."""
         now = now or utcnow()
         counts: dict[str, int] = {}
         for rule in self.rules:
-            total = 0
-            while True:
-                # One transaction per batch: its notices, events and records commit together.
-                async with self.database.transaction() as session:
-                    handled = await rule.apply(session, now, self.batch)
-                total += handled
-                if handled < self.batch:
-                    break
+            total = await self._run_rule(rule, now)
             counts[rule.name] = total
             NOTICES.labels(self.app, rule.name).inc(total)
         if any(counts.values()):
@@ -129,3 +128,20 @@ class ReminderJob(ScheduledJob):
                 "reminders given: %s", ", ".join(f"{name}={n}" for name, n in counts.items())
             )
         return counts
+
+    async def _run_rule(self, rule: ReminderRule, now: dt.datetime) -> int:
+        total = 0
+        while total < self.max_per_round:
+            limit = min(self.batch, self.max_per_round - total)
+            # One transaction per batch: its notices, events and records commit together.
+            async with self.database.transaction() as session:
+                handled = await rule.apply(session, now, limit)
+            total += handled
+            if handled < limit:
+                return total
+        logger.warning(
+            "reminders: %s gave %d notices, this round's most; the rest go next round",
+            rule.name,
+            total,
+        )
+        return total

@@ -80,7 +80,11 @@ async def database_runtime(
     app: FastAPI, settings: AppSettings, *, alembic_ini: Path | None, idempotency_table: Table
 ) -> AsyncIterator[Database]:
     """Owns the app's database for its lifetime, and everything kit keeps in it."""
-    database = Database(settings.database_url, pool_size=settings.db_pool_size)
+    database = Database(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
     store = IdempotencyStore(database, idempotency_table)
     app.state.database = database
     app.state.idempotency = store
@@ -336,7 +340,8 @@ def add_problem_responses(schema: dict[str, Any], *, prefixes: tuple[str, ...]) 
                 operation.setdefault("security", [{"bearerAuth": []}])
                 # 404: the resource, or one the request names (a module to tag, the
                 # published policy), does not exist or is not the caller's to see.
-                defaults = [400, 401, 403, 404, 422, 429, 500]
+                # 503: any request that needs the database when its pool is exhausted.
+                defaults = [400, 401, 403, 404, 422, 429, 500, 503]
                 for status in defaults:
                     responses.setdefault(str(status), {"description": PROBLEM_STATUSES[status]})
             for status, names in STATUS_HEADERS.items():

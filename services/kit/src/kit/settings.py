@@ -48,7 +48,10 @@ class AppSettings(BaseSettings):
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     max_connections: int = Field(default=1000, ge=1)
-    db_pool_size: int = 10
+    db_pool_size: int = Field(default=10, ge=1)
+    # How long a request waits for a pooled database connection when all are taken; past
+    # that it gets a 503 with Retry-After (kit.observability), not a 500.
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
     # gc.freeze() after start-up and a higher gen-0 threshold: see kit.runtime.
     tune_gc: bool = True
     # The outbox (kit.outbox): events are written with the change that caused them and

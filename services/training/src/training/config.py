@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from kit.reminders import MAX_PER_ROUND
 from kit.settings import AppSettings
 
 
@@ -28,6 +29,9 @@ class TrainingSettings(AppSettings):
     # Looked for this often, on one replica at a time.
     assignment_reminder_days: float = Field(default=3.0, gt=0)
     reminders_every_seconds: float = Field(default=300.0, gt=0)
+    # Notices each reminder rule gives per round at most; the rest wait for the next round
+    # (kit.reminders), so a backlog cannot flood mail and webhooks.
+    reminders_max_per_round: int = Field(default=MAX_PER_ROUND, ge=1)
     reminders_job: bool = True
     # Retention (README "Data protection"): the quiz attempts of people who left are
     # deleted, and their community posts anonymised, this long after they left; the job

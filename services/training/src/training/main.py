@@ -56,6 +56,7 @@ def create_app(
                 scheduled_runs,
                 rules=reminder_rules(reminder_days=settings.assignment_reminder_days),
                 every=dt.timedelta(seconds=settings.reminders_every_seconds),
+                max_per_round=settings.reminders_max_per_round,
             )
             app.state.reminders = reminders
             retention = RetentionJob(
