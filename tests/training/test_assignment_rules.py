@@ -31,6 +31,7 @@ NOTHING = {
     "moved": 0,
     "closed_left": 0,
     "renewed": 0,
+    "acknowledgement_renewals": 0,
     "leavers_recorded": 0,
 }
 

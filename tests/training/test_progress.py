@@ -140,6 +140,7 @@ class TestWhoReadsProgress:
             "person_id": str(report.id),
             "core_training_completed": False,
             "assignments": [],
+            "acknowledgement": None,
         }
 
     async def test_hr_reads_anyones_progress(self, stack: StackHandle) -> None:

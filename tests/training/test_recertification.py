@@ -18,7 +18,7 @@ from tests.training.factories import (
     published_module,
     take_quiz,
 )
-from training.rules.service import add_months
+from training.recertification import add_months
 
 START = dt.datetime(2026, 1, 15, 9, 0, tzinfo=dt.UTC)
 

@@ -37,7 +37,14 @@ class TestAcknowledgementReport:
         )
 
         assert summary.json()["departments"] == [
-            {"department": "Legal", "people": 2, "acknowledged": 1, "pending": 1}
+            {
+                "department": "Legal",
+                "people": 2,
+                "acknowledged": 1,
+                "renewal_due": 0,
+                "pending": 1,
+                "overdue": 0,
+            }
         ]
         by_person = {p["person_id"]: p["acknowledged_at"] for p in people.json()["items"]}
         assert by_person[str(unsigned.id)] is None

@@ -104,3 +104,25 @@ class TestTrainingOverTimeInTheDemo:
         assert dt.timedelta(days=10) < left < dt.timedelta(days=20)
         # Idempotent: a second pass changes nothing.
         assert again.json()["assigned"] == again.json()["renewed"] == 0
+        assert again.json()["acknowledgement_renewals"] == 0
+
+    async def test_marc_is_asked_to_renew_his_policy_acknowledgement(
+        self, stack: StackHandle
+    ) -> None:
+        await gateway.seed.seed(stack.stack.database("gateway"))
+        await seed(stack.stack.database("training"))
+        marc = stack.as_user(demo_person_id("marc.manager"))
+        emma = stack.as_user(demo_person_id("emma.employee"))
+
+        reconciled = await stack.as_user(demo_person_id("olivia.owner")).post(
+            f"{API}/assignment-rules/reconcile"
+        )
+        his = (await marc.get(f"{API}/policy/acknowledgements/me")).json()
+        hers = (await emma.get(f"{API}/policy/acknowledgements/me")).json()
+
+        # Acknowledged 350 days ago, valid 12 months: asked to renew before it lapses.
+        assert reconciled.json()["acknowledgement_renewals"] == 1
+        assert his["status"] == "renewal_due"
+        left = dt.datetime.fromisoformat(his["expires_at"]) - dt.datetime.now(dt.UTC)
+        assert dt.timedelta(days=10) < left < dt.timedelta(days=20)
+        assert hers["status"] == "acknowledged"

@@ -1642,8 +1642,9 @@ export interface paths {
         put?: never;
         /**
          * Reconcile
-         * @description Compare every rule with the directory now and fix any drift, and assign the
-         *     renewals coming due (it also runs periodically). Running it again changes nothing.
+         * @description Compare every rule with the directory now and fix any drift, assign the module
+         *     renewals and ask for the policy acknowledgement renewals coming due (it also runs
+         *     periodically). Running it again changes nothing.
          */
         post: operations["reconcile_api_v1_training_assignment_rules_reconcile_post"];
         delete?: never;
@@ -2544,6 +2545,11 @@ export interface components {
              */
             acknowledged_at: string;
             /**
+             * Expires At
+             * @description When it lapses and must have been renewed (null: never).
+             */
+            expires_at: string | null;
+            /**
              * Person Id
              * Format: uuid
              */
@@ -2556,12 +2562,28 @@ export interface components {
         };
         /** AcknowledgementReport */
         AcknowledgementReport: {
-            /** Acknowledged */
+            /**
+             * Acknowledged
+             * @description Valid acknowledgements (renewal due or not).
+             */
             acknowledged: number;
             /** Departments */
             departments: components["schemas"]["DepartmentAcknowledgements"][];
-            /** Pending */
+            /**
+             * Overdue
+             * @description Acknowledgement lapsed without a renewal (recertification).
+             */
+            overdue: number;
+            /**
+             * Pending
+             * @description Never acknowledged this version.
+             */
             pending: number;
+            /**
+             * Renewal Due
+             * @description Of the acknowledged, those asked to renew before their acknowledgement lapses.
+             */
+            renewal_due: number;
             /**
              * Version Id
              * Format: uuid
@@ -2570,6 +2592,12 @@ export interface components {
             /** Version Number */
             version_number: number;
         };
+        /**
+         * AcknowledgementStatus
+         * @description A person's acknowledgement of the current version.
+         * @enum {string}
+         */
+        AcknowledgementStatus: "not_required" | "pending" | "acknowledged" | "renewal_due" | "overdue";
         /**
          * Action
          * @enum {string}
@@ -3290,14 +3318,33 @@ export interface components {
         DeliveryStatus: "pending" | "delivered" | "failed";
         /** DepartmentAcknowledgements */
         DepartmentAcknowledgements: {
-            /** Acknowledged */
+            /**
+             * Acknowledged
+             * @description Valid acknowledgements (renewal due or not).
+             */
             acknowledged: number;
             /** Department */
             department: string | null;
-            /** Pending */
+            /**
+             * Overdue
+             * @description Acknowledgement lapsed without a renewal (recertification).
+             */
+            overdue: number;
+            /**
+             * Pending
+             * @description Never acknowledged this version.
+             */
             pending: number;
-            /** People */
+            /**
+             * People
+             * @description acknowledged + pending + overdue.
+             */
             people: number;
+            /**
+             * Renewal Due
+             * @description Of the acknowledged, those asked to renew before their acknowledgement lapses.
+             */
+            renewal_due: number;
         };
         /** DepartmentCompletion */
         DepartmentCompletion: {
@@ -4538,10 +4585,24 @@ export interface components {
         };
         /** MyAcknowledgement */
         MyAcknowledgement: {
-            /** Acknowledged At */
+            /**
+             * Acknowledged At
+             * @description The latest acknowledgement.
+             */
             acknowledged_at: string | null;
+            /**
+             * Expires At
+             * @description When the latest one lapses (null: never).
+             */
+            expires_at: string | null;
+            /**
+             * Renewal Requested At
+             * @description When the person was asked to renew it (null: not asked).
+             */
+            renewal_requested_at: string | null;
             /** Requires Acknowledgement */
             requires_acknowledgement: boolean;
+            status: components["schemas"]["AcknowledgementStatus"];
             /**
              * Version Id
              * Format: uuid
@@ -4918,17 +4979,26 @@ export interface components {
         };
         /** PersonAcknowledgement */
         PersonAcknowledgement: {
-            /** Acknowledged At */
+            /**
+             * Acknowledged At
+             * @description The latest acknowledgement.
+             */
             acknowledged_at: string | null;
             /** Department */
             department: string | null;
             /** Display Name */
             display_name: string;
             /**
+             * Expires At
+             * @description When it lapses (null: never).
+             */
+            expires_at: string | null;
+            /**
              * Person Id
              * Format: uuid
              */
             person_id: string;
+            status: components["schemas"]["AcknowledgementStatus"];
         };
         /**
          * PersonBrief
@@ -4988,6 +5058,8 @@ export interface components {
         };
         /** PersonProgress */
         PersonProgress: {
+            /** @description The person's acknowledgement of the current policy (null while none is published); `overdue` once it lapsed without a renewal. */
+            acknowledgement?: components["schemas"]["MyAcknowledgement"] | null;
             /** Assignments */
             assignments: components["schemas"]["ProgressAssignment"][];
             /**
@@ -5152,6 +5224,11 @@ export interface components {
              */
             effective_at?: string | null;
             /**
+             * Renew Acknowledgement Every Months
+             * @description Recertification: each acknowledgement is valid this many months; a renewal is requested ahead of expiry. Omitted: the latest version's setting; null: valid forever.
+             */
+            renew_acknowledgement_every_months?: number | null;
+            /**
              * Requires Acknowledgement
              * @default true
              */
@@ -5179,6 +5256,11 @@ export interface components {
             policy_id: string;
             /** Published At */
             published_at: string | null;
+            /**
+             * Renew Acknowledgement Every Months
+             * @description Each acknowledgement is valid this many months (null: forever).
+             */
+            renew_acknowledgement_every_months: number | null;
             /** Requires Acknowledgement */
             requires_acknowledgement: boolean;
             /** Retired At */
@@ -5205,6 +5287,8 @@ export interface components {
             number: number;
             /** Published At */
             published_at: string | null;
+            /** Renew Acknowledgement Every Months */
+            renew_acknowledgement_every_months: number | null;
             /** Requires Acknowledgement */
             requires_acknowledgement: boolean;
             /** Retired At */
@@ -5222,6 +5306,11 @@ export interface components {
             clauses?: components["schemas"]["ClauseIn"][] | null;
             /** Effective At */
             effective_at?: string | null;
+            /**
+             * Renew Acknowledgement Every Months
+             * @description null: acknowledgements of the version never expire.
+             */
+            renew_acknowledgement_every_months?: number | null;
             /** Requires Acknowledgement */
             requires_acknowledgement?: boolean | null;
         };
@@ -5547,6 +5636,12 @@ export interface components {
          * @description What one pass over the directory changed (all zero when nothing drifted).
          */
         Reconciliation: {
+            /**
+             * Acknowledgement Renewals
+             * @description People asked to renew their policy acknowledgement ahead of its expiry.
+             * @default 0
+             */
+            acknowledgement_renewals: number;
             /**
              * Assigned
              * @description Joiners and movers given an assignment.
@@ -6346,14 +6441,19 @@ export interface components {
             detail: string;
             /**
              * Module Id
-             * Format: uuid
+             * @description The module (null for a lapsed policy acknowledgement).
              */
-            module_id: string;
+            module_id: string | null;
             /**
              * Person Id
              * Format: uuid
              */
             person_id: string;
+            /**
+             * Policy Version Id
+             * @description The policy version whose acknowledgement lapsed without a renewal (reason `training_overdue`, no module).
+             */
+            policy_version_id?: string | null;
             reason: components["schemas"]["SignalReason"];
             /**
              * Since

@@ -16,7 +16,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "training.assignment.reminder": "An assignment is due soon and not completed.",
     "training.assignment.overdue": "An assignment passed its due date without completion.",
     "training.acknowledgement.requested": "A new policy version asks every active employee "
-    "to acknowledge it.",
+    "to acknowledge it, or one person's acknowledgement must be renewed before it lapses.",
     "policy.published": "A version of the social media policy was published.",
     "coaching.engagement.opened": "A coaching engagement was opened (proposed).",
     "coaching.engagement.completed": "A coaching engagement was completed, with its outcome.",

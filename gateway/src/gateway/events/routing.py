@@ -172,8 +172,22 @@ def _assignment_overdue(event: Event) -> list[Audience]:
 
 
 def _acknowledgement_requested(event: Event) -> list[Audience]:
-    """Every active person: a new version of the policy asks each to acknowledge it."""
+    """Every active person: a new version of the policy asks each to acknowledge it; or
+    one person, whose acknowledgement must be renewed before it lapses."""
     data = event.data
+    if data.get("requested_of") == "person":
+        return [
+            Audience(
+                template="training.acknowledgement.renewal",
+                context={
+                    "title": data.get("title"),
+                    "number": data.get("number"),
+                    "due_at": data.get("due_at"),
+                },
+                path="/api/v1/training/policy",
+                people=_ids(data.get("person_id")),
+            )
+        ]
     return [
         Audience(
             template="training.acknowledgement.requested",

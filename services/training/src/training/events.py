@@ -73,13 +73,8 @@ async def assignment_due(session: AsyncSession, *, kind: str, row: Any) -> None:
     )
 
 
-async def policy_published(
-    session: AsyncSession, *, version: PolicyVersion, policy_title: str
-) -> None:
-    """``policy.published``; and ``training.acknowledgement.requested`` when the version
-    asks every active employee to acknowledge it (one event for all of them: the gateway
-    knows who is active)."""
-    data = {
+def _version(version: PolicyVersion, policy_title: str) -> dict[str, Any]:
+    return {
         "policy_id": version.policy_id,
         "version_id": version.id,
         "number": version.number,
@@ -87,6 +82,15 @@ async def policy_published(
         "effective_at": version.effective_at,
         "requires_acknowledgement": version.requires_acknowledgement,
     }
+
+
+async def policy_published(
+    session: AsyncSession, *, version: PolicyVersion, policy_title: str
+) -> None:
+    """``policy.published``; and ``training.acknowledgement.requested`` when the version
+    asks every active employee to acknowledge it (one event for all of them: the gateway
+    knows who is active)."""
+    data = _version(version, policy_title)
     await outbox.emit(session, "policy.published", data)
     if version.requires_acknowledgement:
         await outbox.emit(
@@ -94,3 +98,27 @@ async def policy_published(
             "training.acknowledgement.requested",
             {**data, "requested_of": "every_active_employee"},
         )
+
+
+async def acknowledgement_renewal_requested(
+    session: AsyncSession,
+    *,
+    version: PolicyVersion,
+    policy_title: str,
+    acknowledgement_id: uuid.UUID,
+    person_id: uuid.UUID,
+    due_at: dt.datetime | None,
+) -> None:
+    """``training.acknowledgement.requested`` of one person: their acknowledgement of the
+    current version expires on ``due_at`` and must be renewed (recertification)."""
+    await outbox.emit(
+        session,
+        "training.acknowledgement.requested",
+        {
+            **_version(version, policy_title),
+            "requested_of": "person",
+            "person_id": person_id,
+            "acknowledgement_id": acknowledgement_id,
+            "due_at": due_at,
+        },
+    )

@@ -10,6 +10,8 @@ Training over time (issue 19), each through the same code as in production:
 
 - the core module must be renewed every 12 months and Emma passed it 350 days ago, so the
   reconciliation training runs at start assigns her renewal, due when her completion expires;
+- the policy's acknowledgements are valid 12 months and Marc acknowledged it 350 days ago,
+  so that reconciliation asks him to renew his acknowledgement before it lapses;
 - "When someone asks you about Northwind" is assigned to Sales by a rule (due 30 days after
   joining): Emma's and Sam's assignments are the rule's, and Marc, in Sales but not yet
   assigned, gets his at that first reconciliation, as a joiner would;
@@ -42,6 +44,7 @@ from training.modules.schemas import (
     ScenarioIn,
     ScenarioOptionIn,
 )
+from training.policy import renewal
 from training.policy.models import Acknowledgement, Clause, Policy, PolicyVersion, VersionStatus
 from training.quizzes import service as quizzes
 from training.quizzes.models import QuestionKind, ReviewRule
@@ -435,6 +438,10 @@ EMMA_PASSED_DAYS_AGO = 350
 SALES_RULE_DUE_DAYS = 30
 
 ACKNOWLEDGED = ("olivia.owner", "paul.comms", "hannah.hr", "marc.manager", "emma.employee")
+# The policy is a year old; Marc acknowledged it this long ago, the others lately.
+POLICY_PUBLISHED_DAYS_AGO = 380
+MARC_ACKNOWLEDGED_DAYS_AGO = 350
+ACKNOWLEDGEMENT_RENEWAL_MONTHS = 12
 PASSED_CORE = ("emma.employee", "nina.engineer")
 FAILED_CORE = ("tom.support",)
 
@@ -445,10 +452,7 @@ async def seed(database: Database) -> bool:
         if await session.scalar(select(func.count()).select_from(Policy)):
             return False
         version = await _policy(session)
-        session.add_all(
-            Acknowledgement(version_id=version.id, person_id=demo_person_id(user))
-            for user in ACKNOWLEDGED
-        )
+        session.add_all(_acknowledgements(version))
         essentials = await _module(session, ESSENTIALS, ESSENTIALS_QUIZ)
         questions = await _module(session, QUESTIONS_MODULE, None)
         rule = AssignmentRule(
@@ -520,8 +524,9 @@ async def _policy(session: AsyncSession) -> PolicyVersion:
         status=VersionStatus.PUBLISHED,
         body_markdown=POLICY_BODY,
         requires_acknowledgement=True,
-        effective_at=now - dt.timedelta(days=30),
-        published_at=now - dt.timedelta(days=30),
+        renew_acknowledgement_every_months=ACKNOWLEDGEMENT_RENEWAL_MONTHS,
+        effective_at=now - dt.timedelta(days=POLICY_PUBLISHED_DAYS_AGO),
+        published_at=now - dt.timedelta(days=POLICY_PUBLISHED_DAYS_AGO),
     )
     session.add(version)
     await session.flush()
@@ -531,6 +536,23 @@ async def _policy(session: AsyncSession) -> PolicyVersion:
     )
     await session.flush()
     return version
+
+
+def _acknowledgements(version: PolicyVersion) -> list[Acknowledgement]:
+    now = utcnow()
+    acknowledgements = []
+    for user in ACKNOWLEDGED:
+        days_ago = MARC_ACKNOWLEDGED_DAYS_AGO if user == "marc.manager" else 10
+        at = now - dt.timedelta(days=days_ago)
+        acknowledgements.append(
+            Acknowledgement(
+                version_id=version.id,
+                person_id=demo_person_id(user),
+                acknowledged_at=at,
+                expires_at=renewal.expiry(version, at),
+            )
+        )
+    return acknowledgements
 
 
 async def _module(session: AsyncSession, data: ModuleCreate, quiz: QuizIn | None) -> Module:

@@ -11,7 +11,7 @@ from kit.errors import Forbidden
 from kit.identity import Caller, CallerDep, Role, UserDep
 from kit.pagination import Page, PageParamsDep
 from training.access import may_read_records_of
-from training.assignments import service
+from training.assignments import service, signals
 from training.assignments.schemas import (
     AssignmentBatchRead,
     AssignmentCreate,
@@ -65,7 +65,7 @@ async def list_signals(
     person_ids = None
     if department is not None:
         person_ids = [person.id for person in await directory.people(department=department)]
-    items, next_cursor = await service.list_signals(
+    items, next_cursor = await signals.list_signals(
         session, page=page, reason=reason, person_ids=person_ids
     )
     return Page(items=items, next_cursor=next_cursor)

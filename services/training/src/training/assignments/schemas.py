@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from kit.db import utcnow
 from kit.fields import FieldInvalid, Storable, Timestamp
+from training.policy.schemas import MyAcknowledgement
 
 Department = Annotated[str, Field(min_length=1, max_length=200), Storable]
 
@@ -83,11 +84,23 @@ class PersonProgress(BaseModel):
         description="Whether the person passed the social media core training."
     )
     assignments: list[ProgressAssignment]
+    acknowledgement: MyAcknowledgement | None = Field(
+        default=None,
+        description="The person's acknowledgement of the current policy (null while none is "
+        "published); `overdue` once it lapsed without a renewal.",
+    )
 
 
 class SignalRead(BaseModel):
     person_id: uuid.UUID
     reason: SignalReason
-    module_id: uuid.UUID
+    module_id: uuid.UUID | None = Field(
+        description="The module (null for a lapsed policy acknowledgement)."
+    )
+    policy_version_id: uuid.UUID | None = Field(
+        default=None,
+        description="The policy version whose acknowledgement lapsed without a renewal "
+        "(reason `training_overdue`, no module).",
+    )
     detail: str
     since: dt.datetime

@@ -5,28 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
-    Float,
-    Integer,
-    String,
     and_,
-    case,
     func,
-    literal,
-    null,
-    or_,
     tuple_,
-    union_all,
 )
-from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 
 from kit.db import flush_unless_duplicate, utcnow
-from kit.pagination import PageParams, decode_cursor, encode_cursor, paginate
+from kit.pagination import PageParams, paginate
 from training import events
 from training.assignments.models import Assignment, ClosedReason, ModuleProgress
 from training.assignments.schemas import (
@@ -36,13 +26,11 @@ from training.assignments.schemas import (
     PersonProgress,
     ProgressAssignment,
     ProgressStatus,
-    SignalRead,
-    SignalReason,
 )
 from training.directory import Directory, DirectoryPerson
 from training.errors import AssignmentNotFound, ModuleNotFound, ModuleNotPublished, UnknownPeople
 from training.modules.models import Module, ModuleStatus
-from training.quizzes.models import Attempt, Quiz
+from training.policy.service import acknowledgement_of, published_version
 
 # -- progress -------------------------------------------------------------------------------
 
@@ -163,9 +151,13 @@ async def person_progress(session: AsyncSession, *, person_id: uuid.UUID) -> Per
             col(ModuleProgress.completed_at).is_not(None),
         )
     )
+    version = await published_version(session)
     return PersonProgress(
         person_id=person_id,
         core_training_completed=bool(core_completed),
+        acknowledgement=await acknowledgement_of(session, version=version, person_id=person_id)
+        if version is not None
+        else None,
         assignments=[
             ProgressAssignment(
                 assignment_id=assignment.id,
@@ -360,124 +352,6 @@ async def get_assignment(session: AsyncSession, *, assignment_id: uuid.UUID) -> 
         raise AssignmentNotFound(f"There is no assignment {assignment_id}.")
     [read] = await _reads(session, [assignment])
     return read
-
-
-# -- signals --------------------------------------------------------------------------------
-
-
-def _exhausted_quizzes(now: dt.datetime) -> Any:
-    """People whose every allowed attempt at a quiz is used and failed (an attempt not
-    submitted by its deadline counts as failed)."""
-    open_attempt = and_(
-        col(Attempt.submitted_at).is_(None),
-        or_(col(Attempt.deadline_at).is_(None), col(Attempt.deadline_at) > now),
-    )
-    return (
-        core_select(
-            func.max(func.coalesce(col(Attempt.submitted_at), col(Attempt.deadline_at))).label(
-                "since"
-            ),
-            literal(SignalReason.QUIZ_ATTEMPTS_EXHAUSTED.value, type_=String).label("reason"),
-            col(Attempt.person_id).label("person_id"),
-            col(Attempt.module_id).label("module_id"),
-            func.count().label("attempts"),
-            func.max(col(Attempt.score_percent)).label("best_score"),
-            null().label("started_at"),
-        )
-        .join(Quiz, col(Quiz.id) == col(Attempt.quiz_id))
-        .group_by(col(Attempt.person_id), col(Attempt.module_id), col(Quiz.attempt_limit))
-        .having(
-            func.count() >= col(Quiz.attempt_limit),
-            func.sum(case((col(Attempt.passed).is_(True), 1), else_=0)) == 0,
-            func.sum(case((open_attempt, 1), else_=0)) == 0,
-        )
-    )
-
-
-def _overdue_assignments(now: dt.datetime) -> Any:
-    return (
-        core_select(
-            col(Assignment.due_at).label("since"),
-            literal(SignalReason.TRAINING_OVERDUE.value, type_=String).label("reason"),
-            col(Assignment.person_id).label("person_id"),
-            col(Assignment.module_id).label("module_id"),
-            null().cast(Integer).label("attempts"),
-            null().cast(Float).label("best_score"),
-            col(ModuleProgress.started_at).label("started_at"),
-        )
-        .outerjoin(ModuleProgress, progress_join())
-        .where(
-            col(Assignment.due_at) < now,
-            col(Assignment.closed_at).is_(None),
-            col(ModuleProgress.completed_at).is_(None),
-        )
-    )
-
-
-async def list_signals(
-    session: AsyncSession,
-    *,
-    page: PageParams,
-    reason: SignalReason | None,
-    person_ids: Sequence[uuid.UUID] | None,
-) -> tuple[list[SignalRead], str | None]:
-    """People who need guidance, oldest signal first."""
-    now = utcnow()
-    sources = []
-    if reason in (None, SignalReason.QUIZ_ATTEMPTS_EXHAUSTED):
-        sources.append(_exhausted_quizzes(now))
-    if reason in (None, SignalReason.TRAINING_OVERDUE):
-        sources.append(_overdue_assignments(now))
-    signals = union_all(*sources).subquery("signals")
-    key = [signals.c.since, signals.c.reason, signals.c.person_id, signals.c.module_id]
-    # A union of two shapes of row: SQLAlchemy core, not an ORM entity.
-    statement = core_select(signals)
-    if person_ids is not None:
-        statement = statement.where(signals.c.person_id.in_(person_ids))
-    if page.cursor:
-        # The union is no mapped entity, so kit's paginate cannot run it; same keyset rule.
-        columns = cast("Sequence[InstrumentedAttribute[Any]]", key)
-        after = decode_cursor(page.cursor, columns)
-        bound = tuple_(*(literal(v, type_=c.type) for c, v in zip(key, after, strict=True)))
-        statement = statement.where(tuple_(*key) > bound)
-    rows = (await session.execute(statement.order_by(*key).limit(page.limit + 1))).all()
-    next_cursor = None
-    if len(rows) > page.limit:
-        rows = rows[: page.limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([last.since, last.reason, last.person_id, last.module_id])
-    titles = await _module_titles(session, {row.module_id for row in rows})
-    return [_signal_read(row, titles[row.module_id]) for row in rows], next_cursor
-
-
-async def _module_titles(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    rows = await session.execute(select(Module.id, Module.title).where(col(Module.id).in_(ids)))
-    return {row.id: row.title for row in rows}
-
-
-def _signal_read(row: Any, module_title: str) -> SignalRead:
-    reason = SignalReason(row.reason)
-    since: dt.datetime = row.since
-    if since.tzinfo is None:  # a union column may come back without the UTC marker
-        since = since.replace(tzinfo=dt.UTC)
-    if reason is SignalReason.QUIZ_ATTEMPTS_EXHAUSTED:
-        best = row.best_score or 0
-        detail = (
-            f"Failed the quiz of '{module_title}' in all {row.attempts} allowed attempts "
-            f"(best score {best:.0f}%)."
-        )
-    else:
-        progress = "started but not completed" if row.started_at else "not started"
-        detail = f"'{module_title}' was due {since:%Y-%m-%d}; {progress}."
-    return SignalRead(
-        person_id=row.person_id,
-        reason=reason,
-        module_id=row.module_id,
-        detail=detail,
-        since=since,
-    )
 
 
 # -- revisions ------------------------------------------------------------------------------

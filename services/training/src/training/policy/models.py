@@ -49,6 +49,9 @@ class PolicyVersion(Versioned, Base, table=True):
     status: VersionStatus = Field(default=VersionStatus.DRAFT, sa_type=str_enum(VersionStatus))
     body_markdown: str
     requires_acknowledgement: bool = True
+    # Recertification: an acknowledgement of this version is valid this many months, then
+    # renewed (None: forever).
+    renew_acknowledgement_every_months: int | None = None
     effective_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     published_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     retired_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
@@ -70,10 +73,18 @@ class Clause(Base, table=True):
 
 class Acknowledgement(Base, table=True):
     __tablename__ = "acknowledgements"
-    # One acknowledgement per person and version: acknowledging again is a no-op.
-    __table_args__ = (UniqueConstraint("version_id", "person_id"),)
+    # One acknowledgement per person, version and renewal cycle: acknowledging again is a
+    # no-op until a renewal is requested or the acknowledgement lapsed.
+    __table_args__ = (UniqueConstraint("version_id", "person_id", "cycle"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     version_id: uuid.UUID = Field(foreign_key="policy_versions.id")
     person_id: uuid.UUID = Field(index=True)
     acknowledged_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # 0 for the first acknowledgement of the version; each renewal counts up.
+    cycle: int = 0
+    # When it lapses (the version's renew_acknowledgement_every_months; None: never).
+    # Indexed: the reconciliation looks for those expiring within the lead time.
+    expires_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    # When the reconciliation asked the person to renew it (once; None: not yet asked).
+    renewal_requested_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)

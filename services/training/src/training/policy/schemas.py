@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kit.fields import Flag, Storable, Text, Timestamp
+from kit.fields import FieldInvalid, Flag, Integer, Storable, Text, Timestamp
 from training.policy.models import VersionStatus
 
 ClauseNumber = Annotated[
@@ -35,6 +36,31 @@ class ClauseRead(BaseModel):
     body: str
 
 
+RENEWAL_FIELD = "renew_acknowledgement_every_months"
+RENEWAL_NEEDS_ACKNOWLEDGEMENT = "needs requires_acknowledgement: only acknowledgements are renewed"
+RenewalMonths = Annotated[
+    Integer,
+    Field(
+        ge=1,
+        le=120,
+        description="Recertification: each acknowledgement of the version is valid this many "
+        "months; a renewal is requested ahead of expiry. null: valid forever.",
+    ),
+]
+
+
+class AcknowledgementStatus(StrEnum):
+    """A person's acknowledgement of the current version."""
+
+    NOT_REQUIRED = "not_required"
+    PENDING = "pending"
+    ACKNOWLEDGED = "acknowledged"
+    # Still valid, and the person was asked to renew it before it lapses.
+    RENEWAL_DUE = "renewal_due"
+    # Lapsed without a renewal.
+    OVERDUE = "overdue"
+
+
 def _unique_numbers(clauses: list[ClauseIn] | None) -> list[ClauseIn] | None:
     if clauses is None:
         return None
@@ -50,12 +76,24 @@ class PolicyVersionCreate(BaseModel):
 
     body_markdown: Text = Field(min_length=1, max_length=100_000)
     requires_acknowledgement: Flag = True
+    renew_acknowledgement_every_months: RenewalMonths | None = Field(
+        default=None,
+        description="Recertification: each acknowledgement is valid this many months; a "
+        "renewal is requested ahead of expiry. Omitted: the latest version's setting; null: "
+        "valid forever.",
+    )
     effective_at: Timestamp | None = Field(
         default=None, description="When the version takes effect; the publish time if empty."
     )
     clauses: list[ClauseIn] = Field(default_factory=list, max_length=200)
 
     _unique = field_validator("clauses")(_unique_numbers)
+
+    @model_validator(mode="after")
+    def _renewal_needs_acknowledgement(self) -> PolicyVersionCreate:
+        if self.renew_acknowledgement_every_months and not self.requires_acknowledgement:
+            raise FieldInvalid(RENEWAL_FIELD, RENEWAL_NEEDS_ACKNOWLEDGEMENT)
+        return self
 
 
 class PolicyVersionUpdate(BaseModel):
@@ -65,6 +103,9 @@ class PolicyVersionUpdate(BaseModel):
 
     body_markdown: Text | None = Field(default=None, min_length=1, max_length=100_000)
     requires_acknowledgement: Flag | None = None
+    renew_acknowledgement_every_months: RenewalMonths | None = Field(
+        default=None, description="null: acknowledgements of the version never expire."
+    )
     effective_at: Timestamp | None = None
     clauses: list[ClauseIn] | None = Field(default=None, max_length=200)
 
@@ -78,6 +119,7 @@ class PolicyVersionSummary(BaseModel):
     number: int
     status: VersionStatus
     requires_acknowledgement: bool
+    renew_acknowledgement_every_months: int | None
     effective_at: dt.datetime | None
     published_at: dt.datetime | None
     retired_at: dt.datetime | None
@@ -92,6 +134,9 @@ class PolicyVersionRead(BaseModel):
     status: VersionStatus
     body_markdown: str
     requires_acknowledgement: bool
+    renew_acknowledgement_every_months: int | None = Field(
+        description="Each acknowledgement is valid this many months (null: forever)."
+    )
     effective_at: dt.datetime | None
     published_at: dt.datetime | None
     retired_at: dt.datetime | None
@@ -110,10 +155,18 @@ class AcknowledgementRead(BaseModel):
     version_id: uuid.UUID
     person_id: uuid.UUID
     acknowledged_at: dt.datetime
+    expires_at: dt.datetime | None = Field(
+        description="When it lapses and must have been renewed (null: never)."
+    )
 
 
 class MyAcknowledgement(BaseModel):
     version_id: uuid.UUID
     version_number: int
     requires_acknowledgement: bool
-    acknowledged_at: dt.datetime | None
+    status: AcknowledgementStatus
+    acknowledged_at: dt.datetime | None = Field(description="The latest acknowledgement.")
+    expires_at: dt.datetime | None = Field(description="When the latest one lapses (null: never).")
+    renewal_requested_at: dt.datetime | None = Field(
+        description="When the person was asked to renew it (null: not asked)."
+    )

@@ -18,8 +18,11 @@ from training.errors import (
     PolicyVersionNotFound,
     VersionNotEditable,
 )
+from training.policy import renewal
 from training.policy.models import Acknowledgement, Clause, Policy, PolicyVersion, VersionStatus
 from training.policy.schemas import (
+    RENEWAL_FIELD,
+    RENEWAL_NEEDS_ACKNOWLEDGEMENT,
     ClauseIn,
     ClauseRead,
     MyAcknowledgement,
@@ -31,10 +34,14 @@ from training.policy.schemas import (
 POLICY_TITLE = "Social media policy"
 
 
-async def current_version(session: AsyncSession) -> PolicyVersion:
-    version = await session.scalar(
+async def published_version(session: AsyncSession) -> PolicyVersion | None:
+    return await session.scalar(
         select(PolicyVersion).where(col(PolicyVersion.status) == VersionStatus.PUBLISHED).limit(1)
     )
+
+
+async def current_version(session: AsyncSession) -> PolicyVersion:
+    version = await published_version(session)
     if version is None:
         raise NoPublishedPolicy("No version of the social media policy has been published yet.")
     return version
@@ -69,6 +76,7 @@ async def read_version(session: AsyncSession, version: PolicyVersion) -> PolicyV
         status=version.status,
         body_markdown=version.body_markdown,
         requires_acknowledgement=version.requires_acknowledgement,
+        renew_acknowledgement_every_months=version.renew_acknowledgement_every_months,
         effective_at=version.effective_at,
         published_at=version.published_at,
         retired_at=version.retired_at,
@@ -113,12 +121,20 @@ async def _the_policy(session: AsyncSession) -> Policy:
 
 async def create_draft(session: AsyncSession, *, data: PolicyVersionCreate) -> PolicyVersion:
     policy = await _the_policy(session)
-    last = await session.scalar(
-        select(func.max(PolicyVersion.number)).where(col(PolicyVersion.policy_id) == policy.id)
+    latest = await session.scalar(
+        select(PolicyVersion)
+        .where(col(PolicyVersion.policy_id) == policy.id)
+        .order_by(col(PolicyVersion.number).desc())
+        .limit(1)
     )
+    fields = data.model_dump(exclude={"clauses"})
+    if RENEWAL_FIELD not in data.model_fields_set and latest is not None:
+        # Recertification carries over to the next version, as a module's to its revision.
+        fields[RENEWAL_FIELD] = (
+            latest.renew_acknowledgement_every_months if data.requires_acknowledgement else None
+        )
     version = PolicyVersion.model_validate(
-        data.model_dump(exclude={"clauses"}),
-        update={"policy_id": policy.id, "number": (last or 0) + 1},
+        fields, update={"policy_id": policy.id, "number": (latest.number if latest else 0) + 1}
     )
     if not await flush_unless_duplicate(session, version):
         raise Conflict("Another draft was created at the same moment; try again.")
@@ -151,6 +167,8 @@ async def update_draft(
         if value is None and field in {"body_markdown", "requires_acknowledgement"}:
             raise Unprocessable(f"{field} cannot be null.")
         setattr(version, field, value)
+    if version.renew_acknowledgement_every_months and not version.requires_acknowledgement:
+        raise Unprocessable(f"{RENEWAL_FIELD} {RENEWAL_NEEDS_ACKNOWLEDGEMENT}.")
     if data.clauses is not None:
         await session.execute(delete(Clause).where(col(Clause.version_id) == version.id))
         _add_clauses(session, version, data.clauses)
@@ -211,43 +229,57 @@ async def retire(session: AsyncSession, *, version: PolicyVersion) -> PolicyVers
 async def acknowledge(
     session: AsyncSession, *, person_id: uuid.UUID, version_id: uuid.UUID
 ) -> tuple[Acknowledgement, bool]:
-    """Acknowledge the current version. Returns the acknowledgement and whether it is new;
-    acknowledging again returns the first one."""
+    """Acknowledge the current version. Returns the acknowledgement and whether it is new.
+    Acknowledging again returns the latest one, unless a renewal was asked for or it
+    lapsed: then a new acknowledgement (the next cycle) renews it."""
     current = await current_version(session)
     if current.id != version_id:
         raise NotCurrentVersion(
             f"Version {version_id} is not the current policy (version {current.number}, "
             f"id {current.id}); read the current version and acknowledge that one."
         )
-    existing = await _acknowledgement(session, person_id=person_id, version_id=version_id)
-    if existing is not None:
-        return existing, False
-    acknowledgement = Acknowledgement(version_id=version_id, person_id=person_id)
+    latest = await _latest(session, person_id=person_id, version=current)
+    now = utcnow()
+    if latest is not None and not renewal.renewable(latest, now):
+        return latest, False
+    acknowledgement = Acknowledgement(
+        version_id=version_id,
+        person_id=person_id,
+        acknowledged_at=now,
+        cycle=latest.cycle + 1 if latest is not None else 0,
+        expires_at=renewal.expiry(current, now),
+    )
     if not await flush_unless_duplicate(session, acknowledgement):
         # A double click: the other request recorded it.
-        existing = await _acknowledgement(session, person_id=person_id, version_id=version_id)
-        assert existing is not None
-        return existing, False
+        latest = await _latest(session, person_id=person_id, version=current)
+        assert latest is not None
+        return latest, False
     return acknowledgement, True
 
 
-async def _acknowledgement(
-    session: AsyncSession, *, person_id: uuid.UUID, version_id: uuid.UUID
+async def _latest(
+    session: AsyncSession, *, person_id: uuid.UUID, version: PolicyVersion
 ) -> Acknowledgement | None:
-    return await session.scalar(
-        select(Acknowledgement).where(
-            col(Acknowledgement.person_id) == person_id,
-            col(Acknowledgement.version_id) == version_id,
-        )
-    )
+    found = await renewal.latest_acknowledgements(session, version=version, person_ids=[person_id])
+    return found.get(person_id)
 
 
 async def my_acknowledgement(session: AsyncSession, *, person_id: uuid.UUID) -> MyAcknowledgement:
-    current = await current_version(session)
-    existing = await _acknowledgement(session, person_id=person_id, version_id=current.id)
+    version = await current_version(session)
+    return await acknowledgement_of(session, version=version, person_id=person_id)
+
+
+async def acknowledgement_of(
+    session: AsyncSession, *, version: PolicyVersion, person_id: uuid.UUID
+) -> MyAcknowledgement:
+    """The person's acknowledgement status of ``version`` (the current one)."""
+    latest = await _latest(session, person_id=person_id, version=version)
     return MyAcknowledgement(
-        version_id=current.id,
-        version_number=current.number,
-        requires_acknowledgement=current.requires_acknowledgement,
-        acknowledged_at=existing.acknowledged_at if existing else None,
+        version_id=version.id,
+        version_number=version.number,
+        requires_acknowledgement=version.requires_acknowledgement,
+        status=renewal.status_of(version, latest, utcnow()),
+        acknowledged_at=latest.acknowledged_at if latest else None,
+        expires_at=latest.expires_at if latest else None,
+        renewal_requested_at=latest.renewal_requested_at if latest else None,
     )

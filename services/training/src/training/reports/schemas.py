@@ -7,19 +7,30 @@ import uuid
 
 from pydantic import BaseModel, Field
 
+from training.policy.schemas import AcknowledgementStatus
+
+ACKNOWLEDGED = "Valid acknowledgements (renewal due or not)."
+RENEWAL_DUE = "Of the acknowledged, those asked to renew before their acknowledgement lapses."
+PENDING = "Never acknowledged this version."
+OVERDUE = "Acknowledgement lapsed without a renewal (recertification)."
+
 
 class DepartmentAcknowledgements(BaseModel):
     department: str | None
-    people: int
-    acknowledged: int
-    pending: int
+    people: int = Field(description="acknowledged + pending + overdue.")
+    acknowledged: int = Field(description=ACKNOWLEDGED)
+    renewal_due: int = Field(description=RENEWAL_DUE)
+    pending: int = Field(description=PENDING)
+    overdue: int = Field(description=OVERDUE)
 
 
 class AcknowledgementReport(BaseModel):
     version_id: uuid.UUID
     version_number: int
-    acknowledged: int
-    pending: int
+    acknowledged: int = Field(description=ACKNOWLEDGED)
+    renewal_due: int = Field(description=RENEWAL_DUE)
+    pending: int = Field(description=PENDING)
+    overdue: int = Field(description=OVERDUE)
     departments: list[DepartmentAcknowledgements]
 
 
@@ -27,7 +38,9 @@ class PersonAcknowledgement(BaseModel):
     person_id: uuid.UUID
     display_name: str
     department: str | None
-    acknowledged_at: dt.datetime | None
+    status: AcknowledgementStatus
+    acknowledged_at: dt.datetime | None = Field(description="The latest acknowledgement.")
+    expires_at: dt.datetime | None = Field(description="When it lapses (null: never).")
 
 
 class DepartmentCompletion(BaseModel):

@@ -18,6 +18,8 @@ from training.assignments.service import progress_join, status_condition
 from training.directory import DirectoryPerson
 from training.modules.models import Module
 from training.policy.models import Acknowledgement, PolicyVersion
+from training.policy.renewal import latest_acknowledgements, status_of
+from training.policy.schemas import AcknowledgementStatus
 from training.quizzes.models import Attempt, Question, QuestionResult
 from training.quizzes.service import quiz_of
 from training.reports.schemas import (
@@ -31,57 +33,64 @@ from training.reports.schemas import (
 )
 
 
-async def acknowledged_at(
+async def _statuses(
     session: AsyncSession, *, version: PolicyVersion, people: Sequence[DirectoryPerson]
-) -> dict[uuid.UUID, Acknowledgement]:
-    if not people:
-        return {}
-    rows = await session.scalars(
-        select(Acknowledgement).where(
-            col(Acknowledgement.version_id) == version.id,
-            col(Acknowledgement.person_id).in_([person.id for person in people]),
-        )
+) -> tuple[dict[uuid.UUID, Acknowledgement], dict[uuid.UUID, AcknowledgementStatus]]:
+    """Each person's latest acknowledgement of ``version`` and their status by it now."""
+    latest = await latest_acknowledgements(
+        session, version=version, person_ids=[person.id for person in people]
     )
-    return {row.person_id: row for row in rows}
+    now = utcnow()
+    statuses = {person.id: status_of(version, latest.get(person.id), now) for person in people}
+    return latest, statuses
 
 
 async def acknowledgement_report(
     session: AsyncSession, *, version: PolicyVersion, people: Sequence[DirectoryPerson]
 ) -> AcknowledgementReport:
     """Counts per department of the active people given (from the directory)."""
-    acknowledged = await acknowledged_at(session, version=version, people=people)
-    totals: Counter[str | None] = Counter(person.department for person in people)
-    done: Counter[str | None] = Counter(p.department for p in people if p.id in acknowledged)
+    _, statuses = await _statuses(session, version=version, people=people)
+    tallies: dict[str | None, Counter[AcknowledgementStatus]] = {}
+    for person in people:
+        tallies.setdefault(person.department, Counter())[statuses[person.id]] += 1
     departments = [
-        DepartmentAcknowledgements(
-            department=department,
-            people=total,
-            acknowledged=done[department],
-            pending=total - done[department],
-        )
-        for department, total in sorted(totals.items(), key=lambda item: item[0] or "")
+        DepartmentAcknowledgements(department=department, **_counts(tally))
+        for department, tally in sorted(tallies.items(), key=lambda item: item[0] or "")
     ]
+    total = _counts(sum(tallies.values(), Counter()))
+    del total["people"]
     return AcknowledgementReport(
-        version_id=version.id,
-        version_number=version.number,
-        acknowledged=len(acknowledged),
-        pending=len(people) - len(acknowledged),
-        departments=departments,
+        version_id=version.id, version_number=version.number, departments=departments, **total
     )
+
+
+def _counts(tally: Counter[AcknowledgementStatus]) -> dict[str, int]:
+    # Not acknowledged counts as pending, whether the version asks for it or not.
+    renewal_due = tally[AcknowledgementStatus.RENEWAL_DUE]
+    acknowledged = tally[AcknowledgementStatus.ACKNOWLEDGED] + renewal_due
+    overdue = tally[AcknowledgementStatus.OVERDUE]
+    people = sum(tally.values())
+    return {
+        "people": people,
+        "acknowledged": acknowledged,
+        "renewal_due": renewal_due,
+        "pending": people - acknowledged - overdue,
+        "overdue": overdue,
+    }
 
 
 async def people_acknowledgements(
     session: AsyncSession, *, version: PolicyVersion, people: Sequence[DirectoryPerson]
 ) -> list[PersonAcknowledgement]:
-    acknowledged = await acknowledged_at(session, version=version, people=people)
+    latest, statuses = await _statuses(session, version=version, people=people)
     return [
         PersonAcknowledgement(
             person_id=person.id,
             display_name=person.display_name,
             department=person.department,
-            acknowledged_at=acknowledged[person.id].acknowledged_at
-            if person.id in acknowledged
-            else None,
+            status=statuses[person.id],
+            acknowledged_at=latest[person.id].acknowledged_at if person.id in latest else None,
+            expires_at=latest[person.id].expires_at if person.id in latest else None,
         )
         for person in people
     ]

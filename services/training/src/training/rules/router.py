@@ -71,8 +71,9 @@ async def end_rule(rule_id: uuid.UUID, session: SessionDep, caller: AssignerDep)
 async def reconcile(
     session: SessionDep, caller: AssignerDep, directory: DirectoryDep, settings: SettingsDep
 ) -> Reconciliation:
-    """Compare every rule with the directory now and fix any drift, and assign the
-    renewals coming due (it also runs periodically). Running it again changes nothing."""
+    """Compare every rule with the directory now and fix any drift, assign the module
+    renewals and ask for the policy acknowledgement renewals coming due (it also runs
+    periodically). Running it again changes nothing."""
     return await service.reconcile(
         session,
         directory=directory,

@@ -68,6 +68,10 @@ class Reconciliation(BaseModel):
     moved: int = Field(description="Open assignments now kept by another rule.")
     closed_left: int = Field(description="Open assignments closed as `left`.")
     renewed: int = Field(default=0, description="Renewals assigned ahead of a completion's expiry.")
+    acknowledgement_renewals: int = Field(
+        default=0,
+        description="People asked to renew their policy acknowledgement ahead of its expiry.",
+    )
     leavers_recorded: int = Field(
         default=0,
         description="People who left, recorded with their leave date for retention "

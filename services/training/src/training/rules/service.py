@@ -8,7 +8,6 @@ beside an event that already did the work, changes nothing more.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Sequence
@@ -26,6 +25,8 @@ from training.assignments.service import current_cycle, progress_join
 from training.directory import Directory, DirectoryPerson
 from training.errors import ModuleNotFound, ModuleNotPublished, RuleNotFound, UnknownPeople
 from training.modules.models import Module, ModuleStatus
+from training.policy.renewal import request_renewals
+from training.recertification import add_months
 from training.rules.leavers import record_leavers
 from training.rules.models import AssignmentRule, TargetKind
 from training.rules.schemas import Reconciliation, RuleCreate, RuleRead
@@ -303,6 +304,9 @@ async def reconcile(
         session, directory=directory, active=set(active), now=now
     )
     state.result.renewed = await renew_due(session, active=set(active), now=now, lead=renewal_lead)
+    state.result.acknowledgement_renewals = await request_renewals(
+        session, active=set(active), now=now, lead=renewal_lead
+    )
     return state.result
 
 
@@ -340,14 +344,6 @@ async def _close_leavers(session: AsyncSession, *, active: set[uuid.UUID], now: 
 
 
 # -- recertification ------------------------------------------------------------------------
-
-
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """The same day ``months`` later (the month's last day when it has fewer days)."""
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    last_day = calendar.monthrange(year, month)[1]
-    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
 
 
 async def renew_due(
