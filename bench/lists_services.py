@@ -23,7 +23,8 @@ list with each filter it offers, first page and a deep page (the cursor of the r
 middle of the list's unfiltered order):
 
 * ``GET /api/v1/training/assignments`` (``module_id``, ``person_id``, ``department``, each
-  ``status``), ``/api/v1/training/me/assignments`` (as an employee with 200 of the rows),
+  ``status``, ``department`` with ``status=overdue``), ``/api/v1/training/me/assignments``
+  (as an employee with 200 of the rows; also ``status=completed`` and ``overdue``),
   ``/api/v1/training/reports/acknowledgements/people`` (first page: the directory's order);
 * ``GET /api/v1/coaching/engagements`` (``coachee_id``, ``coach_id``, ``track``, ``status``),
   ``/api/v1/coaching/candidates`` (``reason`` for coaching's own two, and ``department``).
@@ -171,18 +172,22 @@ def training_statements(grown: Grown) -> list[str]:
     # Closed without being completed: superseded or left, from those never started.
     closed = "i % 10 = 9"
     reason = "CASE WHEN i % 20 = 9 THEN 'superseded' ELSE 'left' END"
+    # The progress (eight in ten started, seven completed), on its own table and copied on
+    # the assignment's row as the app keeps it.
+    started = f"CASE WHEN i % 10 < 8 THEN {sql.plus_hours('at', 24)} ELSE NULL END"
+    completed = f"CASE WHEN i % 10 < 7 THEN {sql.plus_hours('at', 48)} ELSE NULL END"
     assignments = f"""{sql.series()}
 INSERT INTO assignments (id, module_id, person_id, department, due_at, assigned_by, rule_id,
-                         created_at, cycle, renewal_of, closed_at, closed_reason)
+                         created_at, cycle, renewal_of, closed_at, closed_reason, started_at,
+                         completed_at)
 SELECT {sql.new_id()}, {module}, {key["person_id"]}, {department}, {sql.plus_hours("at", 720)},
        NULL, NULL, at, {key["cycle"]}, NULL,
        CASE WHEN {closed} THEN {sql.plus_hours("at", 240)} ELSE NULL END,
-       CASE WHEN {closed} THEN {reason} ELSE NULL END
+       CASE WHEN {closed} THEN {reason} ELSE NULL END, {started}, {completed}
 FROM t"""
     progress = f"""{sql.series()}
 INSERT INTO module_progress (id, person_id, module_id, cycle, started_at, read_at, completed_at)
-SELECT {sql.new_id()}, {key["person_id"]}, {module}, {key["cycle"]}, {sql.plus_hours("at", 24)},
-       NULL, CASE WHEN i % 10 < 7 THEN {sql.plus_hours("at", 48)} ELSE NULL END
+SELECT {sql.new_id()}, {key["person_id"]}, {module}, {key["cycle"]}, {started}, NULL, {completed}
 FROM t WHERE i % 10 < 8"""
     version = sql.literal(grown.ids["version"][0])
     acknowledgements = f"""{sql.series()}
@@ -215,6 +220,24 @@ async def training_queries(grown: Grown, size: int, hr: str, me: str) -> list[Qu
             Query(f"assignments status={status}", assignments, {"status": status}, oldest_first)
         )
     queries.append(Query("me/assignments", f"{TRAINING}/me/assignments", {}, mine, token=me))
+    for status in ("completed", "overdue"):
+        queries.append(
+            Query(
+                f"me/assignments status={status}",
+                f"{TRAINING}/me/assignments",
+                {"status": status},
+                mine,
+                token=me,
+            )
+        )
+    queries.append(
+        Query(
+            "assignments department+status=overdue",
+            assignments,
+            {"department": "Sales", "status": "overdue"},
+            oldest_first,
+        )
+    )
     queries.append(
         Query("acknowledgements/people", f"{TRAINING}/reports/acknowledgements/people", {}, None)
     )

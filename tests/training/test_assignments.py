@@ -153,6 +153,43 @@ class TestMyAssignments:
         assert [a["module_id"] for a in completed.json()["items"]] == [done["id"]]
         assert [a["module_id"] for a in open_.json()["items"]] == [todo["id"]]
 
+    async def test_a_module_passed_before_it_was_assigned_is_listed_as_completed(
+        self, stack: StackHandle
+    ) -> None:
+        owner = await policy_owner(stack)
+        await publish_policy(stack, owner)
+        module = await published_module(stack, owner)
+        me = await stack.person()
+        client = stack.as_user(me)
+        await take_quiz(client, module, passing=True)
+        await assign(stack, owner, module, [me])
+
+        completed = await client.get(f"{API}/me/assignments", params={"status": "completed"})
+        not_started = await client.get(f"{API}/me/assignments", params={"status": "not_started"})
+
+        assert [a["status"] for a in completed.json()["items"]] == ["completed"]
+        assert not_started.json()["items"] == []
+
+    async def test_reading_the_module_moves_it_from_not_started_to_in_progress(
+        self, stack: StackHandle
+    ) -> None:
+        owner = await policy_owner(stack)
+        await publish_policy(stack, owner)
+        module = await published_module(stack, owner)
+        me = await stack.person()
+        await assign(stack, owner, module, [me])
+        client = stack.as_user(me)
+        before = await client.get(f"{API}/me/assignments", params={"status": "not_started"})
+
+        read = await client.post(f"{API}/modules/{module['id']}/read")
+        in_progress = await client.get(f"{API}/me/assignments", params={"status": "in_progress"})
+        after = await client.get(f"{API}/me/assignments", params={"status": "not_started"})
+
+        assert read.status_code == 200
+        assert [a["module_id"] for a in before.json()["items"]] == [module["id"]]
+        assert [a["status"] for a in in_progress.json()["items"]] == ["in_progress"]
+        assert after.json()["items"] == []
+
 
 class TestOneAssignment:
     async def test_the_assignee_and_their_manager_see_it_a_colleague_does_not(

@@ -39,16 +39,18 @@ def listed(filters: dict[str, Any], page: PageParams = PageParams()) -> Listing:
     return listing
 
 
-# Completed, in progress, not started and overdue come from the assignment joined with its
-# progress: no column to index, so the list reads the assignments in its order and checks
-# each one's progress (an index look-up per row). A closed status is the assignment's own.
+# Each status reads the assignment's own row (its copy of the progress) off a partial
+# index in the list's order: completed ones, open ones (overdue, in progress, not started:
+# told apart inside the index, which holds the due date and the start), closed ones.
 FILTERED = [
     ({}, "ix_assignments_created_at_id"),
     ({"module_id": uuid.uuid4()}, "ix_assignments_module_id_created_at_id"),
     ({"person_id": uuid.uuid4()}, "ix_assignments_person_id_created_at_id"),
     ({"department": "Sales"}, "ix_assignments_department_created_at_id"),
-    ({"status": ProgressStatus.OVERDUE}, "ix_assignments_created_at_id"),
-    ({"status": ProgressStatus.COMPLETED}, "ix_assignments_created_at_id"),
+    ({"status": ProgressStatus.OVERDUE}, "ix_assignments_open_created_at_id"),
+    ({"status": ProgressStatus.IN_PROGRESS}, "ix_assignments_open_created_at_id"),
+    ({"status": ProgressStatus.NOT_STARTED}, "ix_assignments_open_created_at_id"),
+    ({"status": ProgressStatus.COMPLETED}, "ix_assignments_completed_created_at_id"),
     ({"status": ProgressStatus.SUPERSEDED}, "ix_assignments_closed_reason_created_at_id"),
     ({"status": ProgressStatus.LEFT}, "ix_assignments_closed_reason_created_at_id"),
     # My assignments (``/me/assignments``), with and without a status.
@@ -72,14 +74,12 @@ class TestAssignmentListPlans:
     ) -> None:
         assert_read_off(await plan_of(session, listed(filters, DEEP), "assignments"), index)
 
-    async def test_each_page_of_assignments_finds_its_progress_by_index(
-        self, session: AsyncSession
+    @pytest.mark.parametrize("status", list(ProgressStatus), ids=str)
+    async def test_a_status_filter_reads_no_progress(
+        self, session: AsyncSession, status: ProgressStatus
     ) -> None:
-        plan = await plan_of(session, listed({"status": ProgressStatus.NOT_STARTED}), "assignments")
-        progress = [line for line in plan.splitlines() if "module_progress" in line]
-        assert progress, plan
-        assert all("SCAN module_progress" not in line for line in progress), plan
-        assert "Seq Scan on module_progress" not in plan, plan
+        plan = await plan_of(session, listed({"status": status}), "assignments")
+        assert "module_progress" not in plan, plan
 
 
 class TestAcknowledgementsPlan:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field
+from sqlalchemy import Index, UniqueConstraint, event, text, tuple_, update
+from sqlalchemy import inspect as inspect_state
+from sqlalchemy import select as core_select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Field, col
 
 from kit.db import UtcDateTime, str_enum, utcnow
 from training.db import Base
@@ -20,6 +25,13 @@ class ClosedReason(StrEnum):
     SUPERSEDED = "superseded"
     # The person left the organisation (or the assignment's target).
     LEFT = "left"
+
+
+# The partial indexes' conditions, written as the status filters write them
+# (assignments.service.status_condition): SQLite uses a partial index only for a query
+# whose WHERE holds the index's terms.
+COMPLETED = "completed_at IS NOT NULL"
+OPEN = "completed_at IS NULL AND closed_at IS NULL"
 
 
 class Assignment(Base, table=True):
@@ -36,6 +48,26 @@ class Assignment(Base, table=True):
         Index("ix_assignments_closed_reason_created_at_id", "closed_reason", "created_at", "id"),
         # Overdue signals walk assignments by due date.
         Index("ix_assignments_due_at_id", "due_at", "id"),
+        # The status filters (issue 16), partial so each holds only the rows it serves:
+        # completed ones, and open ones (neither completed nor closed: overdue, in progress,
+        # not started), the latter with the due date and start so that telling those three
+        # apart needs no read of the row.
+        Index(
+            "ix_assignments_completed_created_at_id",
+            "created_at",
+            "id",
+            sqlite_where=text(COMPLETED),
+            postgresql_where=text(COMPLETED),
+        ),
+        Index(
+            "ix_assignments_open_created_at_id",
+            "created_at",
+            "id",
+            "due_at",
+            "started_at",
+            sqlite_where=text(OPEN),
+            postgresql_where=text(OPEN),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -54,6 +86,11 @@ class Assignment(Base, table=True):
     renewal_of: uuid.UUID | None = Field(default=None, index=True)
     closed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     closed_reason: ClosedReason | None = Field(default=None, sa_type=str_enum(ClosedReason))
+    # Copies of the progress of this person, module version and cycle (ModuleProgress's
+    # started_at and completed_at), kept by _mirror_progress below: the status filters
+    # and their indexes need them on the assignment's own row.
+    started_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+    completed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ModuleProgress(Base, table=True):
@@ -70,3 +107,86 @@ class ModuleProgress(Base, table=True):
     started_at: dt.datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     read_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
     completed_at: dt.datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+# -- the progress on the assignment row ------------------------------------------------------
+#
+# Kept at the ORM's flush, whatever code path writes: a new assignment takes the progress
+# its person already has of the module version (someone who read a module before it was
+# assigned), and progress that starts or completes is copied to its assignment. Progress
+# that moves to a module revision moves with its assignment (the same values).
+
+
+def _key(row: Assignment | ModuleProgress) -> tuple[uuid.UUID, uuid.UUID, int]:
+    return (row.person_id, row.module_id, row.cycle)
+
+
+def _progress_changed(progress: ModuleProgress) -> bool:
+    state: Any = inspect_state(progress)
+    return state.pending or any(
+        state.attrs[name].history.has_changes() for name in ("started_at", "completed_at")
+    )
+
+
+def _adopt_progress(
+    session: Session, assignments: list[Assignment], pending: dict[Any, ModuleProgress]
+) -> None:
+    keys = [_key(assignment) for assignment in assignments]
+    # Five plain columns: more than SQLModel's typed select takes, so SQLAlchemy's.
+    stored = session.connection().execute(
+        core_select(
+            col(ModuleProgress.person_id),
+            col(ModuleProgress.module_id),
+            col(ModuleProgress.cycle),
+            col(ModuleProgress.started_at),
+            col(ModuleProgress.completed_at),
+        ).where(
+            tuple_(
+                col(ModuleProgress.person_id),
+                col(ModuleProgress.module_id),
+                col(ModuleProgress.cycle),
+            ).in_(keys)
+        )
+    )
+    found: dict[Any, tuple[Any, Any]] = {
+        (row.person_id, row.module_id, row.cycle): (row.started_at, row.completed_at)
+        for row in stored
+    }
+    found.update({key: (p.started_at, p.completed_at) for key, p in pending.items()})
+    for assignment in assignments:
+        started_at, completed_at = found.get(_key(assignment), (None, None))
+        assignment.started_at, assignment.completed_at = started_at, completed_at
+
+
+def _copy_to_assignment(session: Session, progress: ModuleProgress) -> None:
+    person_id, module_id, cycle = _key(progress)
+    session.connection().execute(
+        update(Assignment)
+        .where(
+            col(Assignment.person_id) == person_id,
+            col(Assignment.module_id) == module_id,
+            col(Assignment.cycle) == cycle,
+        )
+        .values(started_at=progress.started_at, completed_at=progress.completed_at)
+        .execution_options(synchronize_session=False)
+    )
+    for held in session.identity_map.values():
+        if isinstance(held, Assignment) and _key(held) == (person_id, module_id, cycle):
+            set_committed_value(held, "started_at", progress.started_at)
+            set_committed_value(held, "completed_at", progress.completed_at)
+
+
+@event.listens_for(Session, "before_flush")
+def _mirror_progress(session: Session, flush_context: Any, instances: Any) -> None:
+    new_assignments = [row for row in session.new if isinstance(row, Assignment)]
+    changed = [
+        row
+        for row in (*session.new, *session.dirty)
+        if isinstance(row, ModuleProgress) and _progress_changed(row)
+    ]
+    if not new_assignments and not changed:
+        return
+    if new_assignments:
+        _adopt_progress(session, new_assignments, {_key(p): p for p in changed})
+    for progress in changed:
+        _copy_to_assignment(session, progress)

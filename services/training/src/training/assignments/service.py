@@ -281,7 +281,7 @@ async def list_assignments(
     status: ProgressStatus | None = None,
 ) -> tuple[list[AssignmentRead], str | None]:
     """Assignments, oldest first, with their status; filters combine."""
-    statement = select(Assignment).outerjoin(ModuleProgress, progress_join())
+    statement = select(Assignment)
     if person_id is not None:
         statement = statement.where(col(Assignment.person_id) == person_id)
     if module_id is not None:
@@ -297,24 +297,23 @@ async def list_assignments(
 
 
 def status_condition(status: ProgressStatus, now: dt.datetime) -> Any:
-    """The SQL twin of :func:`status_of`, on assignments outer-joined to their progress."""
-    completed = col(ModuleProgress.completed_at).is_not(None)
+    """The SQL twin of :func:`status_of`, on the assignment's own row (its copy of the
+    progress): each status is a condition the indexes of its filter hold
+    (``models.COMPLETED``, ``models.OPEN``, the closed reason's)."""
     if status is ProgressStatus.COMPLETED:
-        return completed
+        return col(Assignment.completed_at).is_not(None)
+    not_completed = col(Assignment.completed_at).is_(None)
     for reason, closed_status in CLOSED_STATUS.items():
         if status is closed_status:
-            return and_(
-                col(ModuleProgress.completed_at).is_(None), col(Assignment.closed_reason) == reason
-            )
-    not_completed = and_(
-        col(ModuleProgress.completed_at).is_(None), col(Assignment.closed_at).is_(None)
-    )
+            return and_(not_completed, col(Assignment.closed_reason) == reason)
+    still_open = and_(not_completed, col(Assignment.closed_at).is_(None))
     if status is ProgressStatus.OVERDUE:
-        return and_(not_completed, col(Assignment.due_at) < now)
+        return and_(still_open, col(Assignment.due_at) < now)
     on_time = col(Assignment.due_at) >= now
+    started = col(Assignment.started_at)
     if status is ProgressStatus.IN_PROGRESS:
-        return and_(col(ModuleProgress.id).is_not(None), not_completed, on_time)
-    return and_(col(ModuleProgress.id).is_(None), on_time)
+        return and_(still_open, started.is_not(None), on_time)
+    return and_(still_open, started.is_(None), on_time)
 
 
 async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> list[AssignmentRead]:

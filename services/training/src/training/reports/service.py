@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from kit.db import utcnow
-from training.assignments.models import Assignment, ModuleProgress
+from training.assignments.models import Assignment
 from training.assignments.schemas import ProgressStatus
-from training.assignments.service import progress_join, status_condition
+from training.assignments.service import status_condition
 from training.directory import DirectoryPerson
 from training.modules.models import Module
 from training.policy.models import Acknowledgement, PolicyVersion
@@ -112,7 +112,6 @@ async def completion_report(
             func.count(),
             *(count(status) for status in ProgressStatus),
         )
-        .outerjoin(ModuleProgress, progress_join())
         .group_by(col(Assignment.department))
         .order_by(col(Assignment.department))
     )
