@@ -20,7 +20,7 @@ from tests.support.databases import DatabaseSet, create_databases, drop_database
 from training.assignments.models import Assignment, ModuleProgress
 from training.modules.models import Module
 
-BEFORE = "abcc82ac9d14"
+BEFORE = "7c3e1d9a5b20"
 # The tables as the app maps them; only the columns that exist before the migration are written.
 MODULES: Table = Module.__table__  # type: ignore[attr-defined]
 ASSIGNMENTS: Table = Assignment.__table__  # type: ignore[attr-defined]

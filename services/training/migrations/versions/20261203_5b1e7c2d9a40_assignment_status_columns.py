@@ -2,7 +2,7 @@
 row, and partial indexes for the status filters (issue 16)
 
 Revision ID: 5b1e7c2d9a40
-Revises: abcc82ac9d14
+Revises: 7c3e1d9a5b20
 Create Date: 2026-12-03 17:00:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kit.db
 
 revision: str = "5b1e7c2d9a40"
-down_revision: str | Sequence[str] | None = "abcc82ac9d14"
+down_revision: str | Sequence[str] | None = "7c3e1d9a5b20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
