@@ -202,8 +202,9 @@ async def open_remedial_engagement(
     gateway: httpx.AsyncClient, *, incident_id: uuid.UUID, coachee_id: uuid.UUID, goals: str
 ) -> uuid.UUID:
     """Ask coaching for the remedial engagement of this incident. Coaching keeps at most
-    one per incident and the incident id is the idempotency key, so a retry after a lost
-    answer gets the same engagement back."""
+    one per incident (a unique index), so a retry after a lost answer gets the same
+    engagement back (200). No ``Idempotency-Key``: the incident id already is one, and a
+    key would cost coaching a claim and a seal on every call (issue 16)."""
     response = await _call(
         gateway,
         "POST",
@@ -215,7 +216,6 @@ async def open_remedial_engagement(
             "incident_id": str(incident_id),
             "goals": goals,
         },
-        headers={"Idempotency-Key": str(incident_id)},
     )
     body = _json_of(response, expected=(200, 201))
     try:

@@ -1,0 +1,157 @@
+"""The transport under each service's client to the gateway: HTTP/1.1 keep-alive
+connections on :class:`kit.http1.UpstreamConnection`, the protocol the gateway's relay uses.
+
+httpx's own transport (httpcore over anyio) was about two thirds of what a call cost the
+calling service: per request a readability poll of the pooled socket, the head and the
+body written separately, anyio's checkpoints and cancel scopes, h11's event machinery
+(issue 16, py-spy of bench.decision). This one writes the request in one piece and reads
+the whole response: the services' calls are small JSON bodies. The client above it is still
+``httpx.AsyncClient`` (auth, base URL, timeouts, the ``httpx`` exceptions callers catch).
+
+Only plain ``http://`` (the gateway on the local network); an ``https://`` gateway keeps
+httpx's transport (``gateway_client`` chooses).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from dataclasses import dataclass, field
+
+import httpx
+
+from kit.http1 import UpstreamConnection
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Below uvicorn's 5 s keep-alive: a connection the server is about to close is never
+# reused for a POST, which could not be sent again.
+IDLE_SECONDS = 4.0
+
+
+@dataclass(slots=True)
+class _Pool:
+    slots: asyncio.Semaphore
+    # (connection, when it became idle), oldest first.
+    idle: collections.deque[tuple[UpstreamConnection, float]] = field(
+        default_factory=collections.deque
+    )
+
+
+class Http1Transport(httpx.AsyncBaseTransport):
+    """At most ``max_connections`` connections per host, kept ``idle_seconds`` unused."""
+
+    def __init__(self, *, max_connections: int, idle_seconds: float = IDLE_SECONDS) -> None:
+        self._max_connections = max_connections
+        self._idle_seconds = idle_seconds
+        self._pools: dict[tuple[str, int], _Pool] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme != "http":
+            raise httpx.UnsupportedProtocol(
+                f"this transport speaks plain http, not {request.url.scheme}", request=request
+            )
+        timeouts = request.extensions.get("timeout", {})
+        data = _request_bytes(request, await request.aread())
+        key = (request.url.host, request.url.port or 80)
+        pool = self._pools.get(key) or self._pools.setdefault(
+            key, _Pool(asyncio.Semaphore(self._max_connections))
+        )
+        try:
+            async with asyncio.timeout(timeouts.get("pool")):
+                await pool.slots.acquire()
+        except TimeoutError as exc:
+            raise httpx.PoolTimeout("no free connection in time", request=request) from exc
+        try:
+            status, headers, body = await self._exchange(pool, request, data, timeouts)
+        finally:
+            pool.slots.release()
+        return httpx.Response(
+            status,
+            headers=headers,
+            stream=httpx.ByteStream(body),
+            extensions={"http_version": b"HTTP/1.1"},
+        )
+
+    async def aclose(self) -> None:
+        for pool in self._pools.values():
+            while pool.idle:
+                pool.idle.pop()[0].close()
+
+    async def _exchange(
+        self, pool: _Pool, request: httpx.Request, data: bytes, timeouts: dict[str, float | None]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One request and its whole response. A pooled connection the server had just
+        closed is replaced once, for a safe request on which nothing came back."""
+        read_timeout = timeouts.get("read")
+        for _ in range(2):
+            connection, reused = await self._connection(pool, request, timeouts.get("connect"))
+            exchange = connection.begin(head=request.method == "HEAD")
+            kept = False
+            try:
+                await connection.write(data)
+                async with asyncio.timeout(read_timeout):
+                    await exchange.headers_done
+                parts = []
+                while (chunk := await connection.next_chunk(read_timeout)) is not None:
+                    parts.append(chunk)
+                kept = exchange.keep_alive and connection.usable()
+                return exchange.status, exchange.headers, b"".join(parts)
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout(
+                    f"no answer within {read_timeout} s", request=request
+                ) from exc
+            except ConnectionError as exc:
+                if reused and request.method in SAFE_METHODS and not exchange.received_any:
+                    continue
+                raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+            finally:
+                # Back to the pool only when the response was read to its end and the
+                # server keeps the connection; on any error or cancellation it is closed.
+                if kept:
+                    connection.exchange = None
+                    pool.idle.append((connection, time.monotonic()))
+                else:
+                    connection.close()
+        raise httpx.RemoteProtocolError(
+            "the server closed two connections in a row", request=request
+        )
+
+    async def _connection(
+        self, pool: _Pool, request: httpx.Request, connect_timeout: float | None
+    ) -> tuple[UpstreamConnection, bool]:
+        stale_before = time.monotonic() - self._idle_seconds
+        while pool.idle and pool.idle[0][1] < stale_before:
+            pool.idle.popleft()[0].close()
+        while pool.idle:
+            connection, _ = pool.idle.pop()
+            if connection.usable():
+                return connection, True
+            connection.close()
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(connect_timeout):
+                _, connection = await loop.create_connection(
+                    lambda: UpstreamConnection(loop), request.url.host, request.url.port or 80
+                )
+        except TimeoutError as exc:
+            raise httpx.ConnectTimeout(
+                f"no connection within {connect_timeout} s", request=request
+            ) from exc
+        except OSError as exc:
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        return connection, False
+
+
+def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
+    """The request line, headers and body in one piece. The body is whole by now, so a
+    streamed one goes with its length rather than chunked."""
+    headers = request.headers.raw
+    if body and any(name.lower() == b"transfer-encoding" for name, _ in headers):
+        headers = [(n, v) for n, v in headers if n.lower() != b"transfer-encoding"]
+        headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+    lines = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
+    for name, value in headers:
+        lines += (name, b": ", value, b"\r\n")
+    lines += (b"\r\n", body)
+    return b"".join(lines)
