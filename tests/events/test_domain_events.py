@@ -4,12 +4,15 @@ nothing confidential (goals, notes, the closing note) in any payload."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from gateway.events.models import Notification
 from gateway.models import Person
+from kit.db import utcnow
 from tests.coaching.support import BASE, act, ambassador, assign, make_coach, open_remedial
 from tests.events.conftest import admin, drain, receiver, subscribe, webhook_sender
 from tests.events.test_inbox import inbox
@@ -25,6 +28,7 @@ from tests.training.factories import (
 from tests.training.factories import (
     assign as assign_module,
 )
+from training.policy.models import Acknowledgement
 
 __all__ = ["admin", "receiver"]  # fixtures used by the tests below
 
@@ -143,6 +147,40 @@ class TestPolicyPublished:
         assert len(await delivered(stack, receiver, "policy.published")) == 1
         assert await delivered(stack, receiver, "training.acknowledgement.requested") == []
         assert await inbox(stack, employee) == []
+
+
+class TestAcknowledgementRenewal:
+    async def test_only_the_person_whose_acknowledgement_expires_is_asked_to_renew(
+        self, stack: StackHandle, admin: Person, receiver: WebhookReceiver
+    ) -> None:
+        owner = await policy_owner(stack)
+        version = await publish_policy(stack, owner, renew_acknowledgement_every_months=12)
+        due, later = await stack.person(), await stack.person()
+        for person in (due, later):
+            await stack.as_user(person).post(
+                f"{API}/policy/acknowledgements", json={"version_id": version["id"]}
+            )
+        await drain(stack)
+        await subscribe(stack, admin, receiver, ["training.acknowledgement.requested"])
+        async with stack.stack.database("training").transaction() as session:
+            # Acknowledged eleven months ago: it lapses within the lead time.
+            await session.execute(
+                update(Acknowledgement)
+                .where(col(Acknowledgement.person_id) == due.id)
+                .values(expires_at=utcnow() + dt.timedelta(days=20))
+            )
+
+        reconciled = await stack.as_user(owner).post(f"{API}/assignment-rules/reconcile")
+
+        assert reconciled.json()["acknowledgement_renewals"] == 1
+        [requested] = await delivered(stack, receiver, "training.acknowledgement.requested")
+        assert requested["data"]["requested_of"] == "person"
+        assert requested["data"]["person_id"] == str(due.id)
+        assert requested["data"]["version_id"] == version["id"]
+        assert requested["data"]["due_at"] is not None
+        asked = await of_kind(stack, due, "training.acknowledgement.requested")
+        assert sorted(n["subject"].startswith("Please renew") for n in asked) == [False, True]
+        assert len(await of_kind(stack, later, "training.acknowledgement.requested")) == 1
 
 
 class TestEngagements:

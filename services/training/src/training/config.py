@@ -22,7 +22,8 @@ class TrainingSettings(AppSettings):
     reconciler: bool = True
     # Remedial modules an incident assigns are due this many days later (unless it says).
     remedial_due_days: int = 14
-    # Recertification: a renewal is assigned this many days before a completion expires.
+    # Recertification: a renewal is assigned this many days before a completion expires, and
+    # a person is asked to renew a policy acknowledgement this many days before it lapses.
     renewal_lead_days: int = 30
     # Reminders (README "Reminders and deadlines"): a person is reminded this many days
     # before an assignment is due; an overdue one tells the person and their manager.
