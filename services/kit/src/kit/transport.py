@@ -90,8 +90,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
             kept = False
             try:
                 await connection.write(data)
-                async with asyncio.timeout(read_timeout):
-                    await exchange.headers_done
+                await exchange.head_within(read_timeout)
                 parts = []
                 while (chunk := await connection.next_chunk(read_timeout)) is not None:
                     parts.append(chunk)
