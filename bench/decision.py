@@ -38,10 +38,7 @@ import contextlib
 import datetime as dt
 import os
 import re
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -54,7 +51,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.stack import add_postgres_option, bench_stack, choose_backend
+from bench.stack import add_postgres_option, bench_stack, choose_backend, py_spy
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from kit.demo import demo_person_id
@@ -301,29 +298,8 @@ async def measured(
 @contextlib.contextmanager
 def recorded(stack: RunningStack, directory: Path | None) -> Iterator[None]:
     """``py-spy record`` on each app while the block runs, when ``directory`` is given."""
-    if directory is None:
+    with py_spy({app: stack.processes[app].pid for app in APPS}, directory):
         yield
-        return
-    directory.mkdir(parents=True, exist_ok=True)
-    spy = shutil.which("py-spy") or "py-spy"
-    recorders = [
-        subprocess.Popen(
-            [
-                *(spy, "record", "-p", str(stack.processes[app].pid)),
-                *("-f", "raw", "-r", "100", "-o", str(directory / f"{app}.txt")),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for app in APPS
-    ]
-    try:
-        yield
-    finally:
-        for recorder in recorders:
-            recorder.send_signal(signal.SIGINT)
-        for recorder in recorders:
-            recorder.wait(timeout=60)
 
 
 async def run(people: int, sequential: int, profile: Path | None) -> int:

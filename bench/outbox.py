@@ -1,7 +1,7 @@
 """What events cost and how fast they go out, on the real processes (issue 21).
 
     .venv/bin/python -m bench.outbox [--seconds 20] [--concurrency 8] [--rounds 2]
-                                     [--drain-events 20000]
+                                     [--drain-events 20000] [--py-spy DIR]
 
 Starts the four apps as real processes on free loopback ports with fresh SQLite
 databases (migrated, seeded with the demo organisation), a local SMTP catcher and a
@@ -21,6 +21,9 @@ webhook receiver (in this process) subscribed to ``incident.decided``. Then:
 3. **Drain rate.** ``--drain-events`` events written straight into incidents' outbox in
    one transaction; the time until the outbox is empty (handed to the gateway's intake
    and taken in); goal: at least 1,000 events/s.
+
+``--py-spy DIR`` records each app with ``py-spy record -f raw`` during every measured
+window (``DIR/round<N>-<on|off>-<app>.txt``), to see where the events' CPU goes.
 
 Prints each figure and exits 1 when one misses its goal.
 """
@@ -46,6 +49,7 @@ import httpx
 from sqlalchemy import func, insert, select
 
 from bench.integrity import Stack, _migrate_and_seed, as_user, report_body
+from bench.stack import py_spy
 from gateway.events.mailcatcher import MailCatcher
 from incidents.db import outbox
 from kit.db import Database, utcnow
@@ -167,7 +171,13 @@ async def report_load(stack: Stack, *, seconds: float, concurrency: int) -> int:
 
 
 async def measure_round(
-    stack: Stack, receiver: WebhookReceiver, *, events: bool, seconds: float, concurrency: int
+    stack: Stack,
+    receiver: WebhookReceiver,
+    *,
+    events: bool,
+    seconds: float,
+    concurrency: int,
+    profile: tuple[Path, str] | None = None,
 ) -> Round:
     await restart(stack, events=events)
     pids = [stack.processes[app].pid for app in APPS]
@@ -175,10 +185,12 @@ async def measure_round(
     before_received = len(receiver.accepted())
     warm = await report_load(stack, seconds=WARM_UP_SECONDS, concurrency=concurrency)
     await all_delivered(receiver, before_received + (warm if events else 0))
-    before_cpu, before_received = cpu_seconds(pids), len(receiver.accepted())
-    decisions = await report_load(stack, seconds=seconds, concurrency=concurrency)
-    await all_delivered(receiver, before_received + (decisions if events else 0))
-    after_cpu = cpu_seconds(pids)
+    directory, prefix = profile if profile else (None, "")
+    with py_spy(dict(zip(APPS, pids, strict=True)), directory, prefix):
+        before_cpu, before_received = cpu_seconds(pids), len(receiver.accepted())
+        decisions = await report_load(stack, seconds=seconds, concurrency=concurrency)
+        await all_delivered(receiver, before_received + (decisions if events else 0))
+        after_cpu = cpu_seconds(pids)
     return Round(
         events=events,
         decisions=decisions,
@@ -236,6 +248,7 @@ async def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--drain-events", type=int, default=20000)
+    parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
     os.environ.pop("TEST_POSTGRES_URL", None)
     with (
@@ -262,6 +275,11 @@ async def main() -> int:
                         events=events,
                         seconds=args.seconds,
                         concurrency=args.concurrency,
+                        profile=(
+                            (args.py_spy, f"round{number + 1}-{'on' if events else 'off'}-")
+                            if args.py_spy
+                            else None
+                        ),
                     )
                     rounds.append(measured)
                     print(

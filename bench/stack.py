@@ -9,10 +9,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +93,32 @@ def choose_backend(args: argparse.Namespace) -> None:
         os.environ.setdefault(POSTGRES_ENV, LOCAL_POSTGRES)
     else:
         os.environ.pop(POSTGRES_ENV, None)
+
+
+@contextlib.contextmanager
+def py_spy(pids: Mapping[str, int], directory: Path | None, prefix: str = "") -> Iterator[None]:
+    """``py-spy record -f raw`` on each process while the block runs, when ``directory`` is
+    given: ``DIRECTORY/<prefix><name>.txt`` each."""
+    if directory is None:
+        yield
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    spy = shutil.which("py-spy") or "py-spy"
+    recorders = [
+        subprocess.Popen(
+            [
+                *(spy, "record", "-p", str(pid)),
+                *("-f", "raw", "-r", "100", "-o", str(directory / f"{prefix}{name}.txt")),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+    ]
+    try:
+        yield
+    finally:
+        for recorder in recorders:
+            recorder.send_signal(signal.SIGINT)
+        for recorder in recorders:
+            recorder.wait(timeout=60)

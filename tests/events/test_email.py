@@ -107,6 +107,28 @@ class TestSmtpDown:
         assert len(mail.to(str(org.manager.email))) == 1
 
 
+class TestKeptConnection:
+    async def test_mail_still_leaves_after_the_server_dropped_the_kept_connection(
+        self, stack: StackHandle, org: Org, mail: MailCatcher
+    ) -> None:
+        sender = mailer(stack)
+        try:
+            await report(stack, org.reporter, org.employee, severity="high")
+            await drain(stack)
+            assert await sender.send_due(keep_open=True) == 2
+            mail.stop()  # the server goes away, and with it the connection kept open
+            mail.start()
+            await report(stack, org.reporter, org.employee, severity="high")
+            await drain(stack)
+
+            assert await sender.send_due(keep_open=True) == 2
+        finally:
+            await sender.close()
+
+        assert len(mail.to(str(org.hr.email))) == 2
+        assert len(mail.to(str(org.manager.email))) == 2
+
+
 class TestOptingOut:
     async def test_the_settings_say_which_kinds_are_mandatory(
         self, stack: StackHandle, org: Org

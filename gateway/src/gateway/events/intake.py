@@ -76,11 +76,11 @@ async def _record_new(session: AsyncSession, events: Sequence[Event]) -> set[uui
         for event in {event.id: event for event in events}.values()
     ]
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    statement = (
-        postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    ).values(rows)
+    statement = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+    # Rows as parameters, not ``.values(rows)``: one statement compiled once, where a
+    # multi-row VALUES was compiled again for every batch size.
     result = await session.scalars(
-        statement.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
+        statement.on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id), rows
     )
     return set(result.all())
 
@@ -119,12 +119,15 @@ async def _dispatch(
             context["person_name"] = about.display_name if about else None
         by_mail = await _wanting_email(session, people=people, kind=event.type, outgoing=outgoing)
         now = utcnow()
+        # One rendering per language: everyone an audience names reads the same words.
+        renderings: dict[str, messages.Rendered] = {}
         for person in people:
-            rendered = messages.render(
-                audience.template,
-                language=messages.language_of(person.preferred_language or person.locale),
-                context=context,
-            )
+            language = messages.language_of(person.preferred_language or person.locale)
+            rendered = renderings.get(language)
+            if rendered is None:
+                rendered = renderings[language] = messages.render(
+                    audience.template, language=language, context=context
+                )
             common = {"person_id": person.id, "event_id": event.id, "kind": event.type}
             subject = rendered.subject[:300]
             inbox.append(

@@ -2,8 +2,9 @@
 
 The intake writes a row per message in the transaction that takes the event in, then
 wakes this process's sender; any replica's sender claims due rows with a lease, sends a
-batch over one SMTP connection, deletes what the server accepted and puts the rest back
-with exponential backoff. So when the SMTP server is down the request that caused the
+batch over its SMTP connection (kept open between rounds, made again once the server has
+closed it), deletes what the server accepted and puts the rest back with exponential
+backoff. So when the SMTP server is down the request that caused the
 message still succeeds, the message waits, and nothing is lost across a restart. The
 messages the intake of this process queues are handed to its sender directly after the
 commit (``kit.jobs.Handover``): sent without being claimed, the table looked at only at
@@ -12,9 +13,11 @@ the poll or when a retry is due.
 
 from __future__ import annotations
 
+import asyncio
+import binascii
 import contextlib
 import datetime as dt
-import email.message
+import email.header
 import email.utils
 import logging
 from collections.abc import AsyncIterator, Sequence
@@ -35,17 +38,43 @@ BATCH_SIZE = 50
 LEASE = dt.timedelta(minutes=2)
 
 
-def build_message(row: Any, *, sender: str) -> email.message.EmailMessage:
-    """A multipart/alternative message: the plain text, then the HTML."""
-    message = email.message.EmailMessage()
-    message["From"] = sender
-    message["To"] = row.to_address
-    message["Subject"] = row.subject
-    message["Date"] = email.utils.format_datetime(utcnow())
-    message["Message-ID"] = email.utils.make_msgid(idstring=row.id.hex, domain="smp.local")
-    message.set_content(row.text)
-    message.add_alternative(row.html, subtype="html")
-    return message
+def _header(value: str) -> str:
+    """A header value on one line (nothing a template put in can start a new header),
+    RFC 2047-encoded when it is not plain ASCII or too long for one line."""
+    value = " ".join(value.splitlines())
+    if value.isascii() and len(value) <= 900:
+        return value
+    return email.header.Header(value, "utf-8", maxlinelen=76).encode()
+
+
+def _quoted_printable(text: str) -> str:
+    return binascii.b2a_qp(text.encode()).decode("ascii")
+
+
+def build_message(row: Any, *, sender: str) -> bytes:
+    """A multipart/alternative message: the plain text, then the HTML, both UTF-8 and
+    quoted-printable. Written out directly: the ``email`` package's header objects and
+    generator cost more CPU than the rest of an e-mail's journey (bench.outbox's profile)."""
+    boundary = f"=={row.id.hex}=="
+    headers = [
+        f"From: {_header(sender)}",
+        f"To: {_header(row.to_address)}",
+        f"Subject: {_header(row.subject)}",
+        f"Date: {email.utils.format_datetime(utcnow())}",
+        f"Message-ID: <{row.id.hex}@smp.local>",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    parts = [
+        f"--{boundary}\r\n"
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        f"{_quoted_printable(body)}\r\n"
+        for subtype, body in (("plain", row.text), ("html", row.html))
+    ]
+    return ("\r\n".join(headers) + "\r\n\r\n" + "".join(parts) + f"--{boundary}--\r\n").encode(
+        "ascii"
+    )
 
 
 class Mailer:
@@ -64,6 +93,9 @@ class Mailer:
         self._sent = DELIVERIES_TOTAL.labels("email", "delivered")
         self._failed = DELIVERIES_TOTAL.labels("email", "failed")
         self.handover = Handover(LEASE)
+        self._smtp: aiosmtplib.SMTP | None = None
+        # The settings and event loop the open connection was made with.
+        self._smtp_for: tuple[GatewaySettings, asyncio.AbstractEventLoop] | None = None
 
     @contextlib.asynccontextmanager
     async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
@@ -71,9 +103,16 @@ class Mailer:
         if not enabled:
             yield
             return
-        with self.handover.active():
-            async with self.loop.running():
-                yield
+        try:
+            with self.handover.active():
+                async with self.loop.running():
+                    yield
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the SMTP connection kept open between rounds, if there is one."""
+        await self._disconnect()
 
     def _client(self) -> aiosmtplib.SMTP:
         settings = self.settings
@@ -87,34 +126,70 @@ class Mailer:
             timeout=settings.smtp_timeout_seconds,
         )
 
-    async def send_due(self) -> int:
+    async def _connection(self) -> tuple[aiosmtplib.SMTP, bool]:
+        """The open SMTP connection and whether it is new: the background loop keeps one
+        open between rounds (a connection and its greeting cost more than a message); it
+        is made again once the server closed it or the settings changed."""
+        loop = asyncio.get_running_loop()
+        kept = self._smtp
+        if kept is not None and kept.is_connected and self._smtp_for == (self.settings, loop):
+            return kept, False
+        await self._disconnect()
+        client = self._client()
+        await client.connect()
+        self._smtp, self._smtp_for = client, (self.settings, loop)
+        return client, True
+
+    async def _disconnect(self) -> None:
+        client, self._smtp, self._smtp_for = self._smtp, None, None
+        if client is None or not client.is_connected:
+            return
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError, RuntimeError):
+            client.close()
+
+    async def send_due(self, *, keep_open: bool = False) -> int:
         """Send one batch of due messages; how many the server accepted."""
         table = table_of(EmailMessage)
         async with self.database.transaction() as session:
             rows = await claim_due(session, table, limit=BATCH_SIZE, lease=LEASE)
         if not rows:
             return 0
-        return await self._send(rows)
+        return await self._send(rows, keep_open=keep_open)
 
-    async def _send(self, rows: Sequence[Any]) -> int:
-        """Send leased ``rows`` over one connection; how many the server accepted."""
+    async def _send(self, rows: Sequence[Any], *, keep_open: bool = False) -> int:
+        """Send leased ``rows`` over one connection; how many the server accepted.
+        ``keep_open``: leave the connection open for the next batch."""
         sent: list[Any] = []
         failed: list[tuple[Any, str]] = []
-        try:
-            async with self._client() as client:
-                for row in rows:
+        envelope_from = email.utils.parseaddr(self.settings.mail_from)[1]
+        index, reconnected = 0, False
+        while index < len(rows):
+            fresh = True
+            try:
+                client, fresh = await self._connection()
+                for row in rows[index:]:
+                    message = build_message(row, sender=self.settings.mail_from)
                     try:
-                        await client.send_message(
-                            build_message(row, sender=self.settings.mail_from)
-                        )
+                        await client.sendmail(envelope_from, [row.to_address], message)
                         sent.append(row)
                     except aiosmtplib.SMTPRecipientsRefused as error:
                         failed.append((row, f"refused: {error}"))
-        except (aiosmtplib.SMTPException, OSError) as error:
-            done = {row.id for row in sent} | {row.id for row, _ in failed}
-            reason = f"{type(error).__name__}: {error}"
-            failed += [(row, reason) for row in rows if row.id not in done]
-            logger.warning("SMTP server unavailable (%s); %d e-mails wait", reason, len(failed))
+                    index += 1
+            except (aiosmtplib.SMTPException, OSError) as error:
+                await self._disconnect()
+                if not fresh and not reconnected:
+                    # The server had closed the kept connection unnoticed: once more on a
+                    # new one (a message it did take may be sent twice: at least once).
+                    reconnected = True
+                    continue
+                reason = f"{type(error).__name__}: {error}"
+                failed += [(row, reason) for row in rows[index:]]
+                logger.warning("SMTP server unavailable (%s); %d e-mails wait", reason, len(failed))
+                break
+        if not keep_open:
+            await self._disconnect()
         await self._record(sent=sent, failed=failed)
         return len(sent)
 
@@ -147,10 +222,10 @@ class Mailer:
 
     async def _round(self) -> float:
         while rows := self.handover.take(BATCH_SIZE):
-            await self._send(rows)
+            await self._send(rows, keep_open=True)
         if wait := self.handover.time_to_look():
             return wait
-        while await self.send_due() >= BATCH_SIZE:
+        while await self.send_due(keep_open=True) >= BATCH_SIZE:
             pass
         async with self.database.transaction(write=False) as session:
             delay = await seconds_until_due(

@@ -22,6 +22,8 @@ _environment = jinja2.Environment(
     autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default=False),
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=False,
+    # Templates ship with the code: compiled once, never looked at on disk again.
+    auto_reload=False,
 )
 
 

@@ -149,9 +149,19 @@ class WebhookSender:
     ) -> int:
         if not deliveries:
             return 0
+        # Each endpoint's address is checked once per batch, not once per delivery.
+        refused = {
+            endpoint_id: await self._refusal(endpoints[endpoint_id].url)
+            for endpoint_id in {d.endpoint_id for d in deliveries}
+        }
         attempts = await asyncio.gather(
             *(
-                self._attempt(d, endpoint=endpoints[d.endpoint_id], event=events[d.event_id])
+                self._attempt(
+                    d,
+                    endpoint=endpoints[d.endpoint_id],
+                    event=events[d.event_id],
+                    refused=refused[d.endpoint_id],
+                )
                 for d in deliveries
             )
         )
@@ -209,12 +219,20 @@ class WebhookSender:
         )
         return {row.id: row for row in endpoint_rows}, {row.id: row for row in event_rows}
 
-    async def _attempt(self, delivery: Any, *, endpoint: Any, event: Any) -> Attempt:
+    async def _refusal(self, url: str) -> str | None:
+        """Why ``url`` may not be delivered to now (its host re-pointed inside), if so."""
+        try:
+            await urls.check_destination(url, self.rules)
+        except urls.RefusedUrl as refused:
+            return f"refused: {refused}"
+        return None
+
+    async def _attempt(
+        self, delivery: Any, *, endpoint: Any, event: Any, refused: str | None
+    ) -> Attempt:
+        if refused is not None:
+            return Attempt(delivery, error=refused)
         async with self._slots:
-            try:
-                await urls.check_destination(endpoint.url, self.rules)
-            except urls.RefusedUrl as refused:
-                return Attempt(delivery, error=f"refused: {refused}")
             now = utcnow()
             body = payload(event)
             headers = signing.signed_headers(
@@ -242,7 +260,10 @@ class WebhookSender:
         succeeded = {a.delivery.endpoint_id for a in attempts if a.delivered}
         failed = {a.delivery.endpoint_id for a in attempts if not a.delivered} - succeeded
         async with self.database.transaction() as session:
+            await self._record_delivered(session, [a for a in attempts if a.delivered], now=now)
             for attempt in attempts:
+                if attempt.delivered:
+                    continue
                 row = attempt.delivery
                 values: dict[str, Any] = {
                     "attempts": row.attempts + 1,
@@ -250,13 +271,7 @@ class WebhookSender:
                     "last_attempt_at": now,
                     "leased_until": None,
                 }
-                if attempt.delivered:
-                    values |= {
-                        "status": DeliveryStatus.DELIVERED,
-                        "delivered_at": now,
-                        "last_error": None,
-                    }
-                elif attempt.gone:
+                if attempt.gone:
                     values |= {"status": DeliveryStatus.FAILED, "last_error": "410 Gone"}
                 else:
                     error = attempt.error or f"answered {attempt.status_code}"
@@ -272,6 +287,31 @@ class WebhookSender:
         for attempt in attempts:
             outcome = "delivered" if attempt.delivered else "gave_up" if attempt.gone else "failed"
             self._counters[outcome].inc()
+
+    @staticmethod
+    async def _record_delivered(
+        session: AsyncSession, attempts: Sequence[Attempt], *, now: dt.datetime
+    ) -> None:
+        """One UPDATE per status code for the deliveries that went through (usually one
+        for the whole batch)."""
+        table = table_of(WebhookDelivery)
+        by_code: dict[int | None, list[uuid.UUID]] = {}
+        for attempt in attempts:
+            by_code.setdefault(attempt.status_code, []).append(attempt.delivery.id)
+        for status_code, ids in by_code.items():
+            await session.execute(
+                update(table)
+                .where(table.c.id.in_(ids))
+                .values(
+                    attempts=table.c.attempts + 1,
+                    last_status_code=status_code,
+                    last_attempt_at=now,
+                    leased_until=None,
+                    status=DeliveryStatus.DELIVERED,
+                    delivered_at=now,
+                    last_error=None,
+                )
+            )
 
     async def _update_endpoints(
         self,

@@ -62,6 +62,8 @@ def _parts(url: str, rules: UrlRules) -> tuple[str, int]:
 
 
 async def resolve(host: str, port: int) -> list[IpAddress]:
+    with contextlib.suppress(ValueError):  # an address already: nothing to look up
+        return [ipaddress.ip_address(host)]
     try:
         found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as error:
