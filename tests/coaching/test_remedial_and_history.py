@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from typing import Any
 
+import httpx
 import time_machine
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from coaching.models import Engagement
+from coaching.models import Engagement, IncidentMeasure
 from tests.coaching.support import BASE, act, active_engagement, open_remedial
 from tests.support.stack import StackHandle
 
@@ -150,6 +152,74 @@ class TestConcurrentRemedialCreation:
                 .where(col(Engagement.incident_id) == incident_id)
             )
         assert count == 1
+
+
+class TestMeasuresWithTheRemedialEngagement:
+    """A coaching decision's measures and its remedial engagement in one call (issue 16)."""
+
+    @staticmethod
+    async def put(
+        stack: StackHandle, coachee_id: uuid.UUID, incident_id: uuid.UUID, **fields: Any
+    ) -> httpx.Response:
+        body = {"person_id": str(coachee_id), "suspends_ambassador": True, "status": "open"}
+        return await stack.as_service("incidents").put(
+            f"{BASE}/incidents/{incident_id}/measures",
+            json={**body, "remedial": {"goals": "Go through clause 4.2."}, **fields},
+        )
+
+    async def test_the_engagement_opens_with_the_measures(self, stack: StackHandle) -> None:
+        coachee, incident_id = await stack.person(), uuid.uuid4()
+
+        response = await self.put(stack, coachee.id, incident_id)
+
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["ambassador_suspended"] is True
+        engagement = (
+            await stack.as_user(await stack.person(roles=["hr"])).get(
+                f"{BASE}/engagements/{body['engagement_id']}"
+            )
+        ).json()
+        assert (engagement["incident_id"], engagement["coachee_id"]) == (
+            str(incident_id),
+            str(coachee.id),
+        )
+        assert (engagement["track"], engagement["source"], engagement["status"]) == (
+            "remedial",
+            "incident",
+            "proposed",
+        )
+        assert engagement["goals"] == "Go through clause 4.2."
+
+    async def test_saying_it_again_keeps_the_one_engagement(self, stack: StackHandle) -> None:
+        coachee, incident_id = await stack.person(), uuid.uuid4()
+        first = await self.put(stack, coachee.id, incident_id)
+
+        again = await self.put(stack, coachee.id, incident_id)
+
+        assert again.status_code == 200
+        assert again.json()["engagement_id"] == first.json()["engagement_id"]
+        opened = await open_remedial(stack, coachee, incident_id=incident_id)
+        assert (opened.status_code, opened.json()["id"]) == (200, first.json()["engagement_id"])
+
+    async def test_an_unknown_person_records_neither(self, stack: StackHandle) -> None:
+        incident_id = uuid.uuid4()
+
+        response = await self.put(stack, uuid.uuid4(), incident_id)
+
+        assert response.status_code == 422
+        assert response.json()["type"] == "urn:smp:problem:person-not-found"
+        database = stack.stack.database("coaching")
+        async with database.transaction(write=False) as session:
+            assert await session.get(IncidentMeasure, incident_id) is None
+
+    async def test_a_withdrawn_incident_opens_no_engagement(self, stack: StackHandle) -> None:
+        coachee = await stack.person()
+
+        response = await self.put(stack, coachee.id, uuid.uuid4(), status="withdrawn")
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["pointer"] == "#/remedial"
 
 
 class TestHistory:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from gateway.models import Person
 from tests.coaching.support import PROGRAM, ambassador
@@ -82,6 +83,28 @@ class TestSuspensionFollowsTheDecision:
             if e["kind"] == "coaching_measures"
         ]
         assert "suspended the person's ambassador role" in entry["summary"]
+
+    async def test_the_measures_and_the_engagement_reach_coaching_in_one_call(
+        self, stack: StackHandle, org: Org, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        person, owner = await ambassador(stack)
+        created = await report(stack, org.reporter, person, severity="medium")
+        to_coaching = stack.stack.upstreams["coaching"].inner
+        forward = to_coaching.handle_async_request
+        calls: list[tuple[str, str]] = []
+
+        async def counted(request: httpx.Request) -> httpx.Response:
+            calls.append((request.method, request.url.path))
+            return await forward(request)
+
+        monkeypatch.setattr(to_coaching, "handle_async_request", counted)
+        await worker(stack).run_due()
+
+        assert calls == [("PUT", f"/api/v1/coaching/incidents/{created['id']}/measures")]
+        assert await ambassador_status(owner, person) == "suspended"
+        assert (await engagement_of(stack, org, created))["status"] == "proposed"
+        kinds = [e["kind"] for e in await timeline_kinds(stack, org, created["id"])]
+        assert kinds[-3:] == ["coaching_measures", "remedial_training", "remedial_opened"]
 
     async def test_the_dry_run_shows_which_rules_suspend(
         self, stack: StackHandle, org: Org

@@ -284,6 +284,10 @@ class Candidate(BaseModel):
     )
 
 
+class RemedialOpening(Strict):
+    goals: Text = Field(min_length=1, max_length=4000)
+
+
 class IncidentMeasuresPut(Strict):
     """The incident's measures as they are now (sent by the incidents service)."""
 
@@ -299,6 +303,12 @@ class IncidentMeasuresPut(Strict):
     reason: Text | None = Field(
         default=None, max_length=200, description="Why it was withdrawn, for the engagement."
     )
+    remedial: RemedialOpening | None = Field(
+        default=None,
+        description="Also open the incident's remedial engagement (`open` only), in the same "
+        "transaction, as `POST /engagements` with source `incident` would: one call where "
+        "a coaching decision needs both.",
+    )
 
 
 class IncidentMeasuresRead(BaseModel):
@@ -310,4 +320,7 @@ class IncidentMeasuresRead(BaseModel):
     suspension_lifted: bool = Field(description="This update lifted their suspension.")
     engagement_cancelled: bool = Field(
         description="This update cancelled the incident's remedial engagement."
+    )
+    engagement_id: uuid.UUID | None = Field(
+        default=None, description="The remedial engagement, when `remedial` asked for it."
     )

@@ -29,12 +29,13 @@ from coaching.errors import (
     PersonNotFound,
     SessionNotFound,
 )
-from coaching.measures.service import is_suspended, withdrawn
+from coaching.measures.service import is_suspended, put_measures, withdrawn
 from coaching.models import (
     OPEN_STATUSES,
     CoachingSession,
     Engagement,
     EngagementStatus,
+    MeasureStatus,
     Outcome,
     SessionStatus,
     Source,
@@ -44,6 +45,8 @@ from coaching.schemas import (
     EngagementCreate,
     History,
     HistoryEngagement,
+    IncidentMeasuresPut,
+    IncidentMeasuresRead,
     RemedialCounts,
     SessionCreate,
     SessionRead,
@@ -52,6 +55,7 @@ from coaching.schemas import (
 )
 from kit.concurrency import check_if_match
 from kit.db import flush_unless_duplicate, utcnow
+from kit.errors import Unprocessable
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
 
@@ -120,6 +124,40 @@ async def create_engagement(
             reason="remedial_referral",
         )
     return Created(engagement, created=True)
+
+
+async def put_measures_and_open(
+    session: AsyncSession,
+    gateway: httpx.AsyncClient,
+    *,
+    caller: Caller,
+    incident_id: uuid.UUID,
+    data: IncidentMeasuresPut,
+) -> IncidentMeasuresRead:
+    """The incident's measures, and with ``remedial`` its remedial engagement opened after
+    them, in one transaction: what a coaching decision tells coaching, in one call through
+    the gateway instead of two (issue 16). Either both are recorded or neither."""
+    if data.remedial is not None and data.status is not MeasureStatus.OPEN:
+        raise Unprocessable(
+            "A remedial engagement opens only for an open incident (status `open`).",
+            extensions={"errors": [{"detail": "Only with status open.", "pointer": "#/remedial"}]},
+        )
+    measures = await put_measures(session, incident_id=incident_id, data=data)
+    if data.remedial is None:
+        return measures
+    created = await create_engagement(
+        session,
+        gateway,
+        caller=caller,
+        data=EngagementCreate(
+            coachee_id=data.person_id,
+            track=Track.REMEDIAL,
+            source=Source.INCIDENT,
+            incident_id=incident_id,
+            goals=data.remedial.goals,
+        ),
+    )
+    return measures.model_copy(update={"engagement_id": created.engagement.id})
 
 
 async def _for_incident(session: AsyncSession, *, data: EngagementCreate) -> Engagement | None:

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter
 
-from coaching.deps import CallerDep, SessionDep
-from coaching.measures import service
+from coaching.deps import CallerDep, GatewayDep, SessionDep
+from coaching.engagements import service
 from coaching.schemas import IncidentMeasuresPut, IncidentMeasuresRead
 from kit.errors import Forbidden
 
@@ -16,11 +16,18 @@ router = APIRouter(tags=["incident measures"])
 
 @router.put("/incidents/{incident_id}/measures", response_model=IncidentMeasuresRead)
 async def put_incident_measures(
-    incident_id: uuid.UUID, data: IncidentMeasuresPut, session: SessionDep, caller: CallerDep
+    incident_id: uuid.UUID,
+    data: IncidentMeasuresPut,
+    session: SessionDep,
+    gateway: GatewayDep,
+    caller: CallerDep,
 ) -> IncidentMeasuresRead:
     """The incident's measures as they are now (the incidents service only; idempotent): an
     ambassador suspension while it is handled, withdrawn (with its remedial engagement
-    cancelled) when it was dismissed or found no violation."""
+    cancelled) when it was dismissed or found no violation; with `remedial`, the remedial
+    engagement opened too."""
     if not caller.is_service("incidents"):
         raise Forbidden("Only the incidents service tells coaching about an incident.")
-    return await service.put_measures(session, incident_id=incident_id, data=data)
+    return await service.put_measures_and_open(
+        session, gateway, caller=caller, incident_id=incident_id, data=data
+    )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from incidents.decision import jobs, upstream
 from incidents.decision.models import JobKind
 from incidents.decision.service import Outside, lock_incident
@@ -49,22 +51,36 @@ async def tell_coaching(database: Database, *, incident_id: uuid.UUID, outside: 
         return
     async with database.transaction() as session:
         locked = await lock_incident(session, incident_id=incident_id)
-        if locked is None:
-            return
-        if locked.version != incident.version:
-            # It changed while coaching was being told: tell it again, as it is now.
-            await jobs.due_now(session, incident_id=incident_id, kind=JobKind.SYNC_COACHING)
-            return
-        summary = _what_coaching_did(status, heard)
-        if summary is not None:
-            timeline.append(
-                session,
-                incident_id=incident_id,
-                kind=TimelineKind.COACHING_MEASURES,
-                summary=summary,
-                data={"status": status, **_as_data(heard)},
+        if locked is not None:
+            await record_heard(
+                session, locked=locked, told_version=incident.version, status=status, heard=heard
             )
-        await jobs.finish(session, incident_id=incident_id, kind=JobKind.SYNC_COACHING)
+
+
+async def record_heard(
+    session: AsyncSession,
+    *,
+    locked: Incident,
+    told_version: int,
+    status: str,
+    heard: CoachingMeasures,
+) -> None:
+    """What coaching made of the measures told of the incident at ``told_version``, in the
+    transaction that holds the incident's lock: on the timeline, and the job done."""
+    if locked.version != told_version:
+        # It changed while coaching was being told: tell it again, as it is now.
+        await jobs.due_now(session, incident_id=locked.id, kind=JobKind.SYNC_COACHING)
+        return
+    summary = _what_coaching_did(status, heard)
+    if summary is not None:
+        timeline.append(
+            session,
+            incident_id=locked.id,
+            kind=TimelineKind.COACHING_MEASURES,
+            summary=summary,
+            data={"status": status, **_as_data(heard)},
+        )
+    await jobs.finish(session, incident_id=locked.id, kind=JobKind.SYNC_COACHING)
 
 
 def measure_status(incident: Incident) -> tuple[str, str | None]:

@@ -231,6 +231,8 @@ class CoachingMeasures:
     ambassador_suspended: bool
     suspension_lifted: bool
     engagement_cancelled: bool
+    # The remedial engagement, when it was asked for with the measures.
+    engagement_id: uuid.UUID | None = None
 
 
 async def tell_coaching(
@@ -241,28 +243,35 @@ async def tell_coaching(
     suspends_ambassador: bool,
     status: str,
     reason: str | None,
+    remedial_goals: str | None = None,
 ) -> CoachingMeasures:
     """The incident's measures as they are now (an idempotent PUT: a retry is harmless):
-    ``status`` is ``open``, ``closed`` or ``withdrawn`` (dismissed, or no violation)."""
+    ``status`` is ``open``, ``closed`` or ``withdrawn`` (dismissed, or no violation).
+    With ``remedial_goals`` (an open incident) coaching also opens the remedial engagement,
+    in the same transaction: one call instead of two (issue 16)."""
+    body: dict[str, Any] = {
+        "person_id": str(person_id),
+        "suspends_ambassador": suspends_ambassador,
+        "status": status,
+        "reason": reason,
+    }
+    if remedial_goals is not None:
+        body["remedial"] = {"goals": remedial_goals}
     response = await _call(
-        gateway,
-        "PUT",
-        f"/api/v1/coaching/incidents/{incident_id}/measures",
-        json={
-            "person_id": str(person_id),
-            "suspends_ambassador": suspends_ambassador,
-            "status": status,
-            "reason": reason,
-        },
+        gateway, "PUT", f"/api/v1/coaching/incidents/{incident_id}/measures", json=body
     )
-    body = _json_of(response, expected=(200,))
+    answer = _json_of(response, expected=(200,))
     try:
+        engagement_id = answer.get("engagement_id")
+        if remedial_goals is not None and not engagement_id:
+            raise KeyError("engagement_id")
         return CoachingMeasures(
-            ambassador_suspended=bool(body["ambassador_suspended"]),
-            suspension_lifted=bool(body["suspension_lifted"]),
-            engagement_cancelled=bool(body["engagement_cancelled"]),
+            ambassador_suspended=bool(answer["ambassador_suspended"]),
+            suspension_lifted=bool(answer["suspension_lifted"]),
+            engagement_cancelled=bool(answer["engagement_cancelled"]),
+            engagement_id=uuid.UUID(str(engagement_id)) if engagement_id else None,
         )
-    except KeyError as exc:
+    except (KeyError, ValueError) as exc:
         raise UpstreamUnavailable(f"coaching answered measures without {exc}") from exc
 
 

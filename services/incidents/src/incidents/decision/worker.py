@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Collection
 
 import httpx
 from sqlalchemy import case, func
@@ -22,7 +23,7 @@ from sqlmodel import col, select
 
 from incidents.decision import jobs, training, upstream
 from incidents.decision.jobs import Backoff
-from incidents.decision.measures import tell_coaching
+from incidents.decision.measures import measure_status, record_heard, tell_coaching
 from incidents.decision.models import JobKind, PendingJob, Trigger
 from incidents.decision.recount import recount
 from incidents.decision.service import (
@@ -33,7 +34,7 @@ from incidents.decision.service import (
     open_remedial,
     remedial_goals,
 )
-from incidents.decision.upstream import UpstreamUnavailable
+from incidents.decision.upstream import CoachingMeasures, UpstreamUnavailable
 from incidents.domain import OPEN_STATUSES, IncidentStatus
 from incidents.incident.models import Incident
 from incidents.metrics import PENDING_DECISIONS
@@ -70,8 +71,17 @@ class Worker:
         """Do every job that is due now (one batch); returns how many were tried."""
         async with self.database.transaction() as session:
             claimed = await jobs.claim_due(session, limit=BATCH_SIZE)
-        for job in claimed:
-            await self._run(job)
+        # A coaching decision queues both the remedial engagement and the measures: when this
+        # round holds both, the remedial job tells coaching the measures too, in one call
+        # through the gateway instead of two, and the measures job has nothing left to do.
+        measured = {job.incident_id for job in claimed if job.kind is JobKind.SYNC_COACHING}
+        remedial = {job.incident_id for job in claimed if job.kind is JobKind.OPEN_REMEDIAL}
+        told: set[uuid.UUID] = set()
+        for job in sorted(claimed, key=lambda j: _told_with_remedial(j, remedial)):
+            if _told_with_remedial(job, told):
+                continue
+            if await self._run(job, with_measures=job.incident_id in measured):
+                told.add(job.incident_id)
         await self._refresh_gauge()
         return len(claimed)
 
@@ -101,7 +111,9 @@ class Worker:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
-    async def _run(self, job: PendingJob) -> None:
+    async def _run(self, job: PendingJob, *, with_measures: bool = False) -> bool:
+        """Do the job; ``True`` when a remedial job told coaching the measures as well
+        (``with_measures``: this round also holds the incident's measures job)."""
         try:
             if job.kind is JobKind.DECIDE:
                 await self._decide(job)
@@ -112,7 +124,7 @@ class Worker:
                     self.database, incident_id=job.incident_id, outside=self.outside
                 )
             else:
-                await self._open_remedial(job)
+                return await self._open_remedial(job, with_measures=with_measures)
         except Exception as error:  # a bug must not block the other jobs: back off
             logger.exception("job %s (%s) failed", job.id, job.kind)
             async with self.database.transaction() as session:
@@ -123,6 +135,7 @@ class Worker:
                     error=f"{type(error).__name__}: {error}",
                     backoff=self.outside.backoff,
                 )
+        return False
 
     async def _decide(self, job: PendingJob) -> None:
         async def undecided(session: AsyncSession, *, writing: bool) -> Incident | None:
@@ -144,7 +157,7 @@ class Worker:
         if decision is not None:
             logger.info("incident %s decided on retry: %s", incident.id, decision.action)
 
-    async def _open_remedial(self, job: PendingJob) -> None:
+    async def _open_remedial(self, job: PendingJob, *, with_measures: bool) -> bool:
         async with self.database.transaction(write=False) as session:
             incident = await session.get(Incident, job.incident_id)
         if (
@@ -154,17 +167,12 @@ class Worker:
         ):
             async with self.database.transaction() as session:
                 await jobs.finish(session, incident_id=job.incident_id, kind=job.kind)
-            return
+            return False
         # Outside any transaction: coaching may be slow, and the write lock is not held
         # meanwhile. A crash after coaching answered is harmless: the retry gets the same
         # engagement back (coaching keeps one per incident).
         try:
-            engagement_id = await upstream.open_remedial_engagement(
-                self.outside.gateway,
-                incident_id=incident.id,
-                coachee_id=incident.person_id,
-                goals=remedial_goals(incident),
-            )
+            heard, engagement_id = await self._ask_coaching(incident, with_measures=with_measures)
             trained = await training.assign_remedial_training(
                 self.outside.gateway, incident=incident
             )
@@ -177,13 +185,49 @@ class Worker:
                     error=str(error),
                     backoff=self.outside.backoff,
                 )
-            return
+            return False  # the measures job, if any, tells coaching on its own
         async with self.database.transaction() as session:
             locked = await lock_incident(session, incident_id=incident.id)
             if locked is not None:
+                if heard is not None:  # first, as when the measures job ran before this one
+                    status, _ = measure_status(incident)
+                    await record_heard(
+                        session,
+                        locked=locked,
+                        told_version=incident.version,
+                        status=status,
+                        heard=heard,
+                    )
                 if trained is not None and locked.remedial_engagement_id is None:
                     training.record(session, incident_id=locked.id, answer=trained)
                 await open_remedial(session, incident=locked, engagement_id=engagement_id)
+        return heard is not None
+
+    async def _ask_coaching(
+        self, incident: Incident, *, with_measures: bool
+    ) -> tuple[CoachingMeasures | None, uuid.UUID]:
+        """The remedial engagement, opened alone or (``with_measures``) with the incident's
+        measures in the same call."""
+        if not with_measures:
+            engagement_id = await upstream.open_remedial_engagement(
+                self.outside.gateway,
+                incident_id=incident.id,
+                coachee_id=incident.person_id,
+                goals=remedial_goals(incident),
+            )
+            return None, engagement_id
+        status, reason = measure_status(incident)
+        heard = await upstream.tell_coaching(
+            self.outside.gateway,
+            incident_id=incident.id,
+            person_id=incident.person_id,
+            suspends_ambassador=incident.suspends_ambassador,
+            status=status,
+            reason=reason,
+            remedial_goals=remedial_goals(incident),
+        )
+        assert heard.engagement_id is not None  # upstream checks coaching answered one
+        return heard, heard.engagement_id
 
     async def _seconds_until_next_job(self) -> float:
         # A job leased by another replica is not ours before its lease ends.
@@ -211,3 +255,8 @@ class Worker:
                 .where(col(Incident.status) == IncidentStatus.AWAITING_HISTORY)
             )
         PENDING_DECISIONS.set(waiting or 0)
+
+
+def _told_with_remedial(job: PendingJob, incidents: Collection[uuid.UUID]) -> bool:
+    """A measures job of one of ``incidents`` (whose remedial job tells the measures)."""
+    return job.kind is JobKind.SYNC_COACHING and job.incident_id in incidents
