@@ -586,7 +586,8 @@ export interface paths {
          * Put Incident Measures
          * @description The incident's measures as they are now (the incidents service only; idempotent): an
          *     ambassador suspension while it is handled, withdrawn (with its remedial engagement
-         *     cancelled) when it was dismissed or found no violation.
+         *     cancelled) when it was dismissed or found no violation; with `remedial`, the remedial
+         *     engagement opened too.
          */
         put: operations["put_incident_measures_api_v1_coaching_incidents__incident_id__measures_put"];
         post?: never;
@@ -4085,6 +4086,8 @@ export interface components {
              * @description Why it was withdrawn, for the engagement.
              */
             reason?: string | null;
+            /** @description Also open the incident's remedial engagement (`open` only), in the same transaction, as `POST /engagements` with source `incident` would: one call where a coaching decision needs both. */
+            remedial?: components["schemas"]["RemedialOpening"] | null;
             /** @description `open` while it is handled, `closed` once resolved as a violation, `withdrawn` when dismissed or found no violation (lifts the suspension at once and cancels the incident's remedial engagement). */
             status: components["schemas"]["MeasureStatus"];
             /**
@@ -4105,6 +4108,11 @@ export interface components {
              * @description This update cancelled the incident's remedial engagement.
              */
             engagement_cancelled: boolean;
+            /**
+             * Engagement Id
+             * @description The remedial engagement, when `remedial` asked for it.
+             */
+            engagement_id?: string | null;
             /**
              * Incident Id
              * Format: uuid
@@ -5859,6 +5867,11 @@ export interface components {
              * @description `not_started`, `in_progress`, `completed`, `overdue`, ...
              */
             status: string;
+        };
+        /** RemedialOpening */
+        RemedialOpening: {
+            /** Goals */
+            goals: string;
         };
         /** RemedialRead */
         RemedialRead: {
