@@ -182,6 +182,48 @@ class TestAcknowledgementRenewal:
         assert sorted(n["subject"].startswith("Please renew") for n in asked) == [False, True]
         assert len(await of_kind(stack, later, "training.acknowledgement.requested")) == 1
 
+    async def test_a_webhook_receives_the_lapse_with_ids_and_no_names(
+        self, stack: StackHandle, admin: Person, receiver: WebhookReceiver
+    ) -> None:
+        owner = await policy_owner(stack)
+        version = await publish_policy(stack, owner, renew_acknowledgement_every_months=12)
+        person = await stack.person(display_name="Lena Lapsed")
+        await stack.as_user(person).post(
+            f"{API}/policy/acknowledgements", json={"version_id": version["id"]}
+        )
+        await drain(stack)
+        await subscribe(
+            stack,
+            admin,
+            receiver,
+            ["training.acknowledgement.requested", "training.acknowledgement.overdue"],
+        )
+        lapses = utcnow() + dt.timedelta(days=20)
+        async with stack.stack.database("training").transaction() as session:
+            await session.execute(update(Acknowledgement).values(expires_at=lapses))
+        await stack.as_user(owner).post(f"{API}/assignment-rules/reconcile")
+
+        job = stack.stack.apps["training"].state.reminders
+        await job.run_once(now=lapses + dt.timedelta(hours=1))
+
+        [lapsed] = await delivered(stack, receiver, "training.acknowledgement.overdue")
+        data = lapsed["data"]
+        assert set(data) == {
+            "policy_id",
+            "version_id",
+            "number",
+            "title",
+            "person_id",
+            "acknowledgement_id",
+            "due_at",
+        }
+        assert (data["person_id"], data["version_id"]) == (str(person.id), version["id"])
+        [asked] = await delivered(stack, receiver, "training.acknowledgement.requested")
+        assert data["acknowledgement_id"] == asked["data"]["acknowledgement_id"]
+        assert dt.datetime.fromisoformat(data["due_at"]) == lapses
+        assert "Lena" not in str(lapsed)
+        assert str(person.email) not in str(lapsed)
+
 
 class TestEngagements:
     async def test_the_coachee_and_the_coach_are_told_when_an_engagement_opens(

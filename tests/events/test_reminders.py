@@ -8,26 +8,52 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
+
 from gateway.events.mailcatcher import MailCatcher
 from gateway.models import Person
 from kit.reminders import ReminderJob
 from tests.events.conftest import admin, drain, mailer, receiver, subscribe, webhook_sender
 from tests.events.test_email import parts
 from tests.events.test_inbox import inbox
-from tests.incidents.conftest import Org, add_to_group, as_hr, etag_of, publish_rules, report
+from tests.incidents.conftest import (
+    Org,
+    add_to_group,
+    as_hr,
+    deactivate,
+    etag_of,
+    publish_rules,
+    report,
+)
 from tests.support.stack import StackHandle
 from tests.support.webhooks import WebhookReceiver
 from tests.training.factories import (
+    API,
     assign,
     policy_owner,
     publish_policy,
     published_module,
     take_quiz,
 )
+from tests.training.test_acknowledgement_renewal import (
+    START,
+    acknowledge,
+    yearly,
+)
+from tests.training.test_acknowledgement_renewal import at as renewal_at
+from tests.training.test_acknowledgement_renewal import reconcile as reconcile_rules
+from training.recertification import add_months
 
 __all__ = ["admin", "receiver"]  # fixtures used by the tests below
 
 POLICIES = "/api/v1/incidents/escalation-policies"
+# Training's reminder rules, none of which had anything to say.
+NONE = {
+    "assignment_due_reminder": 0,
+    "assignment_overdue": 0,
+    "acknowledgement_renewal_reminder": 0,
+    "acknowledgement_overdue": 0,
+}
 PUBLISHED = "/api/v1/incidents/escalation-policy"
 
 
@@ -249,9 +275,9 @@ class TestAssignmentDueDates:
         again = await job.run_once(now=at(due, days=2))
         await drain(stack)
 
-        assert soon == {"assignment_due_reminder": 1, "assignment_overdue": 0}
-        assert late == {"assignment_due_reminder": 0, "assignment_overdue": 1}
-        assert again == {"assignment_due_reminder": 0, "assignment_overdue": 0}
+        assert soon == {**NONE, "assignment_due_reminder": 1}
+        assert late == {**NONE, "assignment_overdue": 1}
+        assert again == NONE
         mine = [
             n for n in await inbox(stack, employee) if n["kind"].endswith(("overdue", "reminder"))
         ]
@@ -277,7 +303,7 @@ class TestAssignmentDueDates:
 
         counts = await reminders(stack, "training").run_once(now=at(created["due_at"], days=1))
 
-        assert counts == {"assignment_due_reminder": 0, "assignment_overdue": 0}
+        assert counts == NONE
         await drain(stack)
         assert "training.assignment.overdue" not in await kinds(stack, manager)
 
@@ -293,3 +319,130 @@ class TestAssignmentDueDates:
 
         assert counts["assignment_due_reminder"] == 1  # looked at, and nothing to say
         assert "training.assignment.reminder" not in await kinds(stack, employee)
+
+
+class TestAcknowledgementDueDates:
+    """A yearly acknowledgement (``yearly``: acknowledged on START, lapses a year later)
+    whose renewal the reconciliation asked for 11 months in; the job runs at set instants."""
+
+    LAPSES = add_months(START, 12)
+
+    async def asked(self, stack: StackHandle, *, manager: Person) -> tuple[Person, Person]:
+        """The person (reporting to ``manager``) and the policy owner, once asked to renew."""
+        with renewal_at(0):
+            owner, person, _, _ = await yearly(stack)
+        await set_manager(stack, person, manager)
+        with renewal_at(11, days=5):
+            assert await reconcile_rules(stack, owner) == 1
+        return person, owner
+
+    async def told(self, stack: StackHandle, person: Person, kind: str) -> list[dict[str, Any]]:
+        await drain(stack)
+        return [n for n in await inbox(stack, person) if n["kind"] == kind]
+
+    async def notices(self, stack: StackHandle, person: Person) -> list[str]:
+        """The acknowledgement reminders and lapses ``person`` was told of (everyone was
+        also asked to acknowledge the policy when it was published)."""
+        await drain(stack)
+        return [k for k in await kinds(stack, person) if k.endswith(("reminder", "overdue"))]
+
+    async def test_the_person_is_reminded_once_before_it_lapses(self, stack: StackHandle) -> None:
+        manager = await stack.person()
+        person, _ = await self.asked(stack, manager=manager)
+        job = reminders(stack, "training")
+
+        early = await job.run_once(now=self.LAPSES - dt.timedelta(days=5))
+        soon = await job.run_once(now=self.LAPSES - dt.timedelta(days=2))
+        again = await job.run_once(now=self.LAPSES - dt.timedelta(days=1))
+
+        assert (early, soon, again) == (NONE, {**NONE, "acknowledgement_renewal_reminder": 1}, NONE)
+        [reminder] = await self.told(stack, person, "training.acknowledgement.reminder")
+        assert reminder["subject"].startswith("Reminder: renew your acknowledgement")
+        assert "version 1" in reminder["subject"]
+        assert "2027-01-15 09:00 UTC" in reminder["body"]
+        assert reminder["link"].endswith("/api/v1/training/policy")
+        assert await self.notices(stack, manager) == []
+
+    async def test_a_lapse_tells_the_person_and_their_manager_once_in_their_language(
+        self, stack: StackHandle, mail: MailCatcher
+    ) -> None:
+        manager = await stack.person(display_name="Mia Manager", locale="nl-NL")
+        person, _ = await self.asked(stack, manager=manager)
+        job = reminders(stack, "training")
+
+        before = await job.run_once(now=self.LAPSES - dt.timedelta(minutes=1))
+        lapsed = await job.run_once(now=self.LAPSES + dt.timedelta(hours=1))
+        again = await job.run_once(now=self.LAPSES + dt.timedelta(days=5))
+        await drain(stack)
+        await mailer(stack).send_all_due()
+
+        assert before["acknowledgement_overdue"] == 0
+        assert lapsed == {**NONE, "acknowledgement_overdue": 1}
+        assert again == NONE
+        [own] = await self.told(stack, person, "training.acknowledgement.overdue")
+        assert own["subject"].startswith("Lapsed: your acknowledgement")
+        assert "Your manager has been told" in own["body"]
+        [managers] = await self.told(stack, manager, "training.acknowledgement.overdue")
+        assert managers["subject"].startswith("Bevestiging verlopen: ")
+        assert person.display_name in managers["subject"]
+        lapses = [m for m in mail.messages if m["Subject"].startswith(("Lapsed", "Bevestiging"))]
+        assert sorted(str(m["To"]) for m in lapses) == sorted(
+            [str(person.email), str(manager.email)]
+        )
+        [to_manager] = [m for m in lapses if m["To"] == manager.email]
+        assert "niet vernieuwd" in parts(to_manager)[0]
+
+    @pytest.mark.parametrize(
+        ("first", "rule", "renewed", "manager_told"),
+        [
+            (-dt.timedelta(days=2), "acknowledgement_renewal_reminder", (11, 29), 0),
+            (dt.timedelta(hours=1), "acknowledgement_overdue", (12, 2), 1),
+        ],
+        ids=["before the lapse", "after it"],
+    )
+    async def test_renewing_stops_further_notices(
+        self,
+        stack: StackHandle,
+        first: dt.timedelta,
+        rule: str,
+        renewed: tuple[int, int],
+        manager_told: int,
+    ) -> None:
+        manager = await stack.person()
+        person, _ = await self.asked(stack, manager=manager)
+        job = reminders(stack, "training")
+        given = await job.run_once(now=self.LAPSES + first)
+        with renewal_at(*renewed):
+            renewal = await acknowledge(stack, person, await current_version(stack, person))
+
+        later = [
+            await job.run_once(now=self.LAPSES + dt.timedelta(hours=1)),
+            await job.run_once(now=self.LAPSES + dt.timedelta(days=10)),
+        ]
+
+        assert given == {**NONE, rule: 1}
+        assert renewal.status_code == 201, renewal.text
+        assert later == [NONE, NONE]
+        assert len(await self.notices(stack, person)) == 1
+        assert len(await self.notices(stack, manager)) == manager_told
+
+    async def test_a_leaver_and_their_manager_are_told_nothing(self, stack: StackHandle) -> None:
+        manager = await stack.person()
+        person, owner = await self.asked(stack, manager=manager)
+        await deactivate(stack, person)
+        with renewal_at(11, days=20):
+            await reconcile_rules(stack, owner)
+        job = reminders(stack, "training")
+
+        soon = await job.run_once(now=self.LAPSES - dt.timedelta(days=2))
+        lapsed = await job.run_once(now=self.LAPSES + dt.timedelta(hours=1))
+
+        assert (soon, lapsed) == (NONE, NONE)
+        await drain(stack)
+        assert await self.notices(stack, manager) == []
+
+
+async def current_version(stack: StackHandle, person: Person) -> dict[str, Any]:
+    response = await stack.as_user(person).get(f"{API}/policy/acknowledgements/me")
+    assert response.status_code == 200, response.text
+    return {"id": response.json()["version_id"]}

@@ -17,6 +17,10 @@ EVENT_TYPES: Mapping[str, str] = {
     "training.assignment.overdue": "An assignment passed its due date without completion.",
     "training.acknowledgement.requested": "A new policy version asks every active employee "
     "to acknowledge it, or one person's acknowledgement must be renewed before it lapses.",
+    "training.acknowledgement.reminder": "A person's policy acknowledgement must be renewed "
+    "soon and was not yet.",
+    "training.acknowledgement.overdue": "A person's policy acknowledgement lapsed without "
+    "a renewal.",
     "policy.published": "A version of the social media policy was published.",
     "coaching.engagement.opened": "A coaching engagement was opened (proposed).",
     "coaching.engagement.completed": "A coaching engagement was completed, with its outcome.",

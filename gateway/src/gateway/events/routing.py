@@ -36,6 +36,9 @@ class Audience:
     about: uuid.UUID | None = None
 
 
+POLICY_PATH = "/api/v1/training/policy"
+
+
 def _id(value: Any) -> uuid.UUID | None:
     return uuid.UUID(str(value)) if value else None
 
@@ -139,14 +142,21 @@ def _assignment_path(data: Mapping[str, Any]) -> str:
     return f"/api/v1/training/assignments/{data['assignment_id']}"
 
 
-def _assignment_to_person(template: str) -> Callable[[Event], list[Audience]]:
+Facts = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+def _to_person(
+    template: str, *, facts: Facts, path: Callable[[Mapping[str, Any]], str]
+) -> Callable[[Event], list[Audience]]:
+    """The event's person."""
+
     def route(event: Event) -> list[Audience]:
         data = event.data
         return [
             Audience(
                 template=template,
-                context=_assignment_facts(data),
-                path=_assignment_path(data),
+                context=facts(data),
+                path=path(data),
                 people=_ids(data.get("person_id")),
             )
         ]
@@ -154,19 +164,35 @@ def _assignment_to_person(template: str) -> Callable[[Event], list[Audience]]:
     return route
 
 
-def _assignment_overdue(event: Event) -> list[Audience]:
-    """The person, and their manager (told whose it is)."""
-    data = event.data
+def _assignment_to_person(template: str) -> Callable[[Event], list[Audience]]:
+    return _to_person(template, facts=_assignment_facts, path=_assignment_path)
+
+
+def _their_manager(
+    data: Mapping[str, Any], *, template: str, context: Mapping[str, Any], path: str
+) -> Audience:
+    """The manager of the event's person, told whose it is (never that person)."""
     person = _ids(data.get("person_id"))
+    return Audience(
+        template=template,
+        context=context,
+        path=path,
+        managers_of=person,
+        never=frozenset(person),
+        about=person[0] if person else None,
+    )
+
+
+def _assignment_overdue(event: Event) -> list[Audience]:
+    """The person, and their manager."""
+    data = event.data
     return [
         *_assignment_to_person("training.assignment.overdue")(event),
-        Audience(
+        _their_manager(
+            data,
             template="training.assignment.overdue_manager",
             context=_assignment_facts(data),
             path=_assignment_path(data),
-            managers_of=person,
-            never=frozenset(person),
-            about=person[0] if person else None,
         ),
     ]
 
@@ -184,7 +210,7 @@ def _acknowledgement_requested(event: Event) -> list[Audience]:
                     "number": data.get("number"),
                     "due_at": data.get("due_at"),
                 },
-                path="/api/v1/training/policy",
+                path=POLICY_PATH,
                 people=_ids(data.get("person_id")),
             )
         ]
@@ -192,9 +218,32 @@ def _acknowledgement_requested(event: Event) -> list[Audience]:
         Audience(
             template="training.acknowledgement.requested",
             context={"title": data.get("title"), "number": data.get("number")},
-            path="/api/v1/training/policy",
+            path=POLICY_PATH,
             everyone=True,
         )
+    ]
+
+
+def _acknowledgement_facts(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: data.get(key) for key in ("title", "number", "due_at")}
+
+
+def _acknowledgement_to_person(template: str) -> Callable[[Event], list[Audience]]:
+    """The person whose acknowledgement must be renewed soon, or lapsed."""
+    return _to_person(template, facts=_acknowledgement_facts, path=lambda data: POLICY_PATH)
+
+
+def _acknowledgement_overdue(event: Event) -> list[Audience]:
+    """The person whose acknowledgement lapsed, and their manager."""
+    data = event.data
+    return [
+        *_acknowledgement_to_person("training.acknowledgement.overdue")(event),
+        _their_manager(
+            data,
+            template="training.acknowledgement.overdue_manager",
+            context=_acknowledgement_facts(data),
+            path=POLICY_PATH,
+        ),
     ]
 
 
@@ -244,6 +293,10 @@ ROUTES: Mapping[str, Callable[[Event], list[Audience]]] = {
     "training.acknowledgement.requested": _acknowledgement_requested,
     "coaching.engagement.opened": _engagement_opened,
     "training.assignment.overdue": _assignment_overdue,
+    "training.acknowledgement.reminder": _acknowledgement_to_person(
+        "training.acknowledgement.reminder"
+    ),
+    "training.acknowledgement.overdue": _acknowledgement_overdue,
     "webhook.endpoint.disabled": _webhook_disabled,
 }
 

@@ -26,7 +26,8 @@ class TrainingSettings(AppSettings):
     # a person is asked to renew a policy acknowledgement this many days before it lapses.
     renewal_lead_days: int = 30
     # Reminders (README "Reminders and deadlines"): a person is reminded this many days
-    # before an assignment is due; an overdue one tells the person and their manager.
+    # before an assignment is due, or an acknowledgement they were asked to renew lapses;
+    # an overdue one (or a lapse) tells the person and their manager.
     # Looked for this often, on one replica at a time.
     assignment_reminder_days: float = Field(default=3.0, gt=0)
     reminders_every_seconds: float = Field(default=300.0, gt=0)

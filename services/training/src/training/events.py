@@ -122,3 +122,22 @@ async def acknowledgement_renewal_requested(
             "due_at": due_at,
         },
     )
+
+
+async def acknowledgement_due(session: AsyncSession, *, kind: str, row: Any) -> None:
+    """``training.acknowledgement.reminder`` (its renewal is due soon) or
+    ``training.acknowledgement.overdue`` (it lapsed unrenewed); ``row`` has the
+    acknowledgement's ids and expiry, and its version's number and policy title."""
+    await outbox.emit(
+        session,
+        f"training.acknowledgement.{kind}",
+        {
+            "policy_id": row.policy_id,
+            "version_id": row.version_id,
+            "number": row.number,
+            "title": row.title,
+            "person_id": row.person_id,
+            "acknowledgement_id": row.id,
+            "due_at": row.expires_at,
+        },
+    )

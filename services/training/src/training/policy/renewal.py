@@ -69,15 +69,19 @@ def is_latest() -> Any:
     )
 
 
-def lapsed(now: dt.datetime) -> Any:
-    """Latest acknowledgements of the current version that expired after the person was
-    asked to renew them (a leaver's request is withdrawn, see :func:`request_renewals`)."""
+def awaiting_renewal() -> Any:
+    """Latest acknowledgements of the current version the person was asked to renew (a
+    leaver's request is withdrawn, see :func:`request_renewals`)."""
     return and_(
         col(PolicyVersion.status) == VersionStatus.PUBLISHED,
-        col(Acknowledgement.expires_at) <= now,
         col(Acknowledgement.renewal_requested_at).is_not(None),
         is_latest(),
     )
+
+
+def lapsed(now: dt.datetime) -> Any:
+    """Those of :func:`awaiting_renewal` that expired."""
+    return and_(awaiting_renewal(), col(Acknowledgement.expires_at) <= now)
 
 
 async def latest_acknowledgements(
