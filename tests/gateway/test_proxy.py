@@ -185,6 +185,9 @@ class TestDatabasePoolExhausted:
             database_url=stack.stack.settings["gateway"].database_url,
             db_pool_size=1,
             db_pool_timeout_seconds=0.05,
+            # No loop of its own may take one of the two connections the test holds.
+            background_senders=False,
+            privacy_worker=False,
             **COMMON,
         )
         app = gateway.main.create_app(settings, upstream_transports=stack.stack.upstreams)
