@@ -29,6 +29,16 @@ middle of the list's unfiltered order):
 * ``GET /api/v1/coaching/engagements`` (``coachee_id``, ``coach_id``, ``track``, ``status``),
   ``/api/v1/coaching/candidates`` (``reason`` for coaching's own two, and ``department``).
 
+Training's assignment lists are also timed in process, on the grown database
+(``training.assignments.service.list_assignments``: the statement, the page's module titles
+and progress, no HTTP, no other work of the process): the query's own cost, which the
+figures through the gateway hide on a loaded machine.
+
+Training's reminders and retention jobs are off, like its reconciliation: the grown rows are
+a made-up history with a hundred thousand overdue assignments nobody was told about, and a
+job's rounds over them (a thousand notices per rule and round, with their events) are not
+what this bench times.
+
 Target: at the largest size every query answers within 1.5x its time at the smallest.
 Prints the figures and exits 1 when a query misses it.
 """
@@ -38,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import statistics
 import sys
 import time
 import uuid
@@ -53,8 +64,11 @@ from bench.stack import add_postgres_option, bench_stack, choose_backend
 from coaching.candidates.service import Position, Segment, encode_position
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
+from kit.db import Database
 from kit.demo import demo_person_id
-from kit.pagination import encode_cursor
+from kit.pagination import PageParams, encode_cursor
+from training.assignments.schemas import ProgressStatus
+from training.assignments.service import list_assignments
 
 TRAINING = "/api/v1/training"
 COACHING = "/api/v1/coaching"
@@ -347,7 +361,12 @@ async def _cursor(grown: Grown, statement: str, offset: int) -> str | None:
 
 
 async def run(services: list[str], sizes: list[int], runs: int) -> int:
-    async with bench_stack("lists_services", {"TRAINING_RECONCILER": "false"}) as bench:
+    quiet = {
+        "TRAINING_RECONCILER": "false",
+        "TRAINING_REMINDERS_JOB": "false",
+        "TRAINING_RETENTION_JOB": "false",
+    }
+    async with bench_stack("lists_services", quiet) as bench:
         settings = GatewaySettings()
         hr = sign_dev_token(settings, person_id=demo_person_id("hannah.hr"))
         me = sign_dev_token(settings, person_id=demo_person_id(ME))
@@ -367,6 +386,7 @@ async def run(services: list[str], sizes: list[int], runs: int) -> int:
             coaching.ids["coaches"] = await raw_ids(coaching.engine, "SELECT id FROM coaches")
         print(f"backend: {bench.backend}; p50 of {runs} sequential requests, ms", flush=True)
         table: dict[tuple[str, str], dict[int, float]] = {}
+        in_process: dict[tuple[str, str], dict[int, float]] = {}
         have = 0
         for size in sizes:
             started = time.monotonic()
@@ -389,10 +409,49 @@ async def run(services: list[str], sizes: list[int], runs: int) -> int:
                     await p50_ms(client, query.path, params, WARM_UP, headers=headers)
                     figure = await p50_ms(client, query.path, params, runs, headers=headers)
                     table.setdefault((query.name, page), {})[size] = figure
+                    if (filters := assignment_filters(query)) is not None:
+                        figure = await listed_ms(bench.urls["training"], filters, params, runs)
+                        in_process.setdefault((query.name, page), {})[size] = figure
         await client.aclose()
         for state in grown.values():
             await state.engine.dispose()
-    return report(table, sizes)
+    http = report(table, sizes)
+    if not in_process:
+        return http
+    print("in process: training.assignments.service.list_assignments, p50 ms")
+    return max(http, report(in_process, sizes))
+
+
+def assignment_filters(query: Query) -> dict[str, Any] | None:
+    """``list_assignments``'s arguments for a query of training's assignment lists."""
+    if not query.path.endswith("/assignments"):
+        return None
+    filters: dict[str, Any] = {}
+    if query.path.endswith("/me/assignments"):
+        filters["person_id"] = demo_person_id(ME)
+    for name in ("module_id", "person_id"):
+        if name in query.params:
+            filters[name] = uuid.UUID(query.params[name])
+    if "department" in query.params:
+        filters["department"] = query.params["department"]
+    if "status" in query.params:
+        filters["status"] = ProgressStatus(query.params["status"])
+    return filters
+
+
+async def listed_ms(url: str, filters: dict[str, Any], params: dict[str, str], runs: int) -> float:
+    database = Database(url)
+    page = PageParams(cursor=params.get("cursor"))
+    times = []
+    try:
+        for _ in range(WARM_UP + runs):
+            started = time.perf_counter()
+            async with database.transaction(write=False) as session:
+                await list_assignments(session, page=page, **filters)
+            times.append((time.perf_counter() - started) * 1000)
+    finally:
+        await database.dispose()
+    return statistics.median(times[WARM_UP:])
 
 
 def main() -> None:
