@@ -5,14 +5,17 @@ socket: what a caller of ``httpx.AsyncClient`` sees (status, headers, JSON both 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+import time_machine
 
 from kit.clients import gateway_client
-from kit.identity import InternalTokenSigner
+from kit.context import set_request_id
+from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
 from kit.transport import Http1Transport
 from tests.support.processes import free_port
 from tests.support.scripted_server import Request, ScriptedServer, Writer, answer, json_answer
@@ -66,16 +69,46 @@ class TestAnswers:
         assert server.received[0].headers["content-length"] == "4"
         assert "transfer-encoding" not in server.received[0].headers
 
-    async def test_the_service_client_signs_each_call_through_it(self) -> None:
-        async with ScriptedServer(json_answer) as server:
-            signer = InternalTokenSigner("x" * 32)
-            async with gateway_client(
-                base_url=server.url, signer=signer, service_name="incidents"
-            ) as client:
-                assert isinstance(client._transport, Http1Transport)
+    async def test_the_service_client_signs_its_calls_and_names_each_request(self) -> None:
+        signer = InternalTokenSigner("x" * 32)
+        verifier = InternalTokenVerifier(["x" * 32], audience=GATEWAY_AUDIENCE)
+        async with (
+            ScriptedServer(json_answer) as server,
+            gateway_client(base_url=server.url, signer=signer, service_name="incidents") as client,
+        ):
+            assert isinstance(client._transport, Http1Transport)
+            for request_id in ("req-1", "req-2"):
+                set_request_id(request_id)
                 await client.get("/api/v1/directory/people")
+            set_request_id(None)
 
-        assert server.received[0].headers["authorization"].startswith("Bearer ")
+        first, second = server.received
+        assert [first.headers["x-request-id"], second.headers["x-request-id"]] == [
+            "req-1",
+            "req-2",
+        ]
+        # One token for both (it names only the principal); the request id is the header's.
+        assert first.headers["authorization"] == second.headers["authorization"]
+        token = first.headers["authorization"].removeprefix("Bearer ")
+        assert verifier.verify(token).subject == "service:incidents"
+
+    async def test_a_token_past_half_its_lifetime_is_replaced(self) -> None:
+        signer = InternalTokenSigner("x" * 32, lifetime_seconds=30)
+        with time_machine.travel(dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC), tick=False) as clock:
+            async with (
+                ScriptedServer(json_answer) as server,
+                gateway_client(
+                    base_url=server.url, signer=signer, service_name="coaching"
+                ) as client,
+            ):
+                await client.get("/a")
+                clock.shift(14)
+                await client.get("/b")
+                clock.shift(2)
+                await client.get("/c")
+
+        tokens = [request.headers["authorization"] for request in server.received]
+        assert tokens[0] == tokens[1] != tokens[2]
 
 
 class TestConnections:

@@ -19,6 +19,7 @@ entry at once on the gateway that handled it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 import uuid
@@ -39,6 +40,7 @@ from gateway.edge import refusal
 from gateway.errors import AccountDeactivated, InvalidToken
 from gateway.models import ApiClient, Group, GroupMember, Person
 from gateway.oidc import OidcVerifier
+from kit.context import current_request_id
 from kit.db import Database, table_of, utcnow
 from kit.errors import Unauthorized
 from kit.identity import ISSUER as INTERNAL_ISSUER
@@ -259,6 +261,10 @@ class Authenticator:
             caller = self.service_verifier.verify(token)
             if caller.kind is not PrincipalKind.SERVICE:
                 raise InvalidToken("Only service principals may present internal tokens.")
+            # A service reuses its token across requests (kit.clients): the request id of
+            # this one is the X-Request-ID it sent, which the request context holds.
+            if caller.request_id is None:
+                return dataclasses.replace(caller, request_id=current_request_id())
             return caller
         if self.oidc is not None and issuer == self.oidc.issuer:
             claim, expires = await self.oidc.verify(token)

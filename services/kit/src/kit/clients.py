@@ -7,6 +7,7 @@ current request id so one user action can be followed across services in the log
 
 from __future__ import annotations
 
+import time
 from collections.abc import Generator, Iterable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
@@ -41,8 +42,14 @@ def budget(seconds: float) -> dict[str, Any]:
 
 
 class InternalTokenAuth(httpx.Auth):
-    """Signs each outgoing request with a fresh internal token (they live seconds) and
-    passes on the current request id."""
+    """Signs outgoing requests with an internal token and passes on the current request id
+    (``X-Request-ID``).
+
+    One token serves every request for half its lifetime, as the gateway's own
+    (``gateway.proxy.InternalTokenCache``): it names only the principal, so signing one per
+    request cost the caller an HS256 signature and the gateway a verification it could
+    not answer from its cache, on every call (issue 16). The request id travels in the
+    header, where the gateway's request context takes it."""
 
     def __init__(
         self,
@@ -58,20 +65,26 @@ class InternalTokenAuth(httpx.Auth):
         self.subject = subject
         self.kind = kind
         self.roles = tuple(roles)
+        # (token, when it was signed on the wall clock its iat/exp use)
+        self._token: tuple[str, float] | None = None
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._current_token()}"
         request_id = current_request_id()
-        token = self.signer.sign(
-            audience=self.audience,
-            subject=self.subject,
-            kind=self.kind,
-            roles=self.roles,
-            request_id=request_id,
-        )
-        request.headers["Authorization"] = f"Bearer {token}"
         if request_id:
             request.headers["X-Request-ID"] = request_id
         yield request
+
+    def _current_token(self) -> str:
+        now = time.time()
+        reuse_seconds = self.signer.lifetime_seconds / 2
+        # A clock stepped back (now before signed) gets a fresh token too.
+        if self._token is None or not self._token[1] <= now < self._token[1] + reuse_seconds:
+            token = self.signer.sign(
+                audience=self.audience, subject=self.subject, kind=self.kind, roles=self.roles
+            )
+            self._token = (token, now)
+        return self._token[0]
 
 
 def service_principal_auth(signer: InternalTokenSigner, *, service_name: str) -> InternalTokenAuth:

@@ -101,6 +101,10 @@ class InternalTokenSigner:
         self._secret = check_secret(secret)
         self._lifetime = lifetime_seconds
 
+    @property
+    def lifetime_seconds(self) -> int:
+        return self._lifetime
+
     def sign(
         self,
         *,
