@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import ssl
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,8 +19,13 @@ from kit.clients import gateway_client
 from kit.context import set_request_id
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
 from kit.transport import Http1Transport
+from tests.gateway import test_relay
 from tests.support.processes import free_port
 from tests.support.scripted_server import Request, ScriptedServer, Writer, answer, json_answer
+
+# The self-signed certificate the relay's https tests use, and what the server serves with.
+certificate = test_relay.certificate
+server_tls = test_relay.server_tls
 
 
 def client_to(url: str, *, idle_seconds: float = 4.0, timeout: float = 2.0) -> httpx.AsyncClient:
@@ -171,7 +178,37 @@ class TestErrors:
 
         assert len(server.received) == 1
 
-    async def test_an_https_url_is_refused(self) -> None:
+    async def test_an_https_url_is_refused_without_a_tls_context(self) -> None:
         async with client_to("https://127.0.0.1:1") as client:
             with pytest.raises(httpx.UnsupportedProtocol):
                 await client.get("/")
+
+
+class TestHttps:
+    """With a TLS context (the gateway's webhook deliveries), ``https://`` too, the
+    server's certificate checked against it."""
+
+    async def test_a_trusted_certificate_carries_the_request(
+        self, certificate: tuple[Path, Path], server_tls: ssl.SSLContext
+    ) -> None:
+        trusting = ssl.create_default_context(cafile=str(certificate[0]))
+        async with ScriptedServer(json_answer, tls=server_tls) as server:
+            transport = Http1Transport(max_connections=2, tls=trusting)
+            async with httpx.AsyncClient(base_url=server.url, transport=transport) as client:
+                first = await client.post("/in", content=b'{"a": 1}')
+                second = await client.post("/in", content=b'{"a": 2}')
+
+        assert (first.status_code, second.status_code) == (200, 200)
+        assert json.loads(second.json()["body"]) == {"a": 2}
+        assert server.connections == 1
+
+    async def test_an_untrusted_certificate_is_a_connect_error(
+        self, server_tls: ssl.SSLContext
+    ) -> None:
+        async with ScriptedServer(json_answer, tls=server_tls) as server:
+            transport = Http1Transport(max_connections=2, tls=ssl.create_default_context())
+            async with httpx.AsyncClient(base_url=server.url, transport=transport) as client:
+                with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+                    await client.post("/in", content=b"{}")
+
+        assert server.received == []

@@ -5,14 +5,16 @@ their senders claim. An event handed over twice is recorded once (its id)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, true
+from sqlalchemy import ColumnElement, insert, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from gateway.events import messages, routing
 from gateway.events.models import EmailMessage, EmailOptOut, Notification, ReceivedEvent
@@ -50,10 +52,14 @@ async def take_in(session: AsyncSession, *, events: Sequence[Event], outgoing: O
         return 0
     new = await _record_new(session, events)
     taken = [event for event in {event.id: event for event in events}.values() if event.id in new]
-    # Who holds a role is asked once per batch, however many of its events name the role.
-    resolved: dict[tuple[object, ...], list[Person]] = {}
-    for event in taken:
-        await _dispatch(session, event=event, outgoing=outgoing, resolved=resolved)
+    routed = [(event, routing.audiences(event)) for event in taken]
+    # The directory is asked once per batch, however many events name the same people.
+    directory = await _Directory.load(session, routed, group_roles=outgoing.group_roles)
+    told = [(event, _told(directory, audiences)) for event, audiences in routed]
+    by_mail = await _wanting_email(session, told=told, outgoing=outgoing)
+    await _write_messages(
+        session, told=told, by_mail=by_mail, directory=directory, outgoing=outgoing
+    )
     await webhooks.queue_deliveries(session, events=taken, handover=outgoing.webhook_handover)
     if new:
         for wake in outgoing.on_commit:
@@ -85,78 +91,157 @@ async def _record_new(session: AsyncSession, events: Sequence[Event]) -> set[uui
     return set(result.all())
 
 
-async def _dispatch(
+# What a message needs of a person: columns, not ORM objects (a batch may name everyone).
+_RECIPIENT = (
+    col(Person.id),
+    col(Person.email),
+    col(Person.preferred_language),
+    col(Person.locale),
+    col(Person.display_name),
+    col(Person.active),
+    col(Person.created_at),
+)
+
+
+# A row of ``_RECIPIENT``.
+_Recipient = Any
+
+
+def _beyond_ids(audience: routing.Audience) -> tuple[object, ...]:
+    """What of an audience the directory resolves by a query (roles, groups, managers,
+    everyone): audiences that name the same are resolved once per batch."""
+    return (
+        tuple(sorted(audience.roles)),
+        tuple(sorted(audience.groups)),
+        audience.managers_of,
+        audience.everyone,
+    )
+
+
+@dataclass(slots=True)
+class _Directory:
+    """The people a batch of events names, asked in as few queries as the batch allows:
+    everyone named by id in one, each distinct role/group/manager audience in one."""
+
+    by_id: dict[uuid.UUID, _Recipient]
+    beyond_ids: dict[tuple[object, ...], list[_Recipient]]
+
+    @classmethod
+    async def load(
+        cls,
+        session: AsyncSession,
+        routed: Sequence[tuple[Event, Sequence[routing.Audience]]],
+        *,
+        group_roles: Mapping[str, str],
+    ) -> _Directory:
+        audiences = [audience for _, found in routed for audience in found]
+        ids = {i for a in audiences for i in (*a.people, *([a.about] if a.about else []))}
+        by_id: dict[uuid.UUID, _Recipient] = {}
+        if ids:
+            rows = await session.execute(select(*_RECIPIENT).where(col(Person.id).in_(ids)))
+            by_id = {row.id: row for row in rows}
+        beyond_ids: dict[tuple[object, ...], list[_Recipient]] = {}
+        for audience in audiences:
+            key = _beyond_ids(audience)
+            if key not in beyond_ids:
+                beyond_ids[key] = await _resolve(session, audience, group_roles=group_roles)
+        return cls(by_id=by_id, beyond_ids=beyond_ids)
+
+    def people(self, audience: routing.Audience) -> list[_Recipient]:
+        """The active people ``audience`` names, but not its ``never``, in a stable order."""
+        found = {row.id: row for row in self.beyond_ids[_beyond_ids(audience)]}
+        for person_id in audience.people:
+            row = self.by_id.get(person_id)
+            if row is not None and row.active:
+                found[row.id] = row
+        return sorted(
+            (row for row in found.values() if row.id not in audience.never),
+            key=lambda row: (row.created_at, row.id),
+        )
+
+    def name_of(self, person_id: uuid.UUID) -> str | None:
+        row = self.by_id.get(person_id)
+        return row.display_name if row is not None else None
+
+
+@dataclass(slots=True)
+class _Told:
+    audience: routing.Audience
+    people: list[_Recipient]
+
+
+def _told(directory: _Directory, audiences: Sequence[routing.Audience]) -> list[_Told]:
+    """Who each audience of one event tells: one message per person and event, the first
+    audience that names them wins."""
+    seen: set[uuid.UUID] = set()
+    told = []
+    for audience in audiences:
+        people = [row for row in directory.people(audience) if row.id not in seen]
+        seen.update(row.id for row in people)
+        if people:
+            told.append(_Told(audience, people))
+    return told
+
+
+async def _write_messages(
     session: AsyncSession,
     *,
-    event: Event,
+    told: Sequence[tuple[Event, Sequence[_Told]]],
+    by_mail: set[tuple[uuid.UUID, str]],
+    directory: _Directory,
     outgoing: Outgoing,
-    resolved: dict[tuple[object, ...], list[Person]],
 ) -> None:
-    told: set[uuid.UUID] = set()
+    """The inbox entries and e-mails of the whole batch, one insert each."""
     inbox: list[dict[str, object]] = []
     mail: list[dict[str, object]] = []
-    for audience in routing.audiences(event):
-        key = (
-            audience.people,
-            audience.roles,
-            audience.groups,
-            audience.managers_of,
-            audience.everyone,
-            audience.never,
-        )
-        if key not in resolved:
-            resolved[key] = await _resolve(
-                session, audience=audience, group_roles=outgoing.group_roles
-            )
-        people = [person for person in resolved[key] if person.id not in told]
-        told.update(person.id for person in people)
-        if not people:
-            continue
-        link = f"{outgoing.public_url.rstrip('/')}{audience.path}" if audience.path else None
-        context = {**audience.context, "link": link}
-        if audience.about is not None:
-            about = await session.get(Person, audience.about)
-            context["person_name"] = about.display_name if about else None
-        by_mail = await _wanting_email(session, people=people, kind=event.type, outgoing=outgoing)
-        now = utcnow()
-        # One rendering per language: everyone an audience names reads the same words.
-        renderings: dict[str, messages.Rendered] = {}
-        for person in people:
-            language = messages.language_of(person.preferred_language or person.locale)
-            rendered = renderings.get(language)
-            if rendered is None:
-                rendered = renderings[language] = messages.render(
-                    audience.template, language=language, context=context
-                )
-            common = {"person_id": person.id, "event_id": event.id, "kind": event.type}
-            subject = rendered.subject[:300]
-            inbox.append(
-                {
-                    **common,
-                    "id": uuid.uuid4(),
-                    "subject": subject,
-                    "body": rendered.text,
-                    "link": link,
-                    "created_at": now,
-                    "read_at": None,
-                }
-            )
-            if person.id in by_mail and person.email:
-                mail.append(
+    now = utcnow()
+    for event, audiences in told:
+        # A later event of the batch is later in the inbox too (newest first).
+        now = max(utcnow(), now + dt.timedelta(microseconds=1))
+        for each in audiences:
+            audience = each.audience
+            link = f"{outgoing.public_url.rstrip('/')}{audience.path}" if audience.path else None
+            context = {**audience.context, "link": link}
+            if audience.about is not None:
+                context["person_name"] = directory.name_of(audience.about)
+            # One rendering per language: everyone an audience names reads the same words.
+            renderings: dict[str, messages.Rendered] = {}
+            for person in each.people:
+                language = messages.language_of(person.preferred_language or person.locale)
+                rendered = renderings.get(language)
+                if rendered is None:
+                    rendered = renderings[language] = messages.render(
+                        audience.template, language=language, context=context
+                    )
+                common = {"person_id": person.id, "event_id": event.id, "kind": event.type}
+                subject = rendered.subject[:300]
+                inbox.append(
                     {
                         **common,
                         "id": uuid.uuid4(),
-                        "to_address": person.email,
                         "subject": subject,
-                        "text": rendered.text,
-                        "html": rendered.html,
+                        "body": rendered.text,
+                        "link": link,
                         "created_at": now,
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "leased_until": None,
-                        "last_error": None,
+                        "read_at": None,
                     }
                 )
+                if (person.id, event.type) in by_mail and person.email:
+                    mail.append(
+                        {
+                            **common,
+                            "id": uuid.uuid4(),
+                            "to_address": person.email,
+                            "subject": subject,
+                            "text": rendered.text,
+                            "html": rendered.html,
+                            "created_at": now,
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "leased_until": None,
+                            "last_error": None,
+                        }
+                    )
     if inbox:
         await session.execute(insert(table_of(Notification)), inbox)
     if mail:
@@ -166,30 +251,43 @@ async def _dispatch(
 
 
 async def _wanting_email(
-    session: AsyncSession, *, people: Sequence[Person], kind: str, outgoing: Outgoing
-) -> set[uuid.UUID]:
-    """Who of ``people`` gets this kind by e-mail: everyone for a mandatory kind, else
-    those who did not opt out of it."""
-    if not outgoing.email or not people:
+    session: AsyncSession,
+    *,
+    told: Sequence[tuple[Event, Sequence[_Told]]],
+    outgoing: Outgoing,
+) -> set[tuple[uuid.UUID, str]]:
+    """Who gets which kind by e-mail, as (person, kind): everyone told of a mandatory
+    kind, else those who did not opt out of it (one query for the batch)."""
+    if not outgoing.email:
         return set()
-    ids = {person.id for person in people}
-    if kind in outgoing.mandatory_email_kinds:
-        return ids
-    opted_out = await session.scalars(
-        select(EmailOptOut.person_id).where(
-            col(EmailOptOut.kind) == kind, col(EmailOptOut.person_id).in_(ids)
+    wanted = {
+        (person.id, event.type)
+        for event, audiences in told
+        for each in audiences
+        for person in each.people
+    }
+    optional = {
+        (person_id, kind)
+        for person_id, kind in wanted
+        if kind not in outgoing.mandatory_email_kinds
+    }
+    if not optional:
+        return wanted
+    opted_out = await session.execute(
+        select(col(EmailOptOut.person_id), col(EmailOptOut.kind)).where(
+            col(EmailOptOut.person_id).in_({person_id for person_id, _ in optional}),
+            col(EmailOptOut.kind).in_({kind for _, kind in optional}),
         )
     )
-    return ids - set(opted_out.all())
+    return wanted - {(row.person_id, row.kind) for row in opted_out}
 
 
 async def _resolve(
-    session: AsyncSession, *, audience: routing.Audience, group_roles: Mapping[str, str]
-) -> list[Person]:
-    """The active people an audience names, in a stable order."""
+    session: AsyncSession, audience: routing.Audience, *, group_roles: Mapping[str, str]
+) -> list[_Recipient]:
+    """The active people an audience names by role, group, manager or as everyone (those
+    it names by id come from :class:`_Directory`)."""
     who: list[ColumnElement[bool]] = []
-    if audience.people:
-        who.append(col(Person.id).in_(audience.people))
     roles = [Role(role) for role in audience.roles if role in Role.__members__.values()]
     if roles:
         who.append(holding_any_role(roles, group_roles=group_roles))
@@ -198,11 +296,9 @@ async def _resolve(
     if audience.everyone:
         who.append(true())
     if audience.managers_of:
-        managers = select(Person.manager_id).where(col(Person.id).in_(audience.managers_of))
+        managers = select(col(Person.manager_id)).where(col(Person.id).in_(audience.managers_of))
         who.append(col(Person.id).in_(managers.scalar_subquery()))
     if not who:
         return []
-    statement = select(Person).where(col(Person.active).is_(True), or_(*who))
-    if audience.never:
-        statement = statement.where(col(Person.id).not_in(audience.never))
-    return list(await session.scalars(statement.order_by(col(Person.created_at), col(Person.id))))
+    statement = select(*_RECIPIENT).where(col(Person.active).is_(True), or_(*who))
+    return list(await session.execute(statement))

@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -41,11 +42,15 @@ from gateway.webhooks.service import signing_secrets
 from kit.db import Database, table_of, utcnow
 from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, Loop, claim_due, seconds_until_due
 from kit.outbox import Event
+from kit.transport import Http1Transport
 
 logger = logging.getLogger("gateway.webhooks")
 
 BATCH_SIZE = 100
 LEASE = dt.timedelta(minutes=2)
+# A receiver's connection is reused for this long at most: many servers close idle ones
+# after a few seconds, and a delivery sent on one just closed fails (and is retried).
+IDLE_SECONDS = 2.0
 DISABLED_EVENT = "webhook.endpoint.disabled"
 
 
@@ -102,7 +107,14 @@ class WebhookSender:
         self.disable_after = dt.timedelta(hours=settings.webhook_disable_after_hours)
         self.timeout = settings.webhook_timeout_seconds
         self.client = httpx.AsyncClient(
-            transport=transport,
+            # kit.http1's connections rather than httpcore's: httpx's own transport was
+            # most of the gateway's CPU per delivery (bench.outbox --py-spy).
+            transport=transport
+            or Http1Transport(
+                max_connections=settings.webhook_concurrency,
+                idle_seconds=IDLE_SECONDS,
+                tls=ssl.create_default_context(),
+            ),
             timeout=self.timeout,
             follow_redirects=False,
             trust_env=False,

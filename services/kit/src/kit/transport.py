@@ -8,14 +8,16 @@ body written separately, anyio's checkpoints and cancel scopes, h11's event mach
 the whole response: the services' calls are small JSON bodies. The client above it is still
 ``httpx.AsyncClient`` (auth, base URL, timeouts, the ``httpx`` exceptions callers catch).
 
-Only plain ``http://`` (the gateway on the local network); an ``https://`` gateway keeps
-httpx's transport (``gateway_client`` chooses).
+Plain ``http://`` (the gateway on the local network; an ``https://`` gateway keeps
+httpx's transport, ``gateway_client`` chooses), and ``https://`` when given a TLS context
+(the gateway's webhook deliveries: certificates checked against it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
 import time
 from dataclasses import dataclass, field
 
@@ -39,21 +41,30 @@ class _Pool:
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
-    """At most ``max_connections`` connections per host, kept ``idle_seconds`` unused."""
+    """At most ``max_connections`` connections per host, kept ``idle_seconds`` unused;
+    ``https://`` only with ``tls``, the context that checks the servers' certificates."""
 
-    def __init__(self, *, max_connections: int, idle_seconds: float = IDLE_SECONDS) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        idle_seconds: float = IDLE_SECONDS,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self._max_connections = max_connections
         self._idle_seconds = idle_seconds
-        self._pools: dict[tuple[str, int], _Pool] = {}
+        self._tls = tls
+        self._pools: dict[tuple[str, str, int], _Pool] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme != "http":
+        scheme = request.url.scheme
+        if scheme != "http" and not (scheme == "https" and self._tls is not None):
             raise httpx.UnsupportedProtocol(
-                f"this transport speaks plain http, not {request.url.scheme}", request=request
+                f"this transport speaks plain http, not {scheme}", request=request
             )
         timeouts = request.extensions.get("timeout", {})
         data = _request_bytes(request, await request.aread())
-        key = (request.url.host, request.url.port or 80)
+        key = (scheme, request.url.host, request.url.port or (443 if scheme == "https" else 80))
         pool = self._pools.get(key) or self._pools.setdefault(
             key, _Pool(asyncio.Semaphore(self._max_connections))
         )
@@ -63,7 +74,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
         except TimeoutError as exc:
             raise httpx.PoolTimeout("no free connection in time", request=request) from exc
         try:
-            status, headers, body = await self._exchange(pool, request, data, timeouts)
+            status, headers, body = await self._exchange(pool, key, request, data, timeouts)
         finally:
             pool.slots.release()
         return httpx.Response(
@@ -79,13 +90,18 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 pool.idle.pop()[0].close()
 
     async def _exchange(
-        self, pool: _Pool, request: httpx.Request, data: bytes, timeouts: dict[str, float | None]
+        self,
+        pool: _Pool,
+        key: tuple[str, str, int],
+        request: httpx.Request,
+        data: bytes,
+        timeouts: dict[str, float | None],
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """One request and its whole response. A pooled connection the server had just
         closed is replaced once, for a safe request on which nothing came back."""
         read_timeout = timeouts.get("read")
         for _ in range(2):
-            connection, reused = await self._connection(pool, request, timeouts.get("connect"))
+            connection, reused = await self._connection(pool, key, request, timeouts.get("connect"))
             exchange = connection.begin(head=request.method == "HEAD")
             kept = False
             try:
@@ -117,7 +133,11 @@ class Http1Transport(httpx.AsyncBaseTransport):
         )
 
     async def _connection(
-        self, pool: _Pool, request: httpx.Request, connect_timeout: float | None
+        self,
+        pool: _Pool,
+        key: tuple[str, str, int],
+        request: httpx.Request,
+        connect_timeout: float | None,
     ) -> tuple[UpstreamConnection, bool]:
         stale_before = time.monotonic() - self._idle_seconds
         while pool.idle and pool.idle[0][1] < stale_before:
@@ -130,14 +150,18 @@ class Http1Transport(httpx.AsyncBaseTransport):
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(connect_timeout):
+                scheme, host, port = key
                 _, connection = await loop.create_connection(
-                    lambda: UpstreamConnection(loop), request.url.host, request.url.port or 80
+                    lambda: UpstreamConnection(loop),
+                    host,
+                    port,
+                    ssl=self._tls if scheme == "https" else None,
                 )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(
                 f"no connection within {connect_timeout} s", request=request
             ) from exc
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError (a certificate refused) is one too
             raise httpx.ConnectError(str(exc), request=request) from exc
         return connection, False
 
