@@ -23,6 +23,7 @@ EVENT_TYPES: Mapping[str, str] = {
     "a renewal.",
     "policy.published": "A version of the social media policy was published.",
     "coaching.engagement.opened": "A coaching engagement was opened (proposed).",
+    "coaching.engagement.coach_assigned": "An open coaching engagement got a (new) coach.",
     "coaching.engagement.completed": "A coaching engagement was completed, with its outcome.",
     "coaching.ambassador.suspended": "An ambassador's role was suspended (an incident "
     "decision, or a remedial referral).",

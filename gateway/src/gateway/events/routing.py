@@ -271,6 +271,23 @@ def _engagement_opened(event: Event) -> list[Audience]:
     ]
 
 
+def _coach_assigned(event: Event) -> list[Audience]:
+    """The coach assigned after the engagement opened (not when they took it on
+    themselves)."""
+    data = event.data
+    coachee = _ids(data.get("coachee_id"))
+    return [
+        Audience(
+            template="coaching.engagement.coach_assigned",
+            context={"track": data.get("track")},
+            path=f"/api/v1/coaching/engagements/{data['engagement_id']}",
+            people=_ids(data.get("coach_person_id")),
+            never=frozenset((*coachee, *_ids(data.get("assigned_by")))),
+            about=coachee[0] if coachee else None,
+        )
+    ]
+
+
 def _webhook_disabled(event: Event) -> list[Audience]:
     data = event.data
     return [
@@ -292,6 +309,7 @@ ROUTES: Mapping[str, Callable[[Event], list[Audience]]] = {
     "training.assignment.reminder": _assignment_to_person("training.assignment.reminder"),
     "training.acknowledgement.requested": _acknowledgement_requested,
     "coaching.engagement.opened": _engagement_opened,
+    "coaching.engagement.coach_assigned": _coach_assigned,
     "training.assignment.overdue": _assignment_overdue,
     "training.acknowledgement.reminder": _acknowledgement_to_person(
         "training.acknowledgement.reminder"

@@ -34,6 +34,18 @@ async def engagement_opened(session: AsyncSession, *, engagement: Engagement) ->
     await outbox.emit(session, "coaching.engagement.opened", await _engagement(session, engagement))
 
 
+async def coach_assigned(
+    session: AsyncSession, *, engagement: Engagement, assigned_by: uuid.UUID | None
+) -> None:
+    """``coaching.engagement.coach_assigned``: an open engagement got a (new) coach after it
+    was opened; ``assigned_by``: the person who assigned them (not told: they know)."""
+    await outbox.emit(
+        session,
+        "coaching.engagement.coach_assigned",
+        {**await _engagement(session, engagement), "assigned_by": assigned_by},
+    )
+
+
 async def engagement_completed(session: AsyncSession, *, engagement: Engagement) -> None:
     await outbox.emit(
         session,

@@ -289,6 +289,7 @@ async def assign_coach(
         await check_capacity(session, coach=coach)
         engagement.coach_id = coach.id
         await session.flush()
+        await events.coach_assigned(session, engagement=engagement, assigned_by=caller.person_id)
     return engagement
 
 
