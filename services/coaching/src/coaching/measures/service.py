@@ -58,12 +58,13 @@ async def put_measures(
     """Record the incident's measures as they are now; a withdrawal cancels its remedial
     engagement. Saying the same again changes nothing."""
     was_suspended = await is_suspended(session, data.person_id)
-    measure = await _locked(session, incident_id=incident_id, data=data)
-    measure.person_id = data.person_id
-    measure.suspends_ambassador = data.suspends_ambassador
-    measure.status = data.status
-    measure.updated_at = utcnow()
-    session.add(measure)
+    measure, fresh = await _locked(session, incident_id=incident_id, data=data)
+    if not fresh:  # a row just written already says all this (no second statement)
+        measure.person_id = data.person_id
+        measure.suspends_ambassador = data.suspends_ambassador
+        measure.status = data.status
+        measure.updated_at = utcnow()
+        session.add(measure)
     cancelled = False
     if data.status is MeasureStatus.WITHDRAWN:
         cancelled = await _cancel_engagement(session, incident_id=incident_id, reason=data.reason)
@@ -97,11 +98,12 @@ async def withdrawn(session: AsyncSession, incident_id: uuid.UUID) -> bool:
 
 async def _locked(
     session: AsyncSession, *, incident_id: uuid.UUID, data: IncidentMeasuresPut
-) -> IncidentMeasure:
-    """The incident's row, locked for this transaction (created if it is the first word)."""
+) -> tuple[IncidentMeasure, bool]:
+    """The incident's row, locked for this transaction, and whether it was just created
+    from ``data`` (the first word)."""
     measure = await session.get(IncidentMeasure, incident_id, with_for_update=True)
     if measure is not None:
-        return measure
+        return measure, False
     fresh = IncidentMeasure(
         incident_id=incident_id,
         person_id=data.person_id,
@@ -109,13 +111,13 @@ async def _locked(
         status=data.status,
     )
     if await flush_unless_duplicate(session, fresh):
-        return fresh
+        return fresh, True
     # A concurrent first word won: take its row.
     raced = await session.get(
         IncidentMeasure, incident_id, with_for_update=True, populate_existing=True
     )
     assert raced is not None
-    return raced
+    return raced, False
 
 
 async def _cancel_engagement(
