@@ -235,7 +235,8 @@ async def report(client: httpx.AsyncClient, person_id: str, *, hours_ago: float)
             break
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != 201 or response.json()["status"] != "decided":
-        raise RuntimeError(f"report: {response.status_code} {response.text[:300]}")
+        status = response.json().get("status") if response.status_code == 201 else None
+        raise RuntimeError(f"report: {response.status_code} {status} {response.text[:300]}")
     return elapsed
 
 
