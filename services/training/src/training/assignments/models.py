@@ -7,7 +7,7 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, event, text, tuple_, update
+from sqlalchemy import Index, UniqueConstraint, event, text, update
 from sqlalchemy import inspect as inspect_state
 from sqlalchemy import select as core_select
 from sqlalchemy.orm import Session
@@ -141,11 +141,9 @@ def _adopt_progress(
             col(ModuleProgress.started_at),
             col(ModuleProgress.completed_at),
         ).where(
-            tuple_(
-                col(ModuleProgress.person_id),
-                col(ModuleProgress.module_id),
-                col(ModuleProgress.cycle),
-            ).in_(keys)
+            # Not a row-value IN of the keys: SQLite answers that by scanning the table.
+            col(ModuleProgress.person_id).in_({key[0] for key in keys}),
+            col(ModuleProgress.module_id).in_({key[1] for key in keys}),
         )
     )
     found: dict[Any, tuple[Any, Any]] = {

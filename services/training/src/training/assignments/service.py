@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import (
     and_,
     func,
-    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -326,13 +325,15 @@ async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> li
             select(Module).where(col(Module.id).in_({a.module_id for a in assignments}))
         )
     }
+    # Two lists, not one of (person, module) pairs: SQLite reads a row-value IN by scanning
+    # the whole table (every page of a million assignments read all their progress); the
+    # few extra pairs the lists allow are ignored by the key.
     progress = {
         (row.person_id, row.module_id, row.cycle): row
         for row in await session.scalars(
             select(ModuleProgress).where(
-                tuple_(col(ModuleProgress.person_id), col(ModuleProgress.module_id)).in_(
-                    [(a.person_id, a.module_id) for a in assignments]
-                )
+                col(ModuleProgress.person_id).in_({a.person_id for a in assignments}),
+                col(ModuleProgress.module_id).in_({a.module_id for a in assignments}),
             )
         )
     }
