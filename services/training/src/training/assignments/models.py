@@ -144,6 +144,7 @@ def _adopt_progress(
             # Not a row-value IN of the keys: SQLite answers that by scanning the table.
             col(ModuleProgress.person_id).in_({key[0] for key in keys}),
             col(ModuleProgress.module_id).in_({key[1] for key in keys}),
+            col(ModuleProgress.cycle).in_({key[2] for key in keys}),
         )
     )
     found: dict[Any, tuple[Any, Any]] = {

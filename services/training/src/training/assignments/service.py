@@ -325,15 +325,16 @@ async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> li
             select(Module).where(col(Module.id).in_({a.module_id for a in assignments}))
         )
     }
-    # Two lists, not one of (person, module) pairs: SQLite reads a row-value IN by scanning
-    # the whole table (every page of a million assignments read all their progress); the
-    # few extra pairs the lists allow are ignored by the key.
+    # Three lists, one per column of the unique index, not one of (person, module) pairs:
+    # SQLite reads a row-value IN by scanning the whole table, and without the cycle every
+    # renewal of each pair came along. The few extra keys the lists allow are ignored.
     progress = {
         (row.person_id, row.module_id, row.cycle): row
         for row in await session.scalars(
             select(ModuleProgress).where(
                 col(ModuleProgress.person_id).in_({a.person_id for a in assignments}),
                 col(ModuleProgress.module_id).in_({a.module_id for a in assignments}),
+                col(ModuleProgress.cycle).in_({a.cycle for a in assignments}),
             )
         )
     }
