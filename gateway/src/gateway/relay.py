@@ -15,11 +15,9 @@ long is ``UpstreamTimedOut``, and a connection that breaks is ``UpstreamFailed``
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import json
 import ssl
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +31,7 @@ from gateway.proxy import (
     UpstreamUnreachable,
     response_headers,
 )
-from kit.http1 import Exchange, UpstreamConnection
+from kit.http1 import Exchange, IdleConnections, UpstreamConnection
 
 
 class HttpUpstream:
@@ -68,16 +66,13 @@ class HttpUpstream:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._slots = asyncio.Semaphore(pool_size)
-        self._idle_seconds = idle_seconds
-        # (connection, when it became idle), oldest first.
-        self._idle: collections.deque[tuple[UpstreamConnection, float]] = collections.deque()
+        self._idle = IdleConnections(idle_seconds)
 
     async def start(self) -> None:
         return None
 
     async def close(self) -> None:
-        while self._idle:
-            self._idle.pop()[0].close()
+        self._idle.close()
 
     async def relay(
         self,
@@ -144,8 +139,7 @@ class HttpUpstream:
         """Back to the pool if the response was read to its end and the service keeps the
         connection (``keep_alive`` is set only then); closed otherwise."""
         if exchange.keep_alive and connection.usable():
-            connection.exchange = None
-            self._idle.append((connection, time.monotonic()))
+            self._idle.give_back(connection)
         else:
             connection.close()
 
@@ -191,14 +185,8 @@ class HttpUpstream:
         # A connection idle for about as long as the service keeps one open may be closing
         # just as a request goes out on it: a POST there would be a 502, as it cannot be
         # retried. Ours are dropped before the service's keep-alive timeout.
-        stale_before = time.monotonic() - self._idle_seconds
-        while self._idle and self._idle[0][1] < stale_before:
-            self._idle.popleft()[0].close()
-        while self._idle:
-            connection, _ = self._idle.pop()
-            if connection.usable():
-                return connection, True
-            connection.close()
+        if (idle := self._idle.take()) is not None:
+            return idle, True
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._connect_timeout):

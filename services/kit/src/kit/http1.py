@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from typing import cast
 
 import httptools
@@ -184,3 +185,37 @@ class UpstreamConnection(asyncio.Protocol):
             exchange.headers_done.set_exception(error)
             exchange.headers_done.exception()  # retrieved: no "never retrieved" warning
         exchange.wake()
+
+
+class IdleConnections:
+    """Keep-alive connections between requests, the most recently used taken first.
+
+    One idle longer than ``idle_seconds`` is closed rather than reused: kept below the
+    server's keep-alive timeout (uvicorn's is 5 s), no request goes out on a connection
+    the server may be closing just then, where a POST could not be sent again."""
+
+    def __init__(self, idle_seconds: float) -> None:
+        self._idle_seconds = idle_seconds
+        # (connection, when it became idle), oldest first.
+        self._idle: collections.deque[tuple[UpstreamConnection, float]] = collections.deque()
+
+    def take(self) -> UpstreamConnection | None:
+        """A usable idle connection, or ``None``: the caller opens a new one."""
+        stale_before = time.monotonic() - self._idle_seconds
+        while self._idle and self._idle[0][1] < stale_before:
+            self._idle.popleft()[0].close()
+        while self._idle:
+            connection, _ = self._idle.pop()
+            if connection.usable():
+                return connection
+            connection.close()
+        return None
+
+    def give_back(self, connection: UpstreamConnection) -> None:
+        """After a response read to its end on a connection the server keeps."""
+        connection.exchange = None
+        self._idle.append((connection, time.monotonic()))
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop()[0].close()

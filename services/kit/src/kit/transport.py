@@ -16,14 +16,12 @@ httpx's transport, ``gateway_client`` chooses), and ``https://`` when given a TL
 from __future__ import annotations
 
 import asyncio
-import collections
 import ssl
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
-from kit.http1 import UpstreamConnection
+from kit.http1 import IdleConnections, UpstreamConnection
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Below uvicorn's 5 s keep-alive: a connection the server is about to close is never
@@ -34,10 +32,7 @@ IDLE_SECONDS = 4.0
 @dataclass(slots=True)
 class _Pool:
     slots: asyncio.Semaphore
-    # (connection, when it became idle), oldest first.
-    idle: collections.deque[tuple[UpstreamConnection, float]] = field(
-        default_factory=collections.deque
-    )
+    idle: IdleConnections
 
 
 class Http1Transport(httpx.AsyncBaseTransport):
@@ -66,7 +61,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
         data = _request_bytes(request, await request.aread())
         key = (scheme, request.url.host, request.url.port or (443 if scheme == "https" else 80))
         pool = self._pools.get(key) or self._pools.setdefault(
-            key, _Pool(asyncio.Semaphore(self._max_connections))
+            key,
+            _Pool(asyncio.Semaphore(self._max_connections), IdleConnections(self._idle_seconds)),
         )
         try:
             async with asyncio.timeout(timeouts.get("pool")):
@@ -86,8 +82,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         for pool in self._pools.values():
-            while pool.idle:
-                pool.idle.pop()[0].close()
+            pool.idle.close()
 
     async def _exchange(
         self,
@@ -124,8 +119,7 @@ class Http1Transport(httpx.AsyncBaseTransport):
                 # Back to the pool only when the response was read to its end and the
                 # server keeps the connection; on any error or cancellation it is closed.
                 if kept:
-                    connection.exchange = None
-                    pool.idle.append((connection, time.monotonic()))
+                    pool.idle.give_back(connection)
                 else:
                     connection.close()
         raise httpx.RemoteProtocolError(
@@ -139,14 +133,8 @@ class Http1Transport(httpx.AsyncBaseTransport):
         request: httpx.Request,
         connect_timeout: float | None,
     ) -> tuple[UpstreamConnection, bool]:
-        stale_before = time.monotonic() - self._idle_seconds
-        while pool.idle and pool.idle[0][1] < stale_before:
-            pool.idle.popleft()[0].close()
-        while pool.idle:
-            connection, _ = pool.idle.pop()
-            if connection.usable():
-                return connection, True
-            connection.close()
+        if (idle := pool.idle.take()) is not None:
+            return idle, True
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(connect_timeout):
