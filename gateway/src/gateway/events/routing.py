@@ -202,18 +202,7 @@ def _acknowledgement_requested(event: Event) -> list[Audience]:
     one person, whose acknowledgement must be renewed before it lapses."""
     data = event.data
     if data.get("requested_of") == "person":
-        return [
-            Audience(
-                template="training.acknowledgement.renewal",
-                context={
-                    "title": data.get("title"),
-                    "number": data.get("number"),
-                    "due_at": data.get("due_at"),
-                },
-                path=POLICY_PATH,
-                people=_ids(data.get("person_id")),
-            )
-        ]
+        return _acknowledgement_to_person("training.acknowledgement.renewal")(event)
     return [
         Audience(
             template="training.acknowledgement.requested",
