@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from coaching.models import Engagement, IncidentMeasure
 from tests.coaching.support import BASE, act, active_engagement, open_remedial
+from tests.support.calls import calls_through_gateway
 from tests.support.stack import StackHandle
 
 
@@ -202,7 +203,7 @@ class TestMeasuresWithTheRemedialEngagement:
         opened = await open_remedial(stack, coachee, incident_id=incident_id)
         assert (opened.status_code, opened.json()["id"]) == (200, first.json()["engagement_id"])
 
-    async def test_an_unknown_person_records_neither(self, stack: StackHandle) -> None:
+    async def test_an_unknown_directory_records_neither(self, stack: StackHandle) -> None:
         incident_id = uuid.uuid4()
 
         response = await self.put(stack, uuid.uuid4(), incident_id)
@@ -220,6 +221,53 @@ class TestMeasuresWithTheRemedialEngagement:
 
         assert response.status_code == 422
         assert response.json()["errors"][0]["pointer"] == "#/remedial"
+
+    async def test_the_incidents_service_s_record_spares_the_directory(
+        self, stack: StackHandle
+    ) -> None:
+        coachee, incident_id = await stack.person(), uuid.uuid4()
+        record = {"active": True, "department": "Sales"}
+
+        with calls_through_gateway(stack) as calls:
+            response = await self.put(stack, coachee.id, incident_id, directory_record=record)
+
+        assert response.status_code == 200, response.text
+        assert response.json()["engagement_id"] is not None
+        assert calls.person_lookups("coaching") == 0
+        opened = await open_remedial(stack, coachee, incident_id=incident_id)
+        assert (opened.status_code, opened.json()["id"]) == (200, response.json()["engagement_id"])
+
+    async def test_nobody_but_the_incidents_service_sends_measures_with_a_record(
+        self, stack: StackHandle
+    ) -> None:
+        incident_id = uuid.uuid4()
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+
+        response = await hr.put(
+            f"{BASE}/incidents/{incident_id}/measures",
+            json={
+                "person_id": str(uuid.uuid4()),
+                "suspends_ambassador": False,
+                "status": "open",
+                "remedial": {"goals": "x"},
+                "directory_record": {"active": True},
+            },
+        )
+
+        assert response.status_code == 403
+        database = stack.stack.database("coaching")
+        async with database.transaction(write=False) as session:
+            assert await session.get(IncidentMeasure, incident_id) is None
+
+    async def test_a_malformed_record_is_a_422_naming_the_field(self, stack: StackHandle) -> None:
+        coachee = await stack.person()
+
+        response = await self.put(
+            stack, coachee.id, uuid.uuid4(), directory_record={"active": 1, "department": None}
+        )
+
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["pointer"] == "#/directory_record/active"
 
 
 class TestHistory:

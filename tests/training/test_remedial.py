@@ -7,7 +7,10 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import httpx
+
 from gateway.models import Person
+from tests.support.calls import calls_through_gateway
 from tests.support.stack import StackHandle
 from tests.training.factories import (
     API,
@@ -32,13 +35,22 @@ async def catalogue(stack: StackHandle) -> tuple[Person, dict[str, dict[str, Any
     return owner, modules
 
 
-async def ask(stack: StackHandle, person: Person, incident_id: uuid.UUID, *clauses: str) -> Any:
-    return await stack.as_service("incidents").post(
+async def ask(
+    stack: StackHandle,
+    person: Person,
+    incident_id: uuid.UUID,
+    *clauses: str,
+    as_: httpx.AsyncClient | None = None,
+    **fields: Any,
+) -> Any:
+    """What the incidents service (or ``as_``) sends when a decision includes coaching."""
+    return await (as_ or stack.as_service("incidents")).post(
         f"{API}/remedial-training",
         json={
             "incident_id": str(incident_id),
             "person_id": str(person.id),
             "clause_numbers": list(clauses),
+            **fields,
         },
     )
 
@@ -117,6 +129,72 @@ class TestAssignRemedial:
 
         assert response.status_code == 422
         assert str(gone.id) in response.json()["detail"]
+
+
+class TestTheDirectoryRecordIncidentsPassesOn:
+    """Incidents read the person from the directory moments before: its record spares
+    training the lookup (issue 16). Only the incidents service's word counts."""
+
+    async def test_the_incidents_service_s_record_is_taken_without_asking_the_directory(
+        self, stack: StackHandle
+    ) -> None:
+        await catalogue(stack)
+        person = await stack.person(department="Sales")
+        record = {"active": True, "department": "Sales"}
+
+        with calls_through_gateway(stack) as calls:
+            response = await ask(stack, person, uuid.uuid4(), "2.1", directory_record=record)
+
+        assert response.status_code == 201, response.text
+        assert calls.person_lookups("training") == 0
+        [assignment] = (await stack.as_user(person).get(f"{API}/me/assignments")).json()["items"]
+        assert assignment["department"] == "Sales"
+
+    async def test_a_record_saying_the_person_left_is_a_422(self, stack: StackHandle) -> None:
+        await catalogue(stack)
+        person = await stack.person()
+
+        response = await ask(stack, person, uuid.uuid4(), "2.1", directory_record={"active": False})
+
+        assert response.status_code == 422
+        assert str(person.id) in response.json()["detail"]
+
+    async def test_hr_cannot_vouch_for_someone_who_left(self, stack: StackHandle) -> None:
+        await catalogue(stack)
+        gone = await stack.person(active=False)
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+
+        response = await ask(
+            stack, gone, uuid.uuid4(), "2.1", as_=hr, directory_record={"active": True}
+        )
+
+        assert response.status_code == 422
+        assert str(gone.id) in response.json()["detail"]
+
+    async def test_hr_s_record_is_ignored_and_the_directory_asked(self, stack: StackHandle) -> None:
+        await catalogue(stack)
+        person = await stack.person(department="Sales")
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+        record = {"active": True, "department": "Made up"}
+
+        with calls_through_gateway(stack) as calls:
+            response = await ask(
+                stack, person, uuid.uuid4(), "2.1", as_=hr, directory_record=record
+            )
+
+        assert response.status_code == 201, response.text
+        assert calls.person_lookups("training") == 1
+        [assignment] = (await stack.as_user(person).get(f"{API}/me/assignments")).json()["items"]
+        assert assignment["department"] == "Sales"
+
+    async def test_a_malformed_record_is_a_422_naming_the_field(self, stack: StackHandle) -> None:
+        person = await stack.person()
+
+        for record in ({"active": "yes"}, {"active": True, "manager_id": None}, {}):
+            response = await ask(stack, person, uuid.uuid4(), "2.1", directory_record=record)
+
+            assert response.status_code == 422, record
+            assert response.json()["errors"][0]["pointer"].startswith("#/directory_record")
 
 
 class TestAccess:

@@ -3383,6 +3383,22 @@ export interface components {
             department: string;
         };
         /**
+         * DirectoryRecord
+         * @description What the directory said of the person, moments ago, to the service passing it on.
+         */
+        DirectoryRecord: {
+            /**
+             * Active
+             * @description The person is active in the directory (has not left).
+             */
+            active: boolean;
+            /**
+             * Department
+             * @description Their department in the directory.
+             */
+            department?: string | null;
+        };
+        /**
          * DryRunFacts
          * @description The facts a decision would use.
          */
@@ -4075,6 +4091,8 @@ export interface components {
          * @description The incident's measures as they are now (sent by the incidents service).
          */
         IncidentMeasuresPut: {
+            /** @description The person as the directory answered the incidents service moments ago: with `remedial`, coaching takes it as the directory's word that the coachee exists instead of asking the directory itself. */
+            directory_record?: components["schemas"]["DirectoryRecord"] | null;
             /**
              * Person Id
              * Format: uuid
@@ -5775,6 +5793,8 @@ export interface components {
              * @description The policy clauses the incident breached.
              */
             clause_numbers: string[];
+            /** @description The person as the directory answered the incidents service moments ago: taken in place of training's own directory lookup when the caller is the incidents service (`service:incidents`), ignored for anyone else. */
+            directory_record?: components["schemas"]["DirectoryRecord"] | null;
             /**
              * Due At
              * @description When the modules must be completed (default: `TRAINING_REMEDIAL_DUE_DAYS` from now).

@@ -18,6 +18,7 @@ from coaching.models import (
     Track,
 )
 from kit.fields import Flag, Integer, Text, Timestamp
+from kit.vouched import DirectoryRecord
 
 
 class Strict(BaseModel):
@@ -308,6 +309,12 @@ class IncidentMeasuresPut(Strict):
         description="Also open the incident's remedial engagement (`open` only), in the same "
         "transaction, as `POST /engagements` with source `incident` would: one call where "
         "a coaching decision needs both.",
+    )
+    directory_record: DirectoryRecord | None = Field(
+        default=None,
+        description="The person as the directory answered the incidents service moments "
+        "ago: with `remedial`, coaching takes it as the directory's word that the coachee "
+        "exists instead of asking the directory itself.",
     )
 
 

@@ -58,6 +58,7 @@ from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Unprocessable
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
+from kit.vouched import DirectoryRecord, vouched
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +77,16 @@ class Visible:
 
 
 async def create_engagement(
-    session: AsyncSession, gateway: httpx.AsyncClient, *, caller: Caller, data: EngagementCreate
+    session: AsyncSession,
+    gateway: httpx.AsyncClient,
+    *,
+    caller: Caller,
+    data: EngagementCreate,
+    known: DirectoryRecord | None = None,
 ) -> Created:
+    """``known``: the coachee's directory record as the incidents service vouched for it
+    (the caller decides whose word counts): the coachee is known to the directory without
+    asking it. The record names no manager, so it serves engagements from an incident."""
     rules.check_creation_shape(data)
     if data.source is Source.INCIDENT:
         rules.check_may_create(caller, data=data, coachee_manager_id=None)
@@ -89,10 +98,13 @@ async def create_engagement(
                 f"Incident {data.incident_id} was dismissed or found no violation; no "
                 "remedial coaching opens for it."
             )
-    coachee = await upstream.person(gateway, data.coachee_id)
-    if coachee is None:
-        raise PersonNotFound(f"There is no person {data.coachee_id} in the directory.")
-    rules.check_may_create(caller, data=data, coachee_manager_id=coachee.manager_id)
+    manager_id = None
+    if known is None or data.source is not Source.INCIDENT:
+        coachee = await upstream.person(gateway, data.coachee_id)
+        if coachee is None:
+            raise PersonNotFound(f"There is no person {data.coachee_id} in the directory.")
+        manager_id = coachee.manager_id
+    rules.check_may_create(caller, data=data, coachee_manager_id=manager_id)
     engagement = Engagement.model_validate(
         data.model_dump(exclude={"coach_id"}), update={"created_by": caller.principal_key}
     )
@@ -149,6 +161,8 @@ async def put_measures_and_open(
         session,
         gateway,
         caller=caller,
+        # The incidents service's word spares the directory lookup; nobody else's counts.
+        known=vouched(data.directory_record, caller=caller, trusted="incidents"),
         data=EngagementCreate(
             coachee_id=data.person_id,
             track=Track.REMEDIAL,

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from incidents.decision.upstream import UpstreamUnavailable
+from incidents.decision.upstream import DirectoryPerson, UpstreamUnavailable, directory_record
 from incidents.incident import timeline
 from incidents.incident.models import Incident, TimelineKind
 from kit.db import utcnow
@@ -25,10 +25,11 @@ REMEDIAL = "/api/v1/training/remedial-training"
 
 
 async def assign_remedial_training(
-    gateway: httpx.AsyncClient, *, incident: Incident
+    gateway: httpx.AsyncClient, *, incident: Incident, person: DirectoryPerson | None = None
 ) -> dict[str, Any] | None:
     """Training's answer (the modules assigned, the clauses no module teaches), or
-    ``None`` when there is nothing to ask (no clauses named)."""
+    ``None`` when there is nothing to ask (no clauses named). ``person``: the person as the
+    directory answered us just now, which spares training asking it again."""
     if not incident.clauses:
         return None
     body: dict[str, Any] = {
@@ -36,6 +37,8 @@ async def assign_remedial_training(
         "person_id": str(incident.person_id),
         "clause_numbers": incident.clauses,
     }
+    if (record := directory_record(person)) is not None:
+        body["directory_record"] = record
     # The decision's deadline is the rule's: the training is due by then when it is ahead.
     if incident.deadline_at is not None and incident.deadline_at > utcnow() + dt.timedelta(days=1):
         body["due_at"] = incident.deadline_at.isoformat()

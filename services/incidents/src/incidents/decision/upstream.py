@@ -74,9 +74,19 @@ class DirectoryPerson:
     display_name: str
     manager_id: uuid.UUID | None
     active: bool
+    department: str | None = None
     # The manager as the directory answered with the person (``GET people/{id}``): who to
     # contact is known without a second call through the gateway.
     manager: DirectoryPerson | None = None
+
+
+def directory_record(person: DirectoryPerson | None) -> dict[str, Any] | None:
+    """What coaching and training need of the person's directory record, passed on with
+    the remedial requests (``directory_record``) so that neither asks the directory again
+    (issue 16). They take it from ``service:incidents`` only: it is our word."""
+    if person is None:
+        return None
+    return {"active": person.active, "department": person.department}
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +254,13 @@ async def tell_coaching(
     status: str,
     reason: str | None,
     remedial_goals: str | None = None,
+    person: DirectoryPerson | None = None,
 ) -> CoachingMeasures:
     """The incident's measures as they are now (an idempotent PUT: a retry is harmless):
     ``status`` is ``open``, ``closed`` or ``withdrawn`` (dismissed, or no violation).
     With ``remedial_goals`` (an open incident) coaching also opens the remedial engagement,
-    in the same transaction: one call instead of two (issue 16)."""
+    in the same transaction: one call instead of two (issue 16); ``person``, the coachee
+    as the directory answered us just now, spares coaching asking it again."""
     body: dict[str, Any] = {
         "person_id": str(person_id),
         "suspends_ambassador": suspends_ambassador,
@@ -257,6 +269,8 @@ async def tell_coaching(
     }
     if remedial_goals is not None:
         body["remedial"] = {"goals": remedial_goals}
+        if (record := directory_record(person)) is not None:
+            body["directory_record"] = record
     response = await _call(
         gateway, "PUT", f"/api/v1/coaching/incidents/{incident_id}/measures", json=body
     )
@@ -291,6 +305,7 @@ def _person_of(body: Any) -> DirectoryPerson:
             display_name=str(body.get("display_name") or body.get("user_name") or body["id"]),
             manager_id=uuid.UUID(str(manager_id)) if manager_id else None,
             active=bool(body.get("active", True)),
+            department=str(department) if (department := body.get("department")) else None,
             manager=_person_of(manager) if manager else None,
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:

@@ -34,7 +34,7 @@ from incidents.decision.service import (
     open_remedial,
     remedial_goals,
 )
-from incidents.decision.upstream import CoachingMeasures, UpstreamUnavailable
+from incidents.decision.upstream import CoachingMeasures, DirectoryPerson, UpstreamUnavailable
 from incidents.domain import OPEN_STATUSES, IncidentStatus
 from incidents.incident.models import Incident
 from incidents.metrics import PENDING_DECISIONS
@@ -172,9 +172,15 @@ class Worker:
         # meanwhile. A crash after coaching answered is harmless: the retry gets the same
         # engagement back (coaching keeps one per incident).
         try:
-            heard, engagement_id = await self._ask_coaching(incident, with_measures=with_measures)
+            # The person as the decision just read them (the directory cache still holds
+            # the answer; else one lookup here): passed on, coaching and training need not
+            # each ask the directory again (issue 16).
+            person = await upstream.find_person(self.outside.gateway, incident.person_id)
+            heard, engagement_id = await self._ask_coaching(
+                incident, with_measures=with_measures, person=person
+            )
             trained = await training.assign_remedial_training(
-                self.outside.gateway, incident=incident
+                self.outside.gateway, incident=incident, person=person
             )
         except UpstreamUnavailable as error:
             async with self.database.transaction() as session:
@@ -204,7 +210,7 @@ class Worker:
         return heard is not None
 
     async def _ask_coaching(
-        self, incident: Incident, *, with_measures: bool
+        self, incident: Incident, *, with_measures: bool, person: DirectoryPerson | None
     ) -> tuple[CoachingMeasures | None, uuid.UUID]:
         """The remedial engagement, opened alone or (``with_measures``) with the incident's
         measures in the same call."""
@@ -225,6 +231,7 @@ class Worker:
             status=status,
             reason=reason,
             remedial_goals=remedial_goals(incident),
+            person=person,
         )
         assert heard.engagement_id is not None  # upstream checks coaching answered one
         return heard, heard.engagement_id

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response, status
 from kit.errors import Forbidden
 from kit.identity import Caller, CallerDep, Role
 from kit.pagination import Page, PageParamsDep
+from kit.vouched import vouched
 from training.deps import API_PREFIX, DirectoryDep, SessionDep, SettingsDep
 from training.remedial import service
 from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRead
@@ -40,7 +41,13 @@ async def assign_remedial(
     """Assign the person the published modules that teach the clauses an incident breached
     (the incidents service, HR); once per incident, so a retry gets the same answer."""
     batch, created = await service.assign_remedial(
-        session, data=data, directory=directory, due_days=settings.remedial_due_days
+        session,
+        data=data,
+        directory=directory,
+        due_days=settings.remedial_due_days,
+        # Only the incidents service's word spares the directory lookup; from HR the
+        # record is ignored, so nobody can declare a person active who is not.
+        known=vouched(data.directory_record, caller=caller, trusted="incidents"),
     )
     if not created:
         response.status_code = status.HTTP_200_OK

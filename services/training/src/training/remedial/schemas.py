@@ -8,6 +8,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field
 
 from kit.fields import Timestamp
+from kit.vouched import DirectoryRecord
 from training.assignments.schemas import ProgressStatus
 from training.policy.schemas import ClauseNumber
 
@@ -24,6 +25,12 @@ class RemedialCreate(BaseModel):
         default=None,
         description="When the modules must be completed (default: "
         "`TRAINING_REMEDIAL_DUE_DAYS` from now).",
+    )
+    directory_record: DirectoryRecord | None = Field(
+        default=None,
+        description="The person as the directory answered the incidents service moments "
+        "ago: taken in place of training's own directory lookup when the caller is the "
+        "incidents service (`service:incidents`), ignored for anyone else.",
     )
 
 

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from kit.db import utcnow
 from kit.pagination import PageParams, paginate
+from kit.vouched import DirectoryRecord
 from training import events
 from training.assignments.models import Assignment, ModuleProgress
 from training.assignments.service import progress_join, status_of
@@ -23,10 +24,17 @@ from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRea
 
 
 async def assign_remedial(
-    session: AsyncSession, *, data: RemedialCreate, directory: Directory, due_days: int
+    session: AsyncSession,
+    *,
+    data: RemedialCreate,
+    directory: Directory,
+    due_days: int,
+    known: DirectoryRecord | None = None,
 ) -> tuple[RemedialBatch, bool]:
     """Assign the published modules that teach any breached clause; once per incident
-    (asking again returns what was assigned). Returns the batch and whether it is new."""
+    (asking again returns what was assigned). Returns the batch and whether it is new.
+    ``known``: the person's directory record as a trusted caller vouched for it (the
+    router decides whose word counts), used instead of asking the directory."""
     breached = set(data.clause_numbers)
     covering = [
         module
@@ -52,18 +60,13 @@ async def assign_remedial(
             items=await remedial_reads(session, existing),
             uncovered_clauses=uncovered,
         ), False
-    person = await directory.person(data.person_id)
-    if person is None or not person.active:
-        raise UnknownPeople(
-            f"{data.person_id} is not active in the directory: there is nobody to train.",
-            extensions={"person_ids": [str(data.person_id)]},
-        )
+    department = await _trainee_department(directory, person_id=data.person_id, known=known)
     due_at = data.due_at or utcnow() + dt.timedelta(days=due_days)
     held = {
         assignment.module_id: assignment
         for assignment in await session.scalars(
             select(Assignment).where(
-                col(Assignment.person_id) == person.id,
+                col(Assignment.person_id) == data.person_id,
                 col(Assignment.module_id).in_([module.id for module in covering]),
             )
         )
@@ -74,8 +77,8 @@ async def assign_remedial(
         if assignment is None:
             assignment = Assignment(
                 module_id=module.id,
-                person_id=person.id,
-                department=person.department,
+                person_id=data.person_id,
+                department=department,
                 due_at=due_at,
             )
             await events.assignments_created(
@@ -92,7 +95,7 @@ async def assign_remedial(
         await session.flush()
         row = RemedialAssignment(
             incident_id=data.incident_id,
-            person_id=person.id,
+            person_id=data.person_id,
             module_id=module.id,
             assignment_id=assignment.id,
             clause_numbers=sorted(breached & set(module.clause_numbers)),
@@ -105,6 +108,24 @@ async def assign_remedial(
         items=await remedial_reads(session, rows),
         uncovered_clauses=uncovered,
     ), True
+
+
+async def _trainee_department(
+    directory: Directory, *, person_id: uuid.UUID, known: DirectoryRecord | None
+) -> str | None:
+    """The department of the person to train, who must be active in the directory: as
+    ``known`` says, or else as the directory answers now."""
+    if known is not None:
+        active, department = known.active, known.department
+    else:
+        person = await directory.person(person_id)
+        active, department = (person.active, person.department) if person else (False, None)
+    if not active:
+        raise UnknownPeople(
+            f"{person_id} is not active in the directory: there is nobody to train.",
+            extensions={"person_ids": [str(person_id)]},
+        )
+    return department
 
 
 async def list_remedial(
