@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import ColumnElement, and_, exists, or_
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, exists, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
@@ -24,8 +24,11 @@ from coaching.schemas import IncidentMeasuresPut, IncidentMeasuresRead
 from kit.db import flush_unless_duplicate, utcnow
 
 
-def suspended(person_id: Mapped[uuid.UUID] | uuid.UUID) -> ColumnElement[bool]:
-    """``person_id``'s ambassador role is suspended (a value, or the outer query's column):
+def suspended(
+    person_id: Mapped[uuid.UUID] | BindParameter[uuid.UUID] | uuid.UUID,
+) -> ColumnElement[bool]:
+    """``person_id``'s ambassador role is suspended (a value, a bound parameter, or the
+    outer query's column):
     by a decision whose rule suspends, while its incident is open or its remedial coaching
     is; or by a remedial engagement a manager opened, while it is open. A report alone, or
     a decision whose rule does not suspend, never does."""
@@ -48,8 +51,14 @@ def suspended(person_id: Mapped[uuid.UUID] | uuid.UUID) -> ColumnElement[bool]:
     return or_(by_incident, by_referral)
 
 
+# One person's suspension, built once: composing this expression on every call cost more
+# CPU than running it, and a statement built once also keeps its cache key (issue 16: the
+# measures ask it on every decision).
+_IS_SUSPENDED = select(suspended(bindparam("person_id")))
+
+
 async def is_suspended(session: AsyncSession, person_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(select(suspended(person_id))))
+    return bool(await session.scalar(_IS_SUSPENDED, {"person_id": person_id}))
 
 
 async def put_measures(
@@ -69,7 +78,10 @@ async def put_measures(
     if data.status is MeasureStatus.WITHDRAWN:
         cancelled = await _cancel_engagement(session, incident_id=incident_id, reason=data.reason)
     await session.flush()
-    now_suspended = await is_suspended(session, data.person_id)
+    # An open incident whose decision suspends is a suspension by itself: no need to ask.
+    now_suspended = (
+        data.suspends_ambassador and data.status is MeasureStatus.OPEN
+    ) or await is_suspended(session, data.person_id)
     await events.ambassador_suspension(
         session,
         person_id=data.person_id,
