@@ -24,7 +24,8 @@ middle of the list's unfiltered order):
 
 * ``GET /api/v1/training/assignments`` (``module_id``, ``person_id``, ``department``, each
   ``status``, ``department`` with ``status=overdue``), ``/api/v1/training/me/assignments``
-  (as an employee with 200 of the rows; also ``status=completed`` and ``overdue``),
+  (as an employee with one in fifty of the rows, also the ``person_id`` filter's person: a
+  full page at every size; also ``status=completed`` and ``overdue``),
   ``/api/v1/training/reports/acknowledgements/people`` (first page: the directory's order);
 * ``GET /api/v1/coaching/engagements`` (``coachee_id``, ``coach_id``, ``track``, ``status``),
   ``/api/v1/coaching/candidates`` (``reason`` for coaching's own two, and ``department``).
@@ -73,8 +74,11 @@ from training.assignments.service import list_assignments
 TRAINING = "/api/v1/training"
 COACHING = "/api/v1/coaching"
 DEPARTMENTS = ("Sales", "Marketing", "Engineering", "Finance", "Legal", "HR", "Support", "Ops")
-# One employee of the directory is one of the grown people, for "my assignments".
+# One employee of the directory holds one in MY_SHARE of the grown assignments, for "my
+# assignments" and the person_id filter: a full page at every size (200 rows at 10k), so
+# that the sizes compare pages of the same length.
 ME = "emma.employee"
+MY_SHARE = 50
 BATCH = 200_000
 
 
@@ -170,11 +174,13 @@ BASE = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
 
 def _assignment_key(sql: Dialect, modules: int) -> dict[str, str]:
     me = sql.uuid_of(demo_person_id(ME))
-    # Person, module and cycle unique per row; cycles from 1 (the seed's are 0).
+    mine = f"i % {MY_SHARE} = 1"
+    # Person, module and cycle unique per row; cycles from 1 (the seed's are 0); each of
+    # my rows a cycle of its own.
     return {
-        "person_id": f"CASE WHEN i % {PEOPLE} = 1 THEN {me} ELSE {sql.person(f'i % {PEOPLE}')} END",
+        "person_id": f"CASE WHEN {mine} THEN {me} ELSE {sql.person(f'i % {PEOPLE}')} END",
         "module_number": f"(i / {PEOPLE}) % {modules}",
-        "cycle": f"1 + i / {PEOPLE * modules}",
+        "cycle": f"CASE WHEN {mine} THEN i ELSE 1 + i / {PEOPLE * modules} END",
     }
 
 
@@ -212,7 +218,7 @@ SELECT {sql.new_id()}, {version}, {sql.person(f"{10 * PEOPLE} + i")}, at FROM t"
 
 async def training_queries(grown: Grown, size: int, hr: str, me: str) -> list[Query]:
     module = str(await _uuid(grown, "SELECT module_id FROM assignments LIMIT 1"))
-    person = str(await _uuid(grown, "SELECT person_id FROM assignments WHERE cycle > 0 LIMIT 1"))
+    person = str(demo_person_id(ME))
     oldest_first = await _cursor(
         grown, "SELECT created_at, id FROM assignments ORDER BY created_at, id", size // 2
     )
@@ -220,7 +226,7 @@ async def training_queries(grown: Grown, size: int, hr: str, me: str) -> list[Qu
         grown,
         "SELECT created_at, id FROM assignments WHERE person_id = "
         f"{grown.sql.uuid_of(demo_person_id(ME))} ORDER BY created_at, id",
-        size // PEOPLE // 2,
+        size // MY_SHARE // 2,
     )
     assignments = f"{TRAINING}/assignments"
     queries = [

@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Listing = Callable[[AsyncSession], Awaitable[Any]]
 
 
-async def plan_of(session: AsyncSession, listing: Listing, table: str) -> str:
-    """The plan of the first statement reading ``table`` that ``listing`` sends, as one
-    string."""
+async def plan_of(session: AsyncSession, listing: Listing, table: str, nth: int = 0) -> str:
+    """The plan of the first (or ``nth``, from 0) statement reading ``table`` that
+    ``listing`` sends, as one string."""
     sent: list[tuple[str, Any]] = []
 
     def capture(*args: Any) -> None:
@@ -37,8 +37,8 @@ async def plan_of(session: AsyncSession, listing: Listing, table: str) -> str:
         await listing(session)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
-    assert sent, f"the listing sent no SELECT from {table}"
-    statement, parameters = sent[0]
+    assert len(sent) > nth, f"the listing sent {len(sent)} SELECTs from {table}"
+    statement, parameters = sent[nth]
     if connection.dialect.name == "postgresql":
         for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
             await connection.exec_driver_sql(f"SET LOCAL {setting} = off")

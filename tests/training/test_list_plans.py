@@ -19,9 +19,10 @@ from kit.pagination import PageParams, encode_cursor
 from tests.support.plans import Listing, assert_read_off, plan_of
 from tests.support.stack import StackHandle
 from training.assignments import service
-from training.assignments.models import Assignment
+from training.assignments.models import Assignment, ModuleProgress
 from training.assignments.schemas import ProgressStatus
 from training.directory import DirectoryPerson
+from training.modules.models import Module
 from training.policy.models import PolicyVersion
 from training.reports.service import people_acknowledgements
 
@@ -33,6 +34,28 @@ DEEP = PageParams(cursor=encode_cursor(["2026-01-01T00:00:00+00:00", str(uuid.uu
 async def session(stack: StackHandle) -> AsyncIterator[AsyncSession]:
     async with stack.stack.database("training").transaction(write=False) as session:
         yield session
+
+
+@pytest.fixture
+async def on_time(stack: StackHandle) -> None:
+    """One assignment in progress and one not started, both of ``PERSON`` and due in a
+    week: with none, the on-time statuses answer without reading a page."""
+    now = dt.datetime.now(dt.UTC)
+    module = Module(title="Plans", summary="Plans", body_markdown="Plans")
+    async with stack.stack.database("training").transaction() as session:
+        session.add(module)
+        await session.flush()
+        # Started: the first cycle's progress, which the assignment takes at the flush.
+        session.add(ModuleProgress(person_id=PERSON, module_id=module.id, cycle=0))
+        for cycle in (0, 1):
+            session.add(
+                Assignment(
+                    module_id=module.id,
+                    person_id=PERSON,
+                    due_at=now + dt.timedelta(days=7),
+                    cycle=cycle,
+                )
+            )
 
 
 def listed(filters: dict[str, Any], page: PageParams = PageParams()) -> Listing:
@@ -51,18 +74,27 @@ FILTERED = [
     ({"person_id": uuid.uuid4()}, "ix_assignments_person_id_created_at_id"),
     ({"department": "Sales"}, "ix_assignments_department_created_at_id"),
     ({"status": ProgressStatus.OVERDUE}, "ix_assignments_open_created_at_id"),
-    ({"status": ProgressStatus.IN_PROGRESS}, "ix_assignments_open_created_at_id"),
-    ({"status": ProgressStatus.NOT_STARTED}, "ix_assignments_open_created_at_id"),
     ({"status": ProgressStatus.COMPLETED}, "ix_assignments_completed_created_at_id"),
     ({"status": ProgressStatus.SUPERSEDED}, "ix_assignments_closed_reason_created_at_id"),
     ({"status": ProgressStatus.LEFT}, "ix_assignments_closed_reason_created_at_id"),
+]
+
+# In progress and not started (open, not yet due) first look up where the oldest of them
+# is, by due date, then read the page from there off the open ones' index: the overdue
+# ones before it in the list's order are not walked (the list tests, see ``on_time``).
+PERSON = uuid.uuid4()
+ON_TIME = [
+    ({"status": ProgressStatus.IN_PROGRESS}, "ix_assignments_open_created_at_id"),
+    ({"status": ProgressStatus.NOT_STARTED}, "ix_assignments_open_created_at_id"),
     # My assignments (``/me/assignments``) with a status: the person's index, or (what
-    # PostgreSQL picks on an empty table) the status's, both in the list's order.
+    # PostgreSQL picks on a small table) the status's, both in the list's order.
     (
-        {"person_id": uuid.uuid4(), "status": ProgressStatus.IN_PROGRESS},
+        {"person_id": PERSON, "status": ProgressStatus.IN_PROGRESS},
         ("ix_assignments_person_id_created_at_id", "ix_assignments_open_created_at_id"),
     ),
 ]
+# After every row: the page still comes after this cursor, not after the oldest match.
+LATE = PageParams(cursor=encode_cursor(["2100-01-01T00:00:00+00:00", str(uuid.uuid4())]))
 
 
 class TestAssignmentListPlans:
@@ -77,6 +109,30 @@ class TestAssignmentListPlans:
         self, session: AsyncSession, filters: dict[str, Any], index: str | tuple[str, ...]
     ) -> None:
         assert_read_off(await plan_of(session, listed(filters, DEEP), "assignments"), index)
+
+    @pytest.mark.parametrize(("filters", "index"), ON_TIME, ids=lambda v: str(v)[:60])
+    @pytest.mark.usefixtures("on_time")
+    async def test_an_on_time_status_finds_its_oldest_by_due_date(
+        self, session: AsyncSession, filters: dict[str, Any], index: str | tuple[str, ...]
+    ) -> None:
+        plan = await plan_of(session, listed(filters), "assignments")
+        assert_read_off(
+            plan,
+            ("ix_assignments_open_due_at_created_at", "ix_assignments_person_id_created_at_id"),
+        )
+
+    @pytest.mark.parametrize(("filters", "index"), ON_TIME, ids=lambda v: str(v)[:60])
+    @pytest.mark.parametrize("page", [PageParams(), DEEP, LATE], ids=["first", "deep", "late"])
+    @pytest.mark.usefixtures("on_time")
+    async def test_an_on_time_status_reads_its_page_off_the_index_of_its_filter(
+        self,
+        session: AsyncSession,
+        filters: dict[str, Any],
+        index: str | tuple[str, ...],
+        page: PageParams,
+    ) -> None:
+        plan = await plan_of(session, listed(filters, page), "assignments", nth=1)
+        assert_read_off(plan, index)
 
     @pytest.mark.parametrize("status", list(ProgressStatus), ids=str)
     async def test_a_status_filter_reads_no_progress(
@@ -122,3 +178,63 @@ class TestAcknowledgementsPlan:
         assert "Seq Scan" not in plan, plan
         assert "acknowledgements" in plan, plan
         assert "INDEX" in plan or "Index" in plan, plan
+
+
+class TestOnTimePages:
+    """The on-time statuses start their walk at the oldest match: the pages, their order
+    and their cursors are those of the plain filter."""
+
+    async def test_paging_through_sees_each_match_once_in_the_lists_order(
+        self, stack: StackHandle
+    ) -> None:
+        now = dt.datetime.now(dt.UTC)
+        module = Module(title="Pages", summary="Pages", body_markdown="Pages")
+        person = uuid.uuid4()
+        # (created days ago, due in days, started, completed): two overdue ones first in
+        # the list's order, then on-time ones, two of them created at the same instant.
+        rows = [(40, -10, False, False), (35, -5, True, False), (30, 5, True, True)]
+        rows += [(20, 10, False, False), (20, 10, False, False), (20, 10, True, False)]
+        rows += [(10, 20, True, False), (5, 25, False, False)]
+        expected: dict[ProgressStatus, list[Assignment]] = {
+            ProgressStatus.IN_PROGRESS: [],
+            ProgressStatus.NOT_STARTED: [],
+        }
+        async with stack.stack.database("training").transaction() as session:
+            session.add(module)
+            await session.flush()
+            for cycle, (created, due, started, completed) in enumerate(rows):
+                if started:
+                    session.add(
+                        ModuleProgress(
+                            person_id=person,
+                            module_id=module.id,
+                            cycle=cycle,
+                            completed_at=now if completed else None,
+                        )
+                    )
+                assignment = Assignment(
+                    module_id=module.id,
+                    person_id=person,
+                    cycle=cycle,
+                    created_at=now - dt.timedelta(days=created),
+                    due_at=now + dt.timedelta(days=due),
+                )
+                session.add(assignment)
+                if due > 0 and not completed:
+                    status = ProgressStatus.IN_PROGRESS if started else ProgressStatus.NOT_STARTED
+                    expected[status].append(assignment)
+        async with stack.stack.database("training").transaction(write=False) as session:
+            for status, matches in expected.items():
+                # From a cursor older than every row, as from the start.
+                page = PageParams(limit=1, cursor=DEEP.cursor)
+                seen: list[uuid.UUID] = []
+                while True:
+                    items, cursor = await service.list_assignments(
+                        session, page=page, module_id=module.id, status=status
+                    )
+                    seen += [item.assignment_id for item in items]
+                    if cursor is None:
+                        break
+                    page = PageParams(limit=1, cursor=cursor)
+                in_order = sorted(matches, key=lambda a: (a.created_at, a.id))
+                assert seen == [a.id for a in in_order], status

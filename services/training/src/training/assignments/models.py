@@ -68,6 +68,17 @@ class Assignment(Base, table=True):
             sqlite_where=text(OPEN),
             postgresql_where=text(OPEN),
         ),
+        # The open ones by due date: where the on-time ones (in progress, not started)
+        # begin in the list's order, found without walking the overdue ones before them
+        # (assignments.service._start_of_on_time).
+        Index(
+            "ix_assignments_open_due_at_created_at",
+            "due_at",
+            "created_at",
+            "started_at",
+            sqlite_where=text(OPEN),
+            postgresql_where=text(OPEN),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

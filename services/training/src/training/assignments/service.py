@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from kit.db import flush_unless_duplicate, utcnow
-from kit.pagination import PageParams, paginate
+from kit.pagination import PageParams, decode_cursor, encode_cursor, paginate
 from training import events
 from training.assignments.models import Assignment, ClosedReason, ModuleProgress
 from training.assignments.schemas import (
@@ -280,19 +280,55 @@ async def list_assignments(
     status: ProgressStatus | None = None,
 ) -> tuple[list[AssignmentRead], str | None]:
     """Assignments, oldest first, with their status; filters combine."""
-    statement = select(Assignment)
+    conditions = []
     if person_id is not None:
-        statement = statement.where(col(Assignment.person_id) == person_id)
+        conditions.append(col(Assignment.person_id) == person_id)
     if module_id is not None:
-        statement = statement.where(col(Assignment.module_id) == module_id)
+        conditions.append(col(Assignment.module_id) == module_id)
     if department is not None:
-        statement = statement.where(col(Assignment.department) == department)
+        conditions.append(col(Assignment.department) == department)
     if status is not None:
-        statement = statement.where(status_condition(status, utcnow()))
+        conditions.append(status_condition(status, utcnow()))
+    if status in ON_TIME:
+        start = await _start_of_on_time(session, conditions, page)
+        if start is None:
+            return [], None
+        page = start
     assignments, next_cursor = await paginate(
-        session, statement, order_by=[Assignment.created_at, Assignment.id], params=page
+        session, select(Assignment).where(*conditions), order_by=LIST_ORDER, params=page
     )
     return await _reads(session, assignments), next_cursor
+
+
+LIST_ORDER = [Assignment.created_at, Assignment.id]
+# Open and not yet due: what a page of these walks past in the list's order is every open
+# assignment already overdue, older than the first of them (the backlog, not the history).
+ON_TIME = (ProgressStatus.IN_PROGRESS, ProgressStatus.NOT_STARTED)
+# Below every id: a cursor at (created_at, NO_ID) starts at that created_at, inclusive.
+NO_ID = uuid.UUID(int=0)
+
+
+async def _start_of_on_time(
+    session: AsyncSession, conditions: list[Any], page: PageParams
+) -> PageParams | None:
+    """The page starting at the oldest matching assignment when the cursor is older (or
+    absent), so that the walk in the list's order skips the overdue ones before it; None
+    when nothing matches.
+
+    The oldest one comes off ``ix_assignments_open_due_at_created_at`` (the on-time ones
+    by due date, the creation time in the index). ``coalesce`` keeps ``min`` from being
+    answered by walking the list's own index in creation order until the first match,
+    which SQLite and PostgreSQL would otherwise choose, and which is the walk this avoids.
+    """
+    created_at = col(Assignment.created_at)
+    oldest = await session.scalar(
+        select(func.min(func.coalesce(created_at, created_at))).where(*conditions)
+    )
+    if oldest is None:
+        return None
+    if page.cursor and decode_cursor(page.cursor, LIST_ORDER)[0] >= oldest:
+        return page
+    return PageParams(limit=page.limit, cursor=encode_cursor([oldest, NO_ID]))
 
 
 def status_condition(status: ProgressStatus, now: dt.datetime) -> Any:
