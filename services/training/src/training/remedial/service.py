@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -21,6 +22,21 @@ from training.errors import UnknownPeople
 from training.modules.models import Module, ModuleStatus
 from training.remedial.models import RemedialAssignment
 from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRead
+
+# The statements of every remedial request (one per coaching decision), built once with
+# bound parameters: building them anew each time cost about as much CPU as running them.
+_PUBLISHED_MODULES = (
+    select(Module)
+    .where(col(Module.status) == ModuleStatus.PUBLISHED)
+    .order_by(col(Module.created_at), col(Module.id))
+)
+_REMEDIAL_OF_INCIDENT = select(RemedialAssignment).where(
+    col(RemedialAssignment.incident_id) == bindparam("incident_id")
+)
+_HELD_ASSIGNMENTS = select(Assignment).where(
+    col(Assignment.person_id) == bindparam("person_id"),
+    col(Assignment.module_id).in_(bindparam("module_ids", expanding=True)),
+)
 
 
 async def assign_remedial(
@@ -38,22 +54,12 @@ async def assign_remedial(
     breached = set(data.clause_numbers)
     covering = [
         module
-        for module in await session.scalars(
-            select(Module)
-            .where(col(Module.status) == ModuleStatus.PUBLISHED)
-            .order_by(col(Module.created_at), col(Module.id))
-        )
+        for module in await session.scalars(_PUBLISHED_MODULES)
         if breached & set(module.clause_numbers)
     ]
     taught = {number for module in covering for number in module.clause_numbers}
     uncovered = sorted(breached - taught)
-    existing = list(
-        await session.scalars(
-            select(RemedialAssignment).where(
-                col(RemedialAssignment.incident_id) == data.incident_id
-            )
-        )
-    )
+    existing = list(await session.scalars(_REMEDIAL_OF_INCIDENT, {"incident_id": data.incident_id}))
     if existing:
         return RemedialBatch(
             incident_id=data.incident_id,
@@ -64,11 +70,13 @@ async def assign_remedial(
     due_at = data.due_at or utcnow() + dt.timedelta(days=due_days)
     held = {
         assignment.module_id: assignment
-        for assignment in await session.scalars(
-            select(Assignment).where(
-                col(Assignment.person_id) == data.person_id,
-                col(Assignment.module_id).in_([module.id for module in covering]),
+        for assignment in (
+            await session.scalars(
+                _HELD_ASSIGNMENTS,
+                {"person_id": data.person_id, "module_ids": [module.id for module in covering]},
             )
+            if covering
+            else ()
         )
     }
     rows = []
