@@ -7,8 +7,11 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from gateway.models import Person
 from kit.db import utcnow
+from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, PrincipalKind
 from tests.events.conftest import drain
 from tests.incidents.conftest import Org, as_hr, report
 from tests.support.stack import StackHandle
@@ -229,4 +232,42 @@ class TestIntake:
         )
 
         assert response.status_code == 422
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["pointer"] == "#/events/0/id"
+
+    async def test_a_body_that_is_not_json_is_a_400_problem(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        response = await stack.as_service("incidents").post(
+            "/internal/events", content=b"{", headers={"content-type": "application/json"}
+        )
+
+        assert response.status_code == 400
+        assert response.json()["type"].endswith("malformed-json")
+
+    async def test_a_service_hand_over_keeps_its_request_id_and_is_counted(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        labels = {"app": "gateway", "method": "POST", "route": "/internal/events", "status": "200"}
+        before = REGISTRY.get_sample_value("smp_http_requests_total", labels) or 0.0
+
+        response = await stack.as_service("incidents").post(
+            "/internal/events",
+            json={"events": [event()]},
+            headers={"X-Request-ID": "drain-42"},
+        )
+
+        assert response.json() == {"received": 1, "new": 1}
+        assert response.headers["x-request-id"] == "drain-42"
+        assert REGISTRY.get_sample_value("smp_http_requests_total", labels) == before + 1
+
+    async def test_an_invalid_service_token_is_a_401(self, stack: StackHandle, org: Org) -> None:
+        token = InternalTokenSigner("another-secret-" + "x" * 32).sign(
+            audience=GATEWAY_AUDIENCE, subject="service:incidents", kind=PrincipalKind.SERVICE
+        )
+        response = await stack.client(headers={"Authorization": f"Bearer {token}"}).post(
+            "/internal/events", json={"events": [event()]}
+        )
+
+        assert response.status_code == 401
         assert response.headers["content-type"] == "application/problem+json"

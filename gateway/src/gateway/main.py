@@ -28,6 +28,7 @@ from gateway.edge import (
 from gateway.events.directory import TrainingHints
 from gateway.events.intake import Outgoing
 from gateway.events.mail import Mailer
+from gateway.events.router import IntakeShortcut
 from gateway.events.router import internal_router as events_intake_router
 from gateway.events.router import router as notifications_router
 from gateway.health import upstream_checks
@@ -48,6 +49,7 @@ from kit.crypto import install
 from kit.db import Database
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
 from kit.jobs import Loop
+from kit.outbox import INTAKE_PATH
 from kit.runtime import build_chain, create_base_app, database_runtime, edge_middleware, tune_gc
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
@@ -74,6 +76,8 @@ class GatewayApp(FastAPI):
 
     proxied_prefixes: tuple[str, ...] = ()
     proxied: ASGIApp | None = None
+    # Exact paths with a short path of their own (the internal event intake).
+    shortcuts: Mapping[str, ASGIApp] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -82,6 +86,10 @@ class GatewayApp(FastAPI):
             and scope["path"].startswith(self.proxied_prefixes)
         ):
             await self.proxied(scope, receive, send)
+            return
+        shortcut = self.shortcuts.get(scope.get("path", ""))
+        if shortcut is not None:
+            await shortcut(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
@@ -337,6 +345,11 @@ def create_app(
         super(GatewayApp, app).__call__,
         [*edge_middleware("gateway", settings, refuse=refusal), *edge, proxy],
     )
+    app.shortcuts = {
+        INTAKE_PATH: IntakeShortcut(
+            full=super(GatewayApp, app).__call__, state=app.state, settings=settings
+        )
+    }
     app.state.settings = settings
     app.state.audit_trail = audit_trail
     app.state.signer = signer

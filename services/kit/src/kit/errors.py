@@ -276,7 +276,13 @@ async def _on_domain_error(request: Request, exc: Exception) -> Response:
 
 async def _on_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = list(exc.errors())
+    return validation_error_response(list(exc.errors()), instance=request.url.path)
+
+
+def validation_error_response(errors: Sequence[Any], *, instance: str | None) -> ProblemResponse:
+    """The answer to a request that failed validation (errors as pydantic and FastAPI list
+    them, ``loc`` starting with where: ``body``, ``query``...): a 400 for a body that is
+    not JSON, else a 422 naming each field."""
     if any(error.get("type") == "json_invalid" for error in errors):
         return problem_response(
             status=400,
@@ -284,7 +290,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
             title="Malformed JSON",
             detail="The request body is not valid JSON: "
             + str(errors[0].get("ctx", {}).get("error", "")),
-            instance=request.url.path,
+            instance=instance,
         )
     fields = _validation_errors(errors)
     return problem_response(
@@ -292,7 +298,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> Response:
         slug="validation-failed",
         title="Validation failed",
         detail="; ".join(field["detail"] for field in fields),
-        instance=request.url.path,
+        instance=instance,
         extensions={"errors": fields},
     )
 
