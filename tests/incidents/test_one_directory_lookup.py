@@ -4,13 +4,14 @@ modules), which take it from the incidents service instead of asking the directo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from incidents.decision import upstream
-from tests.incidents.conftest import Org, as_hr, deactivate, report, worker
+from tests.incidents.conftest import ManualClock, Org, as_hr, deactivate, report, worker
 from tests.incidents.test_remedial_training import teaching_module, timeline
 from tests.support.calls import calls_through_gateway
 from tests.support.stack import StackHandle
@@ -51,7 +52,7 @@ class TestACoachingDecision:
         # The department came with incidents' record: training's reports group by it.
         assert (assignment["module_id"], assignment["department"]) == (module["id"], "Sales")
 
-    async def test_without_the_cache_incidents_asks_again_and_the_others_still_do_not(
+    async def test_without_the_cache_the_record_the_decision_used_is_passed_on(
         self, stack: StackHandle, org: Org
     ) -> None:
         await teaching_module(stack)
@@ -60,23 +61,58 @@ class TestACoachingDecision:
             await report(stack, org.reporter, org.employee, severity="medium")
             await worker(stack).run_due()
 
-        assert calls.person_lookups("incidents") == 2
+        assert calls.person_lookups("incidents") == 1
         assert (calls.person_lookups("coaching"), calls.person_lookups("training")) == (0, 0)
 
-    async def test_a_person_who_left_before_the_remedial_job_is_not_trained(
+    async def test_a_retried_job_reads_the_person_again_and_does_not_train_a_leaver(
         self, stack: StackHandle, org: Org
     ) -> None:
         await teaching_module(stack)
-        created = await report(stack, org.reporter, org.employee, severity="medium")
-
+        with stack.upstream_down("training"):
+            created = await report(stack, org.reporter, org.employee, severity="medium")
+            await worker(stack).run_due()
+        stack.stack.apps["gateway"].state.breakers["training"].record_success()
         await deactivate(stack, org.employee)
-        await worker(stack).run_due()
 
+        with calls_through_gateway(stack) as calls:
+            await worker(stack).run_due()
+
+        assert calls.person_lookups("incidents") == 1
         [entry] = [
             e for e in await timeline(stack, org, created["id"]) if e["kind"] == "remedial_training"
         ]
         assert "not active in the directory" in entry["summary"]
-        mine = await stack.as_user(org.hr).get(
+        assigned = await stack.as_user(org.hr).get(
             f"{API}/remedial-training", params={"incident_id": created["id"]}
         )
-        assert mine.json()["items"] == []
+        assert assigned.json()["items"] == []
+
+
+class TestDecisionRecords:
+    PERSON = upstream.DirectoryPerson(
+        id=uuid.uuid4(), display_name="Emma", manager_id=None, active=True, department="Sales"
+    )
+
+    def test_a_record_is_handed_over_once(self) -> None:
+        records, incident_id = upstream.DecisionRecords(), uuid.uuid4()
+        records.put(incident_id, self.PERSON)
+
+        assert records.take(incident_id) == self.PERSON
+        assert records.take(incident_id) is None
+
+    def test_a_record_older_than_its_seconds_is_not_handed_over(self) -> None:
+        clock = ManualClock()
+        records, incident_id = upstream.DecisionRecords(seconds=60, clock=clock), uuid.uuid4()
+        records.put(incident_id, self.PERSON)
+
+        clock.now += 61
+
+        assert records.take(incident_id) is None
+
+    def test_the_records_stay_bounded_the_newest_kept(self) -> None:
+        records = upstream.DecisionRecords(max_entries=3)
+        incidents = [uuid.uuid4() for _ in range(10)]
+        for incident_id in incidents:
+            records.put(incident_id, self.PERSON)
+
+        assert [records.take(i) is not None for i in incidents] == [False] * 7 + [True] * 3

@@ -82,6 +82,8 @@ class Outside:
     backoff: Backoff
     history_timeout_seconds: float = 0.6
     turns: PersonTurns = field(default_factory=PersonTurns)
+    # The person's record each decision went by, for its remedial job (``worker``).
+    records: upstream.DecisionRecords = field(default_factory=upstream.DecisionRecords)
 
 
 class OnRecord(Protocol):

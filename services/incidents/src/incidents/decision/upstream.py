@@ -4,10 +4,11 @@ the directory (people, their managers, who holds a role, a group's members) and 
 
 from __future__ import annotations
 
+import collections
 import time
 import uuid
 import weakref
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,46 @@ class DirectoryCache:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
         self._entries[key] = (time.monotonic() + self.seconds, value)
+
+
+class DecisionRecords:
+    """The person's record each decision in this process went by, kept for the remedial job
+    that follows it (issue 16): coaching and training are told the record the decision
+    used, however long the decision took under load, without reading it again. A job that
+    finds none (another replica decided, or too long ago) looks the person up itself.
+
+    At most ``seconds`` old: a person who left in the meantime keeps the remedial modules
+    assigned in that window until training's reconciliation closes them as a leaver's."""
+
+    def __init__(
+        self,
+        seconds: float = 30.0,
+        *,
+        max_entries: int = 4096,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.seconds = seconds
+        self.max_entries = max_entries
+        self.clock = clock
+        # In the order they were put, so the oldest go first.
+        self._entries: collections.OrderedDict[uuid.UUID, tuple[float, DirectoryPerson]] = (
+            collections.OrderedDict()
+        )
+
+    def put(self, incident_id: uuid.UUID, person: DirectoryPerson) -> None:
+        now = self.clock()
+        while self._entries and (
+            len(self._entries) >= self.max_entries or next(iter(self._entries.values()))[0] <= now
+        ):
+            self._entries.popitem(last=False)
+        self._entries[incident_id] = (now + self.seconds, person)
+
+    def take(self, incident_id: uuid.UUID) -> DirectoryPerson | None:
+        """The record the incident's decision went by, once; ``None`` if not kept."""
+        entry = self._entries.pop(incident_id, None)
+        if entry is None or entry[0] <= self.clock():
+            return None
+        return entry[1]
 
 
 # The cache of each gateway client (one per app), when the app keeps one.

@@ -172,10 +172,12 @@ class Worker:
         # meanwhile. A crash after coaching answered is harmless: the retry gets the same
         # engagement back (coaching keeps one per incident).
         try:
-            # The person as the decision just read them (the directory cache still holds
-            # the answer; else one lookup here): passed on, coaching and training need not
-            # each ask the directory again (issue 16).
-            person = await upstream.find_person(self.outside.gateway, incident.person_id)
+            # The person as the decision read them (kept for this job; else one lookup
+            # here, or the directory cache's answer): passed on, coaching and training need
+            # not each ask the directory again (issue 16).
+            person = self.outside.records.take(incident.id) or await upstream.find_person(
+                self.outside.gateway, incident.person_id
+            )
             heard, engagement_id = await self._ask_coaching(
                 incident, with_measures=with_measures, person=person
             )

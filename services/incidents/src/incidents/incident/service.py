@@ -140,6 +140,7 @@ async def report(
         # decides it after them. A report is never refused for being concurrent.
         return await decisions.record_undecided(database, load=new_incident, on_record=on_record)
     assert outcome is not None  # a new report always has something to decide
+    outside.records.put(incident_id, person)
     return outcome[0]
 
 
