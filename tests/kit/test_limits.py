@@ -8,8 +8,8 @@ import json
 from fastapi import FastAPI, Request
 from starlette.types import Message
 
+from kit.edge import EdgeMiddleware
 from kit.errors import install_error_handlers
-from kit.limits import BodySizeLimitMiddleware
 from tests.kit.conftest import Notes
 
 
@@ -58,7 +58,7 @@ async def call(app: object, chunks: list[bytes], *, pause: float) -> tuple[int, 
 
 class TestBodyReadTimeout:
     async def test_a_body_trickling_in_past_the_timeout_is_a_408(self) -> None:
-        app = BodySizeLimitMiddleware(echo_app(), max_bytes=1000, timeout_seconds=0.2)
+        app = EdgeMiddleware(echo_app(), app_name="echo", max_bytes=1000, timeout_seconds=0.2)
 
         status, body = await call(app, [b"a"] * 20, pause=0.05)
 
@@ -66,7 +66,7 @@ class TestBodyReadTimeout:
         assert body["type"] == "urn:smp:problem:request-timeout"
 
     async def test_a_body_arriving_in_time_is_read_whole(self) -> None:
-        app = BodySizeLimitMiddleware(echo_app(), max_bytes=1000, timeout_seconds=1.0)
+        app = EdgeMiddleware(echo_app(), app_name="echo", max_bytes=1000, timeout_seconds=1.0)
 
         status, body = await call(app, [b"a"] * 5, pause=0.01)
 

@@ -50,7 +50,14 @@ from kit.db import Database
 from kit.identity import GATEWAY_AUDIENCE, InternalTokenSigner, InternalTokenVerifier
 from kit.jobs import Loop
 from kit.outbox import INTAKE_PATH
-from kit.runtime import build_chain, create_base_app, database_runtime, edge_middleware, tune_gc
+from kit.runtime import (
+    KitApp,
+    build_chain,
+    create_base_app,
+    database_runtime,
+    edge_middleware,
+    tune_gc,
+)
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 
@@ -67,7 +74,7 @@ CORS_REQUEST_HEADERS = [
 CORS_EXPOSED_HEADERS = ["ETag", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
 
-class GatewayApp(FastAPI):
+class GatewayApp(KitApp):
     """Requests for a service go straight to a short chain of the same middleware (request
     id, logs and metrics, body limit, CORS, authentication, rate limit, proxy), skipping
     FastAPI's own layers and the router, which add nothing to a forwarded request (about

@@ -14,7 +14,7 @@ naming the field, the same on SQLite and PostgreSQL, instead of a driver error (
 All are ``Annotated`` types: ``title: Text = Field(max_length=200)``,
 ``due_at: Timestamp | None = None``; a string type with ``StringConstraints`` adds
 :data:`Storable` after them. Query and path parameters are checked for NUL once,
-for every route, by :class:`kit.limits.UnstorableInputMiddleware`.
+for every route, by kit.edge (:func:`kit.limits.unstorable_refusal`).
 """
 
 from __future__ import annotations

@@ -365,8 +365,14 @@ class IdempotencyMiddleware:
         if key is None or not isinstance(caller, Caller):
             await self.app(scope, receive, send)
             return
+        await self.keyed(scope, receive, send, key=key, principal=caller.principal_key)
+
+    async def keyed(
+        self, scope: Scope, receive: Receive, send: Send, *, key: str, principal: str
+    ) -> None:
+        """A POST that carries ``key``, from ``principal``: claimed, replayed or refused."""
         try:
-            await self._handle(scope, receive, send, key=key, principal=caller.principal_key)
+            await self._handle(scope, receive, send, key=key, principal=principal)
         except DomainError as error:
             await domain_error_response(error, instance=scope["path"])(scope, receive, send)
 

@@ -21,9 +21,9 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
-from kit.errors import Forbidden, Unauthorized, domain_error_response
+from kit.errors import Forbidden, Unauthorized
 
 ISSUER = "smp-gateway"
 GATEWAY_AUDIENCE = "gateway"
@@ -197,42 +197,29 @@ class InternalTokenVerifier:
 def bearer_token(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
-            header: str = value.decode("latin-1")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-            return None
+            return bearer_from(value)
     return None
 
 
-class InternalAuthMiddleware:
-    """Rejects every request outside ``public_paths`` that lacks a valid internal token,
-    before routing, so unknown paths do not reveal what exists either."""
+def bearer_from(authorization: bytes) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header's value, else None."""
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
 
-    def __init__(
-        self, app: ASGIApp, *, verifier: InternalTokenVerifier, public_paths: Iterable[str]
-    ) -> None:
-        self.app = app
-        self.verifier = verifier
-        self.public_paths = frozenset(public_paths)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.public_paths:
-            await self.app(scope, receive, send)
-            return
-        token = bearer_token(scope)
-        try:
-            if token is None:
-                raise Unauthorized(
-                    "This service is reached only through the gateway; "
-                    "the request carries no internal token."
-                )
-            caller = self.verifier.verify(token)
-        except Unauthorized as error:
-            await domain_error_response(error, instance=scope["path"])(scope, receive, send)
-            return
-        scope.setdefault("state", {})["caller"] = caller
-        await self.app(scope, receive, send)
+def internal_caller(verifier: InternalTokenVerifier, authorization: bytes | None) -> Caller:
+    """The caller an internal token names; Unauthorized without a valid one. kit.edge asks
+    it of every request outside a service's public paths, before routing, so unknown
+    paths do not reveal what exists either."""
+    token = None if authorization is None else bearer_from(authorization)
+    if token is None:
+        raise Unauthorized(
+            "This service is reached only through the gateway; "
+            "the request carries no internal token."
+        )
+    return verifier.verify(token)
 
 
 async def current_caller(request: Request) -> Caller:

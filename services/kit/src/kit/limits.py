@@ -1,13 +1,17 @@
 """Limits on what a request may send, checked before the application sees it:
 
-* the body's size (413) and the time it takes to arrive (408), in
-  :class:`BodySizeLimitMiddleware`;
+* the body's size (413, at once for a declared ``Content-Length`` over the limit, else as
+  soon as a streamed body crosses it) and the time it takes to arrive (408: a body still
+  arriving ``timeout`` seconds after the application started reading it; a client sending
+  a byte a second would otherwise hold the request for ever);
 * characters PostgreSQL cannot store (NUL) in the path or a query parameter (422 naming
-  the parameter), in :class:`UnstorableInputMiddleware`; request bodies are checked field
-  by field by :data:`kit.fields.Text`.
+  the parameter: no route's filter or lookup has to handle a string PostgreSQL would
+  refuse with a driver error); request bodies are checked field by field by
+  :data:`kit.fields.Text`.
 
-Both render their refusal with ``refuse`` (problem+json by default; the gateway passes its
-own, which answers SCIM clients with SCIM's error body).
+kit.edge applies them to every request and renders their refusal with ``refuse``
+(problem+json by default; the gateway passes its own, which answers SCIM clients with
+SCIM's error body).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope
 
 from kit.errors import (
     BadRequest,
@@ -41,87 +45,54 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"The request body is larger than the limit of {limit} bytes.")
 
 
-class BodySizeLimitMiddleware:
-    """Refuses a declared ``Content-Length`` over the limit at once, and stops a streamed
-    (chunked) body as soon as it crosses the limit. A body still arriving
-    ``timeout_seconds`` after the application started reading it is refused with a 408:
-    a client sending a byte a second would otherwise hold the request for ever."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        max_bytes: int,
-        timeout_seconds: float | None = None,
-        refuse: Refuse = problem_refusal,
-    ) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-        self.timeout_seconds = timeout_seconds
-        self.refuse = refuse
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                if not value.isdigit() or int(value) > self.max_bytes:
-                    error: DomainError = (
-                        _too_large(self.max_bytes)
-                        if value.isdigit()
-                        else BadRequest("Content-Length must be a number of bytes.")
-                    )
-                    await self.refuse(error, scope)(scope, receive, send)
-                    return
-                break
-        received = 0
-        deadline: float | None = None
-        timeout = self.timeout_seconds
-
-        async def limited_receive() -> Message:
-            nonlocal received, deadline
-            if timeout is None:
-                message = await receive()
-            else:
-                if deadline is None:
-                    deadline = time.monotonic() + timeout
-                try:
-                    async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
-                        message = await receive()
-                except TimeoutError:
-                    # Raised into whoever reads the body; the error handlers render it.
-                    raise RequestTimeout(
-                        f"The request body did not arrive within {timeout:g} seconds."
-                    ) from None
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _too_large(self.max_bytes)
-            return message
-
-        await self.app(scope, limited_receive, send)
+def declared_length_refusal(content_length: bytes, max_bytes: int) -> DomainError | None:
+    """Why a request declaring this ``Content-Length`` is refused at once, if it is."""
+    if not content_length.isdigit():
+        return BadRequest("Content-Length must be a number of bytes.")
+    if int(content_length) > max_bytes:
+        return _too_large(max_bytes)
+    return None
 
 
-class UnstorableInputMiddleware:
-    """A NUL in the path or in a query parameter is a 422 naming it: no route's filter or
-    lookup has to handle a string PostgreSQL would refuse with a driver error."""
+def limited(receive: Receive, max_bytes: int, timeout: float | None) -> Receive:
+    """``receive`` that raises once the body crosses ``max_bytes``, or is still arriving
+    ``timeout`` seconds after it was first read."""
+    received = 0
+    deadline: float | None = None
 
-    def __init__(self, app: ASGIApp, *, refuse: Refuse = problem_refusal) -> None:
-        self.app = app
-        self.refuse = refuse
+    async def limited_receive() -> Message:
+        nonlocal received, deadline
+        if timeout is None:
+            message = await receive()
+        else:
+            if deadline is None:
+                deadline = time.monotonic() + timeout
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    message = await receive()
+            except TimeoutError:
+                # Raised into whoever reads the body; the error handlers render it.
+                raise RequestTimeout(
+                    f"The request body did not arrive within {timeout:g} seconds."
+                ) from None
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > max_bytes:
+                raise _too_large(max_bytes)
+        return message
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            name = _unstorable_parameter(scope)
-            if name is not None:
-                error = ValidationFailed(
-                    f"{name}: {UNSTORABLE_MESSAGE}.",
-                    extensions={"errors": [{"detail": UNSTORABLE_MESSAGE, "parameter": name}]},
-                )
-                await self.refuse(error, scope)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+    return limited_receive
+
+
+def unstorable_refusal(scope: Scope) -> ValidationFailed | None:
+    """The 422 for a NUL in the path or a query parameter, naming it; None without one."""
+    name = _unstorable_parameter(scope)
+    if name is None:
+        return None
+    return ValidationFailed(
+        f"{name}: {UNSTORABLE_MESSAGE}.",
+        extensions={"errors": [{"detail": UNSTORABLE_MESSAGE, "parameter": name}]},
+    )
 
 
 def _unstorable_parameter(scope: Scope) -> str | None:

@@ -1,7 +1,7 @@
 """Request ids, JSON log lines, the access log, the request metrics and the last-resort 500.
 
-Pure ASGI on purpose: it wraps every request, including the gateway's proxied ones,
-so it must cost a few function calls, not a task or a copied body.
+Pure ASGI on purpose (kit.edge): it wraps every request, including the gateway's proxied
+ones, so it must cost a few function calls, not a task or a copied body.
 """
 
 from __future__ import annotations
@@ -41,10 +41,16 @@ def new_request_id() -> str:
 def request_id_from(scope: Scope) -> str:
     for name, value in scope.get("headers", ()):
         if name == REQUEST_ID_HEADER:
-            candidate: str = value.decode("latin-1")
-            if _VALID_REQUEST_ID.match(candidate):
-                return candidate
-            break
+            return request_id_or_new(value)
+    return new_request_id()
+
+
+def request_id_or_new(value: bytes | None) -> str:
+    """The caller's ``X-Request-ID`` when it is a plain one, else a new id."""
+    if value is not None:
+        candidate = value.decode("latin-1")
+        if _VALID_REQUEST_ID.match(candidate):
+            return candidate
     return new_request_id()
 
 
@@ -73,60 +79,53 @@ def pool_exhausted(error: BaseException, depth: int = 0) -> bool:
     )
 
 
-class RequestContextMiddleware:
-    """Gives every request an id (``X-Request-ID`` in and out), logs one access line, counts
-    and times it (kit.metrics), and turns an unhandled exception into a 500 problem that
-    carries the id but no stack trace.
+async def in_request_context(
+    app_name: str, app: ASGIApp, scope: Scope, receive: Receive, send: Send, request_id: str
+) -> None:
+    """Runs ``app`` as request ``request_id``: the id goes into the log context and out
+    in ``X-Request-ID``; the request gets one access line and is counted and timed
+    (kit.metrics); an unhandled exception becomes a 500 problem that carries the id but
+    no stack trace. kit.edge calls it first for every request.
 
     The one exception that is not a bug: no pooled database connection came free in time
     (wherever it happened, a route or a middleware such as the gateway's authentication).
     That is load, so it is a 503 with ``Retry-After`` and a warning, not a 500."""
+    set_request_id(request_id)
+    scope.setdefault("state", {})["request_id"] = request_id
+    header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
+    status = 500
+    started = False
+    start = time.perf_counter()
 
-    def __init__(self, app: ASGIApp, *, app_name: str) -> None:
-        self.app = app
-        self.app_name = app_name
+    async def send_with_id(message: Message) -> None:
+        nonlocal status, started
+        if message["type"] == "http.response.start":
+            started = True
+            status = message["status"]
+            message["headers"] = [*message.get("headers", ()), header]
+        await send(message)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_from(scope)
-        set_request_id(request_id)
-        scope.setdefault("state", {})["request_id"] = request_id
-        header = (REQUEST_ID_HEADER, request_id.encode("latin-1"))
-        status = 500
-        started = False
-        start = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, started
-            if message["type"] == "http.response.start":
-                started = True
-                status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception as error:
-            response = _last_resort(error, scope)
-            if started:
-                raise
-            await response(scope, receive, send_with_id)
-        finally:
-            seconds = time.perf_counter() - start
-            method = scope["method"]
-            route = route_template(scope)
-            observe_request(self.app_name, method, route, status, seconds)
-            access_logger.info(
-                "request",
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                },
-            )
+    try:
+        await app(scope, receive, send_with_id)
+    except Exception as error:
+        response = _last_resort(error, scope)
+        if started:
+            raise
+        await response(scope, receive, send_with_id)
+    finally:
+        seconds = time.perf_counter() - start
+        method = scope["method"]
+        route = route_template(scope)
+        observe_request(app_name, method, route, status, seconds)
+        access_logger.info(
+            "request",
+            extra={
+                "method": method,
+                "route": route,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
 
 
 def _last_resort(error: Exception, scope: Scope) -> Response:

@@ -14,33 +14,30 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Table
 from starlette.middleware import Middleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp
 
 from kit.clients import gateway_client
 from kit.concurrency import STALE_DATA_ERRORS, on_stale_data
 from kit.db import Database
+from kit.edge import EdgeMiddleware, RoutedMiddleware
 from kit.errors import PROBLEM_MEDIA_TYPE, PROBLEM_STATUSES, Problem, install_error_handlers
 from kit.health import database_checks
 from kit.health import router as health_router
-from kit.idempotency import IdempotencyMiddleware, IdempotencyStore
-from kit.identity import InternalAuthMiddleware, InternalTokenSigner, InternalTokenVerifier
+from kit.idempotency import IdempotencyStore
+from kit.identity import InternalTokenSigner, InternalTokenVerifier
 from kit.jobs import Backoff
-from kit.limits import (
-    BodySizeLimitMiddleware,
-    Refuse,
-    UnstorableInputMiddleware,
-    problem_refusal,
-)
+from kit.limits import Refuse, problem_refusal
 from kit.metrics import router as metrics_router
 from kit.migrations import head_revisions
-from kit.observability import RequestContextMiddleware
 from kit.outbox import Outbox, OutboxDrainer, Send, send_to_gateway
 from kit.raises import HEADERS, STATUS_HEADERS, document_answers
-from kit.routing import RouteShapeMiddleware
+from kit.routing import IndexedRouter
 from kit.settings import AppSettings
 
 logger = logging.getLogger("kit.runtime")
@@ -63,6 +60,24 @@ NO_FASTAPI_TELEMETRY: TelemetryConfig = {
 }
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class KitApp(FastAPI):
+    """FastAPI without the three layers it puts in front of the app's middleware, which
+    do nothing here but cost a coroutine each per request: ServerErrorMiddleware (kit.edge
+    answers an unhandled exception first and re-raises only one that came after the
+    response started, which ServerErrorMiddleware re-raises as is), the exception
+    telemetry (off, NO_FASTAPI_TELEMETRY) and the app-wide body limit (unset; kit.limits
+    is the limit). With a 500 handler, debug or a body limit set, FastAPI's stack stands.
+    The router is reached through kit.routing.IndexedRouter."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        handlers = dict(self.exception_handlers)
+        if self.debug or self.max_body_size is not None or {500, Exception} & handlers.keys():
+            return super().build_middleware_stack()
+        router = IndexedRouter(self.router)
+        inner = ExceptionMiddleware(AsyncExitStackMiddleware(router), handlers=handlers)
+        return build_chain(inner, self.user_middleware)
 
 
 def tune_gc(enabled: bool) -> None:
@@ -188,39 +203,30 @@ async def _purge_idempotency_keys(store: IdempotencyStore) -> None:
             logger.exception("purging expired idempotency keys failed")
 
 
-class _LazyIdempotencyMiddleware:
-    """The store exists only once the lifespan has run; look it up per request."""
-
-    def __init__(self, app: Any, *, owner: FastAPI) -> None:
-        self.app = app
-        self.owner = owner
-        self._inner: IdempotencyMiddleware | None = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        store = getattr(self.owner.state, "idempotency", None)
-        if store is None:
-            await self.app(scope, receive, send)
-            return
-        if self._inner is None or self._inner.store is not store:
-            self._inner = IdempotencyMiddleware(self.app, store=store)
-        await self._inner(scope, receive, send)
-
-
 def edge_middleware(
-    name: str, settings: AppSettings, *, refuse: Refuse = problem_refusal
+    name: str,
+    settings: AppSettings,
+    *,
+    refuse: Refuse = problem_refusal,
+    verifier: InternalTokenVerifier | None = None,
+    owner: FastAPI | None = None,
 ) -> list[Middleware]:
-    """What every request of every app passes first, outermost first: its request id, log
-    line and metrics, then the body's size and time limits and the check for characters
-    the database cannot store in the path and query (``refuse`` renders their refusals)."""
+    """What every request of every app passes first (kit.edge): its request id, log line
+    and metrics, the body's size and time limits, the check for characters the database
+    cannot store in the path and query (``refuse`` renders their refusals), a service's
+    internal token (``verifier``), and with ``owner`` the route shape and idempotency
+    keys too."""
     return [
-        Middleware(RequestContextMiddleware, app_name=name),
         Middleware(
-            BodySizeLimitMiddleware,
+            EdgeMiddleware,
+            app_name=name,
             max_bytes=settings.max_body_bytes,
             timeout_seconds=settings.body_timeout_seconds,
             refuse=refuse,
-        ),
-        Middleware(UnstorableInputMiddleware, refuse=refuse),
+            verifier=verifier,
+            public_paths=PUBLIC_PATHS,
+            owner=owner,
+        )
     ]
 
 
@@ -241,13 +247,15 @@ def create_base_app(
     middleware: Sequence[Middleware] = (),
     version: str = "1.0.0",
     docs: bool = False,
-    app_class: type[FastAPI] = FastAPI,
+    app_class: type[FastAPI] = KitApp,
     refuse: Refuse = problem_refusal,
+    verifier: InternalTokenVerifier | None = None,
 ) -> FastAPI:
     """An app with what every app shares: request ids and JSON logs, request metrics and
     ``/metrics``, the body limit, problem+json errors, idempotency keys, health routes and
     the OpenAPI touches.
-    ``middleware`` (outermost first) runs between the body limit and idempotency."""
+    ``middleware`` (outermost first) runs between the body limit and the route shape;
+    ``verifier`` makes it a service, reached only with an internal token."""
     app = app_class(
         title=title,
         description=description,
@@ -260,15 +268,16 @@ def create_base_app(
     install_error_handlers(app)
     for error in STALE_DATA_ERRORS:
         app.add_exception_handler(error, on_stale_data)
-    app.router.redirect_slashes = False  # RouteShapeMiddleware answers, on the public path
+    app.router.redirect_slashes = False  # kit.edge answers, on the public path
     app.include_router(health_router)
     app.include_router(metrics_router)
+    # With nothing of the app's own between them, one layer does all of kit's steps.
+    routed = [] if not middleware else [Middleware(RoutedMiddleware, owner=app)]
+    edge = edge_middleware(
+        name, settings, refuse=refuse, verifier=verifier, owner=None if middleware else app
+    )
     # add_middleware wraps what is there: the last added runs first.
-    app.add_middleware(_LazyIdempotencyMiddleware, owner=app)
-    app.add_middleware(RouteShapeMiddleware, owner=app)
-    for cls, args, kwargs in reversed(
-        [*edge_middleware(name, settings, refuse=refuse), *middleware]
-    ):
+    for cls, args, kwargs in reversed([*edge, *middleware, *routed]):
         app.add_middleware(cls, *args, **kwargs)
     install_problem_openapi(app)
     return app
@@ -293,9 +302,7 @@ def create_service_app(
         settings=settings,
         lifespan=lifespan,
         version=version,
-        middleware=[
-            Middleware(InternalAuthMiddleware, verifier=verifier, public_paths=PUBLIC_PATHS)
-        ],
+        verifier=verifier,
     )
 
 

@@ -12,7 +12,7 @@ with two additions, both set from :class:`kit.settings.AppSettings`:
 * beyond ``max_connections`` open connections per process, a new connection gets a 503
   problem (``Retry-After: 1``) and is closed at once, before anything is read from it.
 
-The request body's own timeout is in :class:`kit.limits.BodySizeLimitMiddleware`, where
+The request body's own timeout is in :func:`kit.limits.limited`, where
 the application reads it.
 """
 
