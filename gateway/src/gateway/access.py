@@ -10,10 +10,9 @@ import re
 from collections.abc import Mapping
 
 from starlette.routing import compile_path
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api_clients.schemas import Scope as ApiScope
-from kit.errors import Forbidden, domain_error_response
+from kit.errors import Forbidden
 from kit.identity import Caller, PrincipalKind, Role
 
 # Which APIs a service principal may call through the gateway ("directory" is the
@@ -74,28 +73,6 @@ def check_api_client_scope(caller: Caller, method: str, path: str) -> None:
             else "no scope opens it to API clients"
         )
         raise Forbidden(f"This API client's scopes ({held}) do not open {method} {path}; {needed}.")
-
-
-class ScopeMiddleware:
-    """An API client reaches only the routes its scopes open, whatever a service would
-    allow it: decided here, once, before anything is forwarded."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caller = scope.get("state", {}).get("caller") if scope["type"] == "http" else None
-        if (
-            isinstance(caller, Caller)
-            and caller.kind is PrincipalKind.API_CLIENT
-            and scope["path"].startswith("/api/")
-        ):
-            try:
-                check_api_client_scope(caller, scope["method"], scope["path"])
-            except Forbidden as error:
-                await domain_error_response(error, instance=scope["path"])(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
 
 
 def service_may_call(caller: Caller, api: str) -> bool:

@@ -23,7 +23,6 @@ import dataclasses
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,20 +30,17 @@ import jwt
 import sqlalchemy
 from sqlalchemy import bindparam, exists, update
 from sqlmodel import col, select
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.api_clients.service import parse_secret, secret_matches
 from gateway.caching import SharedLoadCache
 from gateway.config import GatewaySettings
-from gateway.edge import refusal
 from gateway.errors import AccountDeactivated, InvalidToken
 from gateway.models import ApiClient, Group, GroupMember, Person
 from gateway.oidc import OidcVerifier
 from kit.context import current_request_id
 from kit.db import Database, table_of, utcnow
-from kit.errors import Unauthorized
 from kit.identity import ISSUER as INTERNAL_ISSUER
-from kit.identity import Caller, InternalTokenVerifier, PrincipalKind, Role, bearer_token
+from kit.identity import Caller, InternalTokenVerifier, PrincipalKind, Role
 
 DEV_ISSUER = "smp-gateway-dev"
 DEV_AUDIENCE = "smp"
@@ -326,26 +322,3 @@ def _unverified_issuer(token: str) -> str | None:
         raise InvalidToken("The bearer token is not a well-formed JWT.") from exc
     issuer = claims.get("iss")
     return issuer if isinstance(issuer, str) else None
-
-
-class AuthenticationMiddleware:
-    """Resolves the bearer token, if any, into ``scope["state"]["caller"]``. A token that
-    is present but invalid is refused here; a missing one is refused by whatever needs a
-    caller (the proxy, or a route's dependency), so public routes stay public."""
-
-    def __init__(self, app: ASGIApp, *, authenticator: Callable[[], Authenticator]) -> None:
-        self.app = app
-        # Built in the lifespan, after the middleware stack exists: looked up per call.
-        self.authenticator = authenticator
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            token = bearer_token(scope)
-            if token is not None:
-                try:
-                    caller = await self.authenticator().authenticate(token)
-                except Unauthorized as error:
-                    await refusal(error, scope)(scope, receive, send)
-                    return
-                scope.setdefault("state", {})["caller"] = caller
-        await self.app(scope, receive, send)

@@ -1,20 +1,25 @@
 """What the gateway does to every request before routing: CORS (Starlette's middleware,
-configured in main), a throttle of unauthenticated requests per client address, rate
-limits per principal, and how a refusal is rendered (SCIM clients get SCIM's error body,
-everyone else problem+json)."""
+configured in main), then in one layer a throttle of unauthenticated requests per client
+address, authentication, rate limits per principal and API client scopes; and how a
+refusal is rendered (SCIM clients get SCIM's error body, everyone else problem+json)."""
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.access import check_api_client_scope
 from gateway.resilience import RateLimiter, retry_after_header
 from gateway.scim.errors import scim_error_response
-from kit.errors import DomainError, TooManyRequests, domain_error_response
+from kit.errors import DomainError, Forbidden, TooManyRequests, Unauthorized, domain_error_response
 from kit.identity import Caller, PrincipalKind, bearer_token
+
+if TYPE_CHECKING:
+    from gateway.auth import Authenticator  # which imports refusal from here
 
 SCIM_PREFIX = "/scim/v2"
 # Where credentials are needed; health, metrics and the API documents stay unthrottled.
@@ -28,43 +33,6 @@ def refusal(error: DomainError, scope: Scope) -> Response:
     if scope["path"].startswith(SCIM_PREFIX):
         return scim_error_response(error.status, error.detail, headers=error.headers)
     return domain_error_response(error, instance=scope["path"])
-
-
-class RateLimitMiddleware:
-    """Limits each authenticated person and API client. Service principals are not
-    limited: their calls are part of a request that was already counted. SCIM requests
-    count against SCIM's own budget (an identity provider's sync is bursts of thousands)."""
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        limiter: Callable[[], RateLimiter | None],
-        scim_limiter: Callable[[], RateLimiter | None] = lambda: None,
-    ) -> None:
-        self.app = app
-        # Built in the lifespan: looked up per call.
-        self.limiter = limiter
-        self.scim_limiter = scim_limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = None
-        if scope["type"] == "http":
-            scim = scope["path"].startswith(SCIM_PREFIX)
-            limiter = self.scim_limiter() if scim else self.limiter()
-        if limiter is not None:
-            caller = scope.get("state", {}).get("caller")
-            if isinstance(caller, Caller) and caller.kind is not PrincipalKind.SERVICE:
-                wait = limiter.acquire(caller.principal_key)
-                if wait is not None:
-                    error = TooManyRequests(
-                        f"Rate limit of {limiter.rate:g} requests per second exceeded; "
-                        f"retry after {retry_after_header(wait)} s.",
-                        headers={"Retry-After": retry_after_header(wait)},
-                    )
-                    await refusal(error, scope)(scope, receive, send)
-                    return
-        await self.app(scope, receive, send)
 
 
 def trusted_networks(entries: Sequence[str]) -> tuple[Network, ...]:
@@ -99,43 +67,68 @@ def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:
     return address
 
 
-class AnonymousThrottleMiddleware:
-    """Throttles, by client address, requests that are refused for want of valid
-    credentials: each 401 takes a token from the address's bucket, and once it is empty
-    the address's requests get 429 before any token is verified (a person's token this
-    gateway has already verified still goes through). A flood of bad or missing tokens
-    costs a dictionary lookup per request, not a signature check and a database query."""
+class GatewayEdgeMiddleware:
+    """The gateway's own steps for every request, in one pass after kit's (kit.edge) and
+    before its routes and the proxy. They were four middleware layers, each a coroutine per
+    request; the bearer token is now read once.
+
+    1. **Anonymous throttle**, by client address, of requests refused for want of valid
+       credentials: each 401 takes a token from the address's bucket, and once it is empty
+       the address's requests get 429 before any token is verified (a person's token this
+       gateway has already verified still goes through). A flood of bad or missing tokens
+       costs a dictionary lookup per request, not a signature check and a database query.
+    2. **Authentication**: the bearer token, if any, becomes ``scope["state"]["caller"]``.
+       A token that is present but invalid is refused here; a missing one is refused by
+       whatever needs a caller (the proxy, or a route's dependency), so public routes stay
+       public.
+    3. **Rate limits** per person and API client. Service principals are not limited:
+       their calls are part of a request that was already counted. SCIM requests count
+       against SCIM's own budget (an identity provider's sync is bursts of thousands).
+    4. **API client scopes**: an API client reaches only the routes its scopes open,
+       whatever a service would allow it (gateway.access), decided once, before anything
+       is forwarded.
+
+    The limiters and the authenticator are built in the lifespan, after the middleware
+    stack exists: looked up per call."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
+        authenticator: Callable[[], Authenticator],
+        anonymous_limiter: Callable[[], RateLimiter | None],
         limiter: Callable[[], RateLimiter | None],
-        known_token: Callable[[str], bool],
+        scim_limiter: Callable[[], RateLimiter | None] = lambda: None,
         trusted_proxies: tuple[Network, ...] = (),
     ) -> None:
         self.app = app
+        self.authenticator = authenticator
+        self.anonymous_limiter = anonymous_limiter
         self.limiter = limiter
-        self.known_token = known_token
+        self.scim_limiter = scim_limiter
         self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limiter = self.limiter() if scope["type"] == "http" else None
-        if limiter is None or not scope["path"].startswith(THROTTLED_PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        token = bearer_token(scope)
+        throttle = (
+            self.anonymous_limiter() if scope["path"].startswith(THROTTLED_PREFIXES) else None
+        )
+        if throttle is None:
+            await self._authenticated(scope, receive, send, token)
+            return
         address = client_address(scope, self.trusted_proxies)
-        wait = limiter.wait(address)
-        if wait is not None:
-            token = bearer_token(scope)
-            if token is None or not self.known_token(token):
-                error = TooManyRequests(
-                    "Too many requests without valid credentials from this address; "
-                    f"retry after {retry_after_header(wait)} s.",
-                    headers={"Retry-After": retry_after_header(wait)},
-                )
-                await refusal(error, scope)(scope, receive, send)
-                return
+        wait = throttle.wait(address)
+        if wait is not None and (token is None or not self.authenticator().knows(token)):
+            error = TooManyRequests(
+                "Too many requests without valid credentials from this address; "
+                f"retry after {retry_after_header(wait)} s.",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+            await refusal(error, scope)(scope, receive, send)
+            return
         refused = False
 
         async def watching_send(message: Message) -> None:
@@ -144,6 +137,50 @@ class AnonymousThrottleMiddleware:
                 refused = True
             await send(message)
 
-        await self.app(scope, receive, watching_send)
+        await self._authenticated(scope, receive, watching_send, token)
         if refused:
-            limiter.acquire(address)
+            throttle.acquire(address)
+
+    async def _authenticated(
+        self, scope: Scope, receive: Receive, send: Send, token: str | None
+    ) -> None:
+        if token is not None:
+            try:
+                caller = await self.authenticator().authenticate(token)
+            except Unauthorized as error:
+                await refusal(error, scope)(scope, receive, send)
+                return
+            scope.setdefault("state", {})["caller"] = caller
+        caller = scope.get("state", {}).get("caller")
+        refused = None
+        if isinstance(caller, Caller):
+            refused = self._over_rate(caller, scope) or _out_of_scope(caller, scope)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _over_rate(self, caller: Caller, scope: Scope) -> Response | None:
+        if caller.kind is PrincipalKind.SERVICE:
+            return None
+        scim = scope["path"].startswith(SCIM_PREFIX)
+        limiter = self.scim_limiter() if scim else self.limiter()
+        wait = None if limiter is None else limiter.acquire(caller.principal_key)
+        if limiter is None or wait is None:
+            return None
+        error = TooManyRequests(
+            f"Rate limit of {limiter.rate:g} requests per second exceeded; "
+            f"retry after {retry_after_header(wait)} s.",
+            headers={"Retry-After": retry_after_header(wait)},
+        )
+        return refusal(error, scope)
+
+
+def _out_of_scope(caller: Caller, scope: Scope) -> Response | None:
+    if caller.kind is not PrincipalKind.API_CLIENT or not scope["path"].startswith("/api/"):
+        return None
+    try:
+        check_api_client_scope(caller, scope["method"], scope["path"])
+    except Forbidden as error:
+        return domain_error_response(error, instance=scope["path"])
+    return None

@@ -14,17 +14,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gateway.access import SERVICE_PERMISSIONS, ScopeMiddleware
+from gateway.access import SERVICE_PERMISSIONS
 from gateway.api_clients.router import router as api_clients_router
-from gateway.auth import ApiClientKeys, AuthenticationMiddleware, Authenticator, PersonRoles
+from gateway.auth import ApiClientKeys, Authenticator, PersonRoles
 from gateway.config import GatewaySettings
 from gateway.db import audit_trail, idempotency_keys
-from gateway.edge import (
-    AnonymousThrottleMiddleware,
-    RateLimitMiddleware,
-    refusal,
-    trusted_networks,
-)
+from gateway.edge import GatewayEdgeMiddleware, refusal, trusted_networks
 from gateway.events.directory import TrainingHints
 from gateway.events.intake import Outgoing
 from gateway.events.mail import Mailer
@@ -309,18 +304,13 @@ def create_app(
     edge = [
         *cors,
         Middleware(
-            AnonymousThrottleMiddleware,
-            limiter=lambda: app.state.anonymous_limiter,
-            known_token=lambda token: app.state.authenticator.knows(token),
-            trusted_proxies=trusted_networks(settings.trusted_proxies),
-        ),
-        Middleware(AuthenticationMiddleware, authenticator=lambda: app.state.authenticator),
-        Middleware(
-            RateLimitMiddleware,
+            GatewayEdgeMiddleware,
+            authenticator=lambda: app.state.authenticator,
+            anonymous_limiter=lambda: app.state.anonymous_limiter,
             limiter=lambda: app.state.rate_limiter,
             scim_limiter=lambda: app.state.scim_rate_limiter,
+            trusted_proxies=trusted_networks(settings.trusted_proxies),
         ),
-        Middleware(ScopeMiddleware),
     ]
     proxy = Middleware(
         ProxyMiddleware,
