@@ -40,7 +40,6 @@ from fastapi import Request, Response
 from pydantic import BaseModel
 from sqlalchemy import (
     Column,
-    ColumnElement,
     Integer,
     LargeBinary,
     MetaData,
@@ -48,6 +47,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     insert,
     select,
@@ -203,6 +203,26 @@ class IdempotencyStore:
     def __init__(self, database: Database, table: Table) -> None:
         self.database = database
         self.table = table
+        # Built once: a keyed POST sends three of them (look, claim, seal), and building
+        # them cost more than running them.
+        c = table.c
+        this_key = (c.principal == bindparam("of_principal")) & (c.key == bindparam("of_key"))
+        stale = (c.expires_at < bindparam("now")) | (
+            (c.state == "in_flight") & (c.created_at < bindparam("lease_start"))
+        )
+        self._find = select(table).where(this_key, ~stale)
+        self._drop_stale = delete(table).where(this_key, stale)
+        self._claim = insert(table)
+        self._seal = (
+            update(table)
+            .where(this_key, c.claim == bindparam("token"), c.state == "in_flight")
+            .values(
+                state="done",
+                status_code=bindparam("answer_status"),
+                headers=bindparam("answer_headers"),
+                body=bindparam("answer_body"),
+            )
+        )
 
     async def claim(self, *, principal: str, key: str, fingerprint: str) -> Claim:
         """Claim the key for a new request, or say why not (a replay, a mismatch, a
@@ -216,17 +236,18 @@ class IdempotencyStore:
         token = str(uuid.uuid4())
         try:
             async with self.database.transaction() as session:
-                await session.execute(delete(self.table).where(self._stale(principal, key, now)))
+                await session.execute(self._drop_stale, _key_at(principal, key, now))
                 await session.execute(
-                    insert(self.table).values(
-                        principal=principal,
-                        key=key,
-                        fingerprint=fingerprint,
-                        state="in_flight",
-                        claim=token,
-                        created_at=now,
-                        expires_at=now + RETENTION,
-                    )
+                    self._claim,
+                    {
+                        "principal": principal,
+                        "key": key,
+                        "fingerprint": fingerprint,
+                        "state": "in_flight",
+                        "claim": token,
+                        "created_at": now,
+                        "expires_at": now + RETENTION,
+                    },
                 )
             return Claim(ClaimOutcome.CLAIMED, token=token)
         except IntegrityError:
@@ -234,29 +255,10 @@ class IdempotencyStore:
             existing = await self._existing(principal=principal, key=key, fingerprint=fingerprint)
             return existing or Claim(ClaimOutcome.IN_FLIGHT)
 
-    def _stale(self, principal: str, key: str, now: dt.datetime) -> ColumnElement[bool]:
-        """An expired key, or a claim whose request died (see ``IN_FLIGHT_LEASE``)."""
-        c = self.table.c
-        return (
-            (c.principal == principal)
-            & (c.key == key)
-            & (
-                (c.expires_at < now)
-                | ((c.state == "in_flight") & (c.created_at < now - IN_FLIGHT_LEASE))
-            )
-        )
-
     async def _existing(self, *, principal: str, key: str, fingerprint: str) -> Claim | None:
-        now = utcnow()
         async with self.database.transaction(write=False) as session:
             row = (
-                await session.execute(
-                    select(self.table).where(
-                        self.table.c.principal == principal,
-                        self.table.c.key == key,
-                        ~self._stale(principal, key, now),
-                    )
-                )
+                await session.execute(self._find, _key_at(principal, key, utcnow()))
             ).one_or_none()
         if row is None:
             return None
@@ -276,21 +278,16 @@ class IdempotencyStore:
             for name, value in response.headers
             if name.lower() in _REPLAYED_HEADERS
         ]
-        c = self.table.c
         result = await session.execute(
-            update(self.table)
-            .where(
-                c.principal == held.principal,
-                c.key == held.key,
-                c.claim == held.token,
-                c.state == "in_flight",
-            )
-            .values(
-                state="done",
-                status_code=response.status_code,
-                headers=json.dumps(headers),
-                body=response.body,
-            )
+            self._seal,
+            {
+                "of_principal": held.principal,
+                "of_key": held.key,
+                "token": held.token,
+                "answer_status": response.status_code,
+                "answer_headers": json.dumps(headers),
+                "answer_body": response.body,
+            },
         )
         if getattr(result, "rowcount", 0) != 1:
             raise KeyTakenOver(
@@ -319,6 +316,17 @@ class IdempotencyStore:
                 delete(self.table).where(self.table.c.expires_at < utcnow())
             )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _key_at(principal: str, key: str, now: dt.datetime) -> dict[str, object]:
+    """The parameters of the statements on one key that tell a stale claim (an expired
+    key, or a claim whose request died: see ``IN_FLIGHT_LEASE``) at ``now``."""
+    return {
+        "of_principal": principal,
+        "of_key": key,
+        "now": now,
+        "lease_start": now - IN_FLIGHT_LEASE,
+    }
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -8,12 +8,12 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, delete, select
+from sqlmodel import col, select
 
 from incidents.decision.models import JobKind, PendingJob
-from kit.db import utcnow
+from kit.db import table_of, utcnow
 
 LEASE = dt.timedelta(seconds=120)
 MAX_ERROR_LENGTH = 500
@@ -84,12 +84,16 @@ async def due_now(session: AsyncSession, *, incident_id: uuid.UUID, kind: JobKin
     await session.flush()
 
 
+# Built once, on the table: every decision's jobs end with it. Nothing holds a job it
+# deletes in the session (a job is read and ended in different transactions).
+_JOBS = table_of(PendingJob)
+_FINISH = delete(_JOBS).where(
+    _JOBS.c.incident_id == bindparam("incident_id"), _JOBS.c.kind == bindparam("kind")
+)
+
+
 async def finish(session: AsyncSession, *, incident_id: uuid.UUID, kind: JobKind) -> None:
-    await session.execute(
-        delete(PendingJob).where(
-            col(PendingJob.incident_id) == incident_id, col(PendingJob.kind) == kind
-        )
-    )
+    await session.execute(_FINISH, {"incident_id": incident_id, "kind": kind})
 
 
 async def claim_due(session: AsyncSession, *, limit: int) -> list[PendingJob]:
@@ -105,15 +109,15 @@ async def claim_due(session: AsyncSession, *, limit: int) -> list[PendingJob]:
             .limit(limit)
         )
     )
-    claimed = []
-    for job in candidates:
-        claimed_id = await session.scalar(
+    if not candidates:
+        return []
+    claimed_ids = set(
+        await session.scalars(
             update(PendingJob)
-            .where(col(PendingJob.id) == job.id, free)
+            .where(col(PendingJob.id).in_([job.id for job in candidates]), free)
             .values(leased_until=now + LEASE)
             .returning(col(PendingJob.id))
             .execution_options(synchronize_session=False)
         )
-        if claimed_id is not None:
-            claimed.append(job)
-    return claimed
+    )
+    return [job for job in candidates if job.id in claimed_ids]

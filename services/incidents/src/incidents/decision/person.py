@@ -23,7 +23,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -31,7 +31,7 @@ from incidents.decision import jobs
 from incidents.decision.models import JobKind, PersonRecord
 from incidents.domain import ACTIONABLE_STATUSES
 from incidents.incident.models import Incident
-from kit.db import flush_unless_duplicate
+from kit.db import flush_unless_duplicate, table_of
 
 
 @dataclass(slots=True)
@@ -63,10 +63,27 @@ class PersonTurns:
                 del self._queues[person_id]
 
 
-async def version_of(session: AsyncSession, *, person_id: uuid.UUID) -> int:
-    version = await session.scalar(
-        select(PersonRecord.version).where(col(PersonRecord.person_id) == person_id)
+# Built once, on the table (no ORM entity): every decision reads and moves the version.
+_RECORDS = table_of(PersonRecord)
+_VERSION = select(_RECORDS.c.version).where(_RECORDS.c.person_id == bindparam("person_id"))
+_MOVE_ON = (
+    update(_RECORDS)
+    .where(
+        _RECORDS.c.person_id == bindparam("of_person"),
+        _RECORDS.c.version == bindparam("read_version"),
     )
+    .values(version=_RECORDS.c.version + 1)
+)
+_LATER_OPEN = select(col(Incident.id)).where(
+    col(Incident.person_id) == bindparam("person_id"),
+    col(Incident.id) != bindparam("incident_id"),
+    col(Incident.occurred_at) > bindparam("occurred_at"),
+    col(Incident.status).in_(ACTIONABLE_STATUSES),
+)
+
+
+async def version_of(session: AsyncSession, *, person_id: uuid.UUID) -> int:
+    version = await session.scalar(_VERSION, {"person_id": person_id})
     return version or 0
 
 
@@ -76,13 +93,7 @@ async def take_turn(session: AsyncSession, *, person_id: uuid.UUID, read_version
     if read_version == 0:
         return await flush_unless_duplicate(session, PersonRecord(person_id=person_id, version=1))
     moved = await session.execute(
-        update(PersonRecord)
-        .where(
-            col(PersonRecord.person_id) == person_id,
-            col(PersonRecord.version) == read_version,
-        )
-        .values(version=col(PersonRecord.version) + 1)
-        .execution_options(synchronize_session=False)
+        _MOVE_ON, {"of_person": person_id, "read_version": read_version}
     )
     return bool(getattr(moved, "rowcount", 0))
 
@@ -100,12 +111,12 @@ async def history_changed(session: AsyncSession, *, incident: Incident) -> int:
     queue a recount of every later open incident about the person whose decision may have
     counted it. Returns how many were queued."""
     later = await session.scalars(
-        select(Incident.id).where(
-            col(Incident.person_id) == incident.person_id,
-            col(Incident.id) != incident.id,
-            col(Incident.occurred_at) > incident.occurred_at,
-            col(Incident.status).in_(ACTIONABLE_STATUSES),
-        )
+        _LATER_OPEN,
+        {
+            "person_id": incident.person_id,
+            "incident_id": incident.id,
+            "occurred_at": incident.occurred_at,
+        },
     )
     queued = 0
     for incident_id in later:

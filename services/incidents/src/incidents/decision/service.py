@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import case, func
+from sqlalchemy import Select, bindparam, case, func, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
@@ -59,7 +60,7 @@ from incidents.metrics import DECISIONS_TOTAL
 from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
 from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
 from incidents.policy.service import published_policy, rules_of
-from kit.db import Database, utcnow
+from kit.db import Database, UtcDateTime, table_of, utcnow
 from kit.errors import ServiceUnavailable
 from kit.fields import looking_back
 from kit.identity import Caller
@@ -86,12 +87,25 @@ class Outside:
     records: upstream.DecisionRecords = field(default_factory=upstream.DecisionRecords)
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """Everything a new report's transaction wrote about it besides the incident: its
+    decisions (none while it waits) and its assignments, so its answer is built from them
+    instead of reading them back."""
+
+    decisions: list[Decision] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
+
+
 class OnRecord(Protocol):
     """Called last in the transaction that records a decision (or a report's waiting), with
     the incident as recorded: what must be committed with it (the route's answer, sealed
-    with its ``Idempotency-Key``)."""
+    with its ``Idempotency-Key``). ``recorded``: for a new report, all there is about it
+    (``None``: read what the incident has)."""
 
-    async def __call__(self, session: AsyncSession, incident: Incident) -> None: ...
+    async def __call__(
+        self, session: AsyncSession, incident: Incident, recorded: Recorded | None = None
+    ) -> None: ...
 
 
 class Load(Protocol):
@@ -186,7 +200,7 @@ async def decide(
                     if current is None:
                         return None
                     await _check_unchanged(session, incident=current, plan=plan)
-                    decision = await _record(
+                    recorded = await _record(
                         session,
                         incident=current,
                         verdict=verdict,
@@ -195,9 +209,12 @@ async def decide(
                         trigger=trigger,
                     )
                     if on_record is not None:
-                        await on_record(session, current)
+                        # A new report has nothing but what was just written.
+                        fresh = trigger is Trigger.REPORTED
+                        await on_record(session, current, recorded if fresh else None)
             except _PlanOutdated:
                 continue
+            decision = recorded.decisions[-1] if recorded.decisions else None
             if decision is not None:
                 DECISIONS_TOTAL.labels(action=decision.action.value, trigger=trigger.value).inc()
             return current, decision
@@ -218,7 +235,7 @@ async def record_undecided(
         await person_history.history_changed(session, incident=incident)
         await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.DECIDE)
         if on_record is not None:
-            await on_record(session, incident)
+            await on_record(session, incident, Recorded())
     return incident
 
 
@@ -416,10 +433,14 @@ async def _conclude(
     return Verdict(decision=decision)
 
 
+# Built once: every decision checks it before it writes.
+_PUBLISHED_ID = select(col(EscalationPolicy.id)).where(
+    col(EscalationPolicy.status) == PolicyStatus.PUBLISHED
+)
+
+
 async def _check_unchanged(session: AsyncSession, *, incident: Incident, plan: Plan) -> None:
-    published_id = await session.scalar(
-        select(EscalationPolicy.id).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
-    )
+    published_id = await session.scalar(_PUBLISHED_ID)
     planned_id = plan.policy.id if plan.policy else None
     if incident.version != plan.version or published_id != planned_id:
         raise _PlanOutdated
@@ -437,19 +458,20 @@ async def _record(
     outside: Outside,
     actor: Caller | None,
     trigger: Trigger,
-) -> Decision | None:
-    """The writing half of deciding, in the write transaction with the incident locked."""
+) -> Recorded:
+    """The writing half of deciding, in the write transaction with the incident locked.
+    Returns the decision recorded (none when it waits) and the assignments it made."""
     if trigger is Trigger.REPORTED:  # a new incident now counts for the later ones
         await person_history.history_changed(session, incident=incident)
     if verdict.decision is not None:
-        await _apply(
+        assignments = await _apply(
             session,
             incident=incident,
             decision=verdict.decision,
             actor=actor,
             fresh=trigger is Trigger.REPORTED,
         )
-        return verdict.decision
+        return Recorded(decisions=[verdict.decision], assignments=assignments)
     reason = verdict.history_error or verdict.retry_error or "unknown"
     if incident.status not in UNDECIDED:
         # Deciding a decided incident again: the decision in force stands and nothing is
@@ -474,7 +496,7 @@ async def _record(
             error=reason,
             backoff=outside.backoff,
         )
-    return None
+    return Recorded()
 
 
 def _override_terms(
@@ -511,14 +533,37 @@ async def count_prior_incidents(
     Dismissed reports and those resolved as no violation do not count."""
     if not windows:
         return {}
-    counted = select(
+    spans = tuple(sorted(windows))
+    since = {
+        f"since_{window}": looking_back(incident.occurred_at, dt.timedelta(days=window))
+        for window in spans
+    }
+    row = (
+        await session.execute(
+            _prior_counts(spans),
+            {
+                **since,
+                "person_id": incident.person_id,
+                "incident_id": incident.id,
+                "occurred_at": incident.occurred_at,
+            },
+        )
+    ).one()
+    return {window: int(count) for window, count in zip(spans, row, strict=True)}
+
+
+@functools.cache
+def _prior_counts(windows: tuple[int, ...]) -> Select[tuple[Any, ...]]:
+    """The count of ``count_prior_incidents`` for these windows, built once per set of
+    windows (a policy has one or two): every decision sends it."""
+    return select(
         *(
             func.coalesce(
                 func.sum(
                     case(
                         (
                             col(Incident.occurred_at)
-                            >= looking_back(incident.occurred_at, dt.timedelta(days=window)),
+                            >= bindparam(f"since_{window}", type_=UtcDateTime),
                             1,
                         ),
                         else_=0,
@@ -526,17 +571,15 @@ async def count_prior_incidents(
                 ),
                 0,
             )
-            for window in sorted(windows)
+            for window in windows
         )
     ).where(
-        col(Incident.person_id) == incident.person_id,
-        col(Incident.id) != incident.id,
-        col(Incident.occurred_at) < incident.occurred_at,
+        col(Incident.person_id) == bindparam("person_id"),
+        col(Incident.id) != bindparam("incident_id"),
+        col(Incident.occurred_at) < bindparam("occurred_at"),
         col(Incident.status) != IncidentStatus.DISMISSED,
         col(Incident.outcome).is_distinct_from(Outcome.NO_VIOLATION),
     )
-    row = (await session.execute(counted)).one()
-    return {window: int(count) for window, count in zip(sorted(windows), row, strict=True)}
 
 
 async def open_remedial(
@@ -689,22 +732,30 @@ async def _apply(
     decision: Decision,
     actor: Caller | None,
     fresh: bool = False,
-) -> None:
+) -> list[Assignment]:
     """Make ``decision`` the one in force: on the incident, its assignments, its timeline,
-    and the remedial engagement to open if the action is coaching. ``fresh``: the incident
-    was added in this transaction (a new report), so it has no jobs and no assignments to
-    replace yet, and the statements that would look for them are not sent."""
-    session.add(decision)
-    await session.flush()
+    and the remedial engagement to open if the action is coaching; returns the
+    assignments. ``fresh``: the incident was added in this transaction (a new report), so
+    it has no jobs and no assignments to replace yet, and the statements that would look
+    for them are not sent.
+
+    The rows written once and never read back in the transaction (the decision, its
+    assignments and timeline entries, a new report's jobs) go in with Core inserts, a
+    statement per table: the ORM's unit of work cost more than the statements."""
+    await session.execute(_INSERT_DECISION, _values(decision))
     replaces = incident.decision_id is not None
     incident.decision_id = decision.id
     incident.action = decision.action
     incident.owner_role = decision.owner_role
     incident.owner_id = decision.owner_id
     incident.deadline_at = decision.deadline_at
+    new_jobs: list[JobKind] = []
     if incident.suspends_ambassador != decision.suspends_ambassador:
         incident.suspends_ambassador = decision.suspends_ambassador
-        await _enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING, fresh=fresh)
+        if fresh:  # nothing can be queued yet for an incident added in this transaction
+            new_jobs.append(JobKind.SYNC_COACHING)
+        else:
+            await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING)
     if incident.status in UNDECIDED:
         incident.status = IncidentStatus.DECIDED
     incident.updated_at = utcnow()
@@ -713,39 +764,39 @@ async def _apply(
         await jobs.finish(session, incident_id=incident.id, kind=JobKind.DECIDE)
         if decision.kind is DecisionKind.POLICY:  # taken on the person's history as it is now
             await jobs.finish(session, incident_id=incident.id, kind=JobKind.RECOUNT)
-    await _replace_assignments(session, decision=decision, fresh=fresh)
-    _record_on_timeline(session, decision=decision, actor=actor)
+    assignments = await _replace_assignments(session, decision=decision, fresh=fresh)
+    entries = _timeline_of(decision, actor=actor)
     await events.decided(
         session,
         incident=incident,
         decision=decision,
         escalated=replaces or decision.kind is DecisionKind.OVERRIDE,
     )
-    wants_coaching = decision.action is Action.COACHING and incident.remedial_engagement_id is None
-    if wants_coaching and await _enqueue(
-        session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL, fresh=fresh
-    ):
-        timeline.append(
-            session,
-            incident_id=incident.id,
-            kind=TimelineKind.REMEDIAL_REQUESTED,
-            summary="Remedial coaching requested from coaching.",
+    if decision.action is Action.COACHING and incident.remedial_engagement_id is None:
+        if fresh:
+            new_jobs.append(JobKind.OPEN_REMEDIAL)
+        requested = fresh or await jobs.enqueue(
+            session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL
         )
+        if requested:
+            entries.append(
+                timeline.row(
+                    incident_id=incident.id,
+                    kind=TimelineKind.REMEDIAL_REQUESTED,
+                    summary="Remedial coaching requested from coaching.",
+                )
+            )
+    if new_jobs:
+        queued = [PendingJob(incident_id=incident.id, kind=kind) for kind in new_jobs]
+        await session.execute(_INSERT_JOBS, [_values(job) for job in queued])
+    await timeline.write(session, entries)
     await session.flush()
-
-
-async def _enqueue(
-    session: AsyncSession, *, incident_id: uuid.UUID, kind: JobKind, fresh: bool
-) -> bool:
-    if fresh:  # nothing can be queued yet for an incident added in this transaction
-        session.add(PendingJob(incident_id=incident_id, kind=kind))
-        return True
-    return await jobs.enqueue(session, incident_id=incident_id, kind=kind)
+    return assignments
 
 
 async def _replace_assignments(
     session: AsyncSession, *, decision: Decision, fresh: bool = False
-) -> None:
+) -> list[Assignment]:
     if not fresh:
         await session.execute(
             delete(Assignment).where(col(Assignment.incident_id) == decision.incident_id)
@@ -770,10 +821,12 @@ async def _replace_assignments(
             role=None if decision.owner_id else decision.owner_role.value,
         )
     )
-    session.add_all(rows)
+    await session.execute(_INSERT_ASSIGNMENTS, [_values(row) for row in rows])
+    return rows
 
 
-def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Caller | None) -> None:
+def _timeline_of(decision: Decision, *, actor: Caller | None) -> list[dict[str, Any]]:
+    """The decision's entries: what was decided, then each contact."""
     deadline = f"{decision.deadline_at:%Y-%m-%d %H:%M} UTC"
     if decision.kind is DecisionKind.OVERRIDE:
         kind, summary = TimelineKind.OVERRIDDEN, f"Decision overridden: {decision.action}."
@@ -783,32 +836,46 @@ def _record_on_timeline(session: AsyncSession, *, decision: Decision, actor: Cal
         summary = f"Decided: {decision.action} ({version}). {decision.explanation}"
     if decision.suspends_ambassador:
         summary += " It suspends the person's ambassador role, if they hold one."
-    timeline.append(
-        session,
-        incident_id=decision.incident_id,
-        kind=kind,
-        actor=actor,
-        summary=f"{summary} Owner: {decision.owner_role}; deadline {deadline}.",
-        data={
-            "decision_id": str(decision.id),
-            "action": decision.action.value,
-            "reason": decision.reason,
-            **(
-                {"owner_conflict": decision.owner_conflict, "owner_note": decision.owner_note}
-                if decision.owner_conflict
-                else {}
-            ),
-        },
-    )
-    for contact in decision.contacts:
-        timeline.append(
-            session,
+    entries = [
+        timeline.row(
+            incident_id=decision.incident_id,
+            kind=kind,
+            actor=actor,
+            summary=f"{summary} Owner: {decision.owner_role}; deadline {deadline}.",
+            data={
+                "decision_id": str(decision.id),
+                "action": decision.action.value,
+                "reason": decision.reason,
+                **(
+                    {"owner_conflict": decision.owner_conflict, "owner_note": decision.owner_note}
+                    if decision.owner_conflict
+                    else {}
+                ),
+            },
+        )
+    ]
+    entries.extend(
+        timeline.row(
             incident_id=decision.incident_id,
             kind=TimelineKind.CONTACTED,
             actor=actor,
             summary=contacts_resolution.describe(contact),
             data={"decision_id": str(decision.id), "contact": contact},
         )
+        for contact in decision.contacts
+    )
+    return entries
+
+
+# Built once (see ``_apply``).
+_INSERT_DECISION = insert(table_of(Decision))
+_INSERT_ASSIGNMENTS = insert(table_of(Assignment))
+_INSERT_JOBS = insert(table_of(PendingJob))
+
+
+def _values(row: Decision | Assignment | PendingJob) -> dict[str, Any]:
+    """A table model's column values, for a Core insert."""
+    return {column.key: getattr(row, column.key) for column in table_of(type(row)).columns}
 
 
 def _rule_at(rules: Sequence[EscalationRule], position: int | None) -> EscalationRule | None:

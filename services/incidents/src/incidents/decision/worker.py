@@ -62,6 +62,8 @@ class Worker:
         )
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        # How long the loop may sleep after a round (``_look_ahead``).
+        self._next_in = poll_seconds
 
     def wake(self) -> None:
         """Work was just queued: look now rather than at the next poll."""
@@ -82,7 +84,7 @@ class Worker:
                 continue
             if await self._run(job, with_measures=job.incident_id in measured):
                 told.add(job.incident_id)
-        await self._refresh_gauge()
+        await self._look_ahead()
         return len(claimed)
 
     @contextlib.asynccontextmanager
@@ -105,7 +107,7 @@ class Worker:
             delay = self.poll_seconds
             try:
                 await self.run_due()
-                delay = await self._seconds_until_next_job()
+                delay = self._next_in
             except Exception:  # the database may be briefly away; the loop must go on
                 logger.exception("the incidents worker failed a round; retrying")
             with contextlib.suppress(TimeoutError):
@@ -238,32 +240,37 @@ class Worker:
         assert heard.engagement_id is not None  # upstream checks coaching answered one
         return heard, heard.engagement_id
 
-    async def _seconds_until_next_job(self) -> float:
-        # A job leased by another replica is not ours before its lease ends.
-        ready_at = case(
-            (
-                col(PendingJob.leased_until) > col(PendingJob.next_attempt_at),
-                col(PendingJob.leased_until),
-            ),
-            else_=col(PendingJob.next_attempt_at),
-        )
+    async def _look_ahead(self) -> None:
+        """After a round, in one read: how many incidents wait for coaching (the gauge)
+        and how long until the next job is due (the loop's sleep)."""
         async with self.database.transaction(write=False) as session:
-            next_at: dt.datetime | None = await session.scalar(select(func.min(ready_at)))
+            waiting, next_at = (await session.execute(_WAITING_AND_NEXT)).one()
+        PENDING_DECISIONS.set(waiting or 0)
         if next_at is None:
-            return self.poll_seconds
+            self._next_in = self.poll_seconds
+            return
         if next_at.tzinfo is None:  # SQLite hands back a naive value from an expression
             next_at = next_at.replace(tzinfo=dt.UTC)
         seconds = (next_at - utcnow()).total_seconds()
-        return min(max(seconds, MIN_SLEEP_SECONDS), self.poll_seconds)
+        self._next_in = min(max(seconds, MIN_SLEEP_SECONDS), self.poll_seconds)
 
-    async def _refresh_gauge(self) -> None:
-        async with self.database.transaction(write=False) as session:
-            waiting = await session.scalar(
-                select(func.count())
-                .select_from(Incident)
-                .where(col(Incident.status) == IncidentStatus.AWAITING_HISTORY)
-            )
-        PENDING_DECISIONS.set(waiting or 0)
+
+# A job leased by another replica is not ours before its lease ends.
+_READY_AT = case(
+    (
+        col(PendingJob.leased_until) > col(PendingJob.next_attempt_at),
+        col(PendingJob.leased_until),
+    ),
+    else_=col(PendingJob.next_attempt_at),
+)
+# Built once; both answers in one statement (every round reads them).
+_WAITING_AND_NEXT = select(
+    select(func.count())
+    .select_from(Incident)
+    .where(col(Incident.status) == IncidentStatus.AWAITING_HISTORY)
+    .scalar_subquery(),
+    select(func.min(_READY_AT)).scalar_subquery(),
+)
 
 
 def _told_with_remedial(job: PendingJob, incidents: Collection[uuid.UUID]) -> bool:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.decision import training
+from incidents.decision.service import Recorded
 from incidents.decision.upstream import UpstreamUnavailable
 from incidents.deps import DatabaseDep, HrDep, OutsideDep, SessionDep, WorkerDep
 from incidents.domain import Category, IncidentStatus, OwnerRole, Severity
@@ -55,11 +56,18 @@ class _Answer:
         self.status_code = status_code
         self.response: Response | None = None
 
-    async def __call__(self, session: AsyncSession, incident: Incident) -> None:
-        seen = await service.seen_incident(session, caller=self.caller, incident_id=incident.id)
-        detail = present.detail(
-            self.caller, seen, await service.decisions_of(session, incident=seen.incident)
-        )
+    async def __call__(
+        self, session: AsyncSession, incident: Incident, recorded: Recorded | None = None
+    ) -> None:
+        if recorded is None:
+            seen = await service.seen_incident(session, caller=self.caller, incident_id=incident.id)
+            decisions = await service.decisions_of(session, incident=seen.incident)
+        else:  # a new report: nothing to read back
+            seen = service.seen_as_recorded(
+                caller=self.caller, incident=incident, assignments=recorded.assignments
+            )
+            decisions = recorded.decisions
+        detail = present.detail(self.caller, seen, decisions)
         headers = {"ETag": etag_of(seen.incident.version)}
         if self.status_code == status.HTTP_201_CREATED:
             headers["Location"] = f"/api/v1/incidents/{incident.id}"

@@ -115,14 +115,14 @@ async def report(
         if writing:
             session.add(incident)
             await session.flush()
-            timeline.append(
-                session,
+            reported = timeline.row(
                 incident_id=incident.id,
                 kind=TimelineKind.REPORTED,
                 actor=caller,
                 summary=f"Reported: {incident.severity} severity, {incident.category} on "
                 f"{incident.channel}.",
             )
+            await timeline.write(session, [reported])
             await events.reported(session, incident=incident)
         return incident
 
@@ -215,6 +215,13 @@ async def seen_incident(
     assignments = list(
         await session.scalars(select(Assignment).where(col(Assignment.incident_id) == incident.id))
     )
+    view = access.require_view(caller, incident=incident, assignments=assignments)
+    return Seen(incident=incident, view=view, assignments=assignments)
+
+
+def seen_as_recorded(*, caller: Caller, incident: Incident, assignments: list[Assignment]) -> Seen:
+    """A new report as ``seen_incident`` would read it in the transaction that recorded it
+    (``assignments``: all it has)."""
     view = access.require_view(caller, incident=incident, assignments=assignments)
     return Seen(incident=incident, view=view, assignments=assignments)
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from itertools import product
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
@@ -42,11 +42,17 @@ from kit.db import utcnow
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
 
+# Built once: every decision reads the published policy and its rules.
+_PUBLISHED = select(EscalationPolicy).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
+_RULES = (
+    select(EscalationRule)
+    .where(col(EscalationRule.policy_id) == bindparam("policy_id"))
+    .order_by(col(EscalationRule.position))
+)
+
 
 async def published_policy(session: AsyncSession) -> EscalationPolicy:
-    policy = await session.scalar(
-        select(EscalationPolicy).where(col(EscalationPolicy.status) == PolicyStatus.PUBLISHED)
-    )
+    policy = await session.scalar(_PUBLISHED)
     if policy is None:
         raise NoPublishedEscalationPolicy("No escalation policy has been published yet.")
     return policy
@@ -61,11 +67,7 @@ async def get_policy(session: AsyncSession, *, policy_id: uuid.UUID) -> Escalati
 
 async def rules_of(session: AsyncSession, *, policy: EscalationPolicy) -> list[EscalationRule]:
     """The policy's rules in evaluation order."""
-    rules = await session.scalars(
-        select(EscalationRule)
-        .where(col(EscalationRule.policy_id) == policy.id)
-        .order_by(col(EscalationRule.position))
-    )
+    rules = await session.scalars(_RULES, {"policy_id": policy.id})
     return list(rules)
 
 
