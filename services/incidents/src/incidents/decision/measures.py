@@ -73,13 +73,13 @@ async def record_heard(
         return
     summary = _what_coaching_did(status, heard)
     if summary is not None:
-        timeline.append(
-            session,
+        entry = timeline.row(
             incident_id=locked.id,
             kind=TimelineKind.COACHING_MEASURES,
             summary=summary,
             data={"status": status, **_as_data(heard)},
         )
+        await timeline.write(session, [entry])
     await jobs.finish(session, incident_id=locked.id, kind=JobKind.SYNC_COACHING)
 
 

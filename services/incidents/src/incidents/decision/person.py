@@ -92,9 +92,7 @@ async def take_turn(session: AsyncSession, *, person_id: uuid.UUID, read_version
     ``read_version``; ``False`` if another write about the person came first."""
     if read_version == 0:
         return await flush_unless_duplicate(session, PersonRecord(person_id=person_id, version=1))
-    moved = await session.execute(
-        _MOVE_ON, {"of_person": person_id, "read_version": read_version}
-    )
+    moved = await session.execute(_MOVE_ON, {"of_person": person_id, "read_version": read_version})
     return bool(getattr(moved, "rowcount", 0))
 
 

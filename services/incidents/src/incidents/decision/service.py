@@ -590,13 +590,13 @@ async def open_remedial(
         incident.remedial_engagement_id = engagement_id
         incident.updated_at = utcnow()
         session.add(incident)
-        timeline.append(
-            session,
+        opened = timeline.row(
             incident_id=incident.id,
             kind=TimelineKind.REMEDIAL_OPENED,
             summary="Coaching opened the remedial engagement.",
             data={"engagement_id": str(engagement_id)},
         )
+        await timeline.write(session, [opened])
     await jobs.finish(session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL)
     await session.flush()
 
