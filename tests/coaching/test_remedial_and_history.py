@@ -18,6 +18,18 @@ from tests.support.calls import calls_through_gateway
 from tests.support.stack import StackHandle
 
 
+def from_incident(coachee_id: uuid.UUID, **fields: Any) -> dict[str, Any]:
+    """A remedial engagement's body as the incidents service sends it."""
+    return {
+        "coachee_id": str(coachee_id),
+        "track": "remedial",
+        "source": "incident",
+        "incident_id": str(uuid.uuid4()),
+        "goals": "x",
+        **fields,
+    }
+
+
 class TestRemedialFromIncident:
     async def test_incidents_opens_a_proposed_remedial_engagement(self, stack: StackHandle) -> None:
         coachee = await stack.person()
@@ -77,14 +89,35 @@ class TestRemedialFromIncident:
 
     async def test_an_unknown_coachee_is_a_422(self, stack: StackHandle) -> None:
         response = await stack.as_service("incidents").post(
+            f"{BASE}/engagements", json=from_incident(uuid.uuid4())
+        )
+
+        assert response.status_code == 422
+        assert response.json()["type"] == "urn:smp:problem:person-not-found"
+
+    async def test_the_incidents_service_s_record_spares_the_directory(
+        self, stack: StackHandle
+    ) -> None:
+        coachee = await stack.person()
+
+        with calls_through_gateway(stack) as calls:
+            response = await stack.as_service("incidents").post(
+                f"{BASE}/engagements",
+                json=from_incident(coachee.id, directory_record={"active": True}),
+            )
+
+        assert response.status_code == 201, response.text
+        assert response.json()["coachee_id"] == str(coachee.id)
+        assert calls.person_lookups("coaching") == 0
+
+    async def test_hr_cannot_vouch_for_a_coachee_the_directory_does_not_know(
+        self, stack: StackHandle
+    ) -> None:
+        hr = stack.as_user(await stack.person(roles=["hr"]))
+
+        response = await hr.post(
             f"{BASE}/engagements",
-            json={
-                "coachee_id": str(uuid.uuid4()),
-                "track": "remedial",
-                "source": "incident",
-                "incident_id": str(uuid.uuid4()),
-                "goals": "x",
-            },
+            json=from_incident(uuid.uuid4(), directory_record={"active": True}),
         )
 
         assert response.status_code == 422
@@ -113,14 +146,7 @@ class TestRemedialFromIncident:
         other = await stack.person()
 
         response = await stack.as_user(employee).post(
-            f"{BASE}/engagements",
-            json={
-                "coachee_id": str(other.id),
-                "track": "remedial",
-                "source": "incident",
-                "incident_id": str(uuid.uuid4()),
-                "goals": "x",
-            },
+            f"{BASE}/engagements", json=from_incident(other.id)
         )
 
         assert response.status_code == 403

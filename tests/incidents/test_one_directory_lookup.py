@@ -64,6 +64,21 @@ class TestACoachingDecision:
         assert calls.person_lookups("incidents") == 1
         assert (calls.person_lookups("coaching"), calls.person_lookups("training")) == (0, 0)
 
+    async def test_one_that_does_not_suspend_reads_the_person_once_too(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        # Low severity coaches without suspending: no measures to tell coaching, so the
+        # engagement is opened on its own (POST /engagements) and still told the record.
+        await teaching_module(stack)
+
+        with calls_through_gateway(stack) as calls:
+            created = await report(stack, org.reporter, org.employee, severity="low")
+            await worker(stack).run_due()
+
+        assert calls.person_lookups("incidents") == 1
+        assert (calls.person_lookups("coaching"), calls.person_lookups("training")) == (0, 0)
+        assert (await as_hr(stack, org, created["id"]))["remedial_engagement_id"] is not None
+
     async def test_a_retried_job_reads_the_person_again_and_does_not_train_a_leaver(
         self, stack: StackHandle, org: Org
     ) -> None:

@@ -3590,6 +3590,8 @@ export interface components {
              * Format: uuid
              */
             coachee_id: string;
+            /** @description The coachee as the directory answered the incidents service moments ago: with source `incident` from the incidents service (`service:incidents`), coaching takes it as the directory's word that the coachee exists instead of asking the directory itself; from anyone else it is ignored. */
+            directory_record?: components["schemas"]["DirectoryRecord"] | null;
             /** Goals */
             goals: string;
             /**
@@ -4091,7 +4093,7 @@ export interface components {
          * @description The incident's measures as they are now (sent by the incidents service).
          */
         IncidentMeasuresPut: {
-            /** @description The person as the directory answered the incidents service moments ago: with `remedial`, coaching takes it as the directory's word that the coachee exists instead of asking the directory itself. */
+            /** @description The person as the directory answered the incidents service moments ago: with `remedial`, coaching takes it as the directory's word that the coachee exists instead of asking the directory itself (as on `POST /engagements`). */
             directory_record?: components["schemas"]["DirectoryRecord"] | null;
             /**
              * Person Id

@@ -61,6 +61,13 @@ class EngagementCreate(Strict):
     coach_id: uuid.UUID | None = Field(
         default=None, description="Assign a coach now (HR, or a coach assigning themselves)."
     )
+    directory_record: DirectoryRecord | None = Field(
+        default=None,
+        description="The coachee as the directory answered the incidents service moments "
+        "ago: with source `incident` from the incidents service (`service:incidents`), "
+        "coaching takes it as the directory's word that the coachee exists instead of asking "
+        "the directory itself; from anyone else it is ignored.",
+    )
 
 
 class EngagementRead(BaseModel):
@@ -314,7 +321,7 @@ class IncidentMeasuresPut(Strict):
         default=None,
         description="The person as the directory answered the incidents service moments "
         "ago: with `remedial`, coaching takes it as the directory's word that the coachee "
-        "exists instead of asking the directory itself.",
+        "exists instead of asking the directory itself (as on `POST /engagements`).",
     )
 
 

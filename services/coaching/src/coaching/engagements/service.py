@@ -58,7 +58,7 @@ from kit.db import flush_unless_duplicate, utcnow
 from kit.errors import Unprocessable
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
-from kit.vouched import DirectoryRecord, vouched
+from kit.vouched import vouched
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +77,8 @@ class Visible:
 
 
 async def create_engagement(
-    session: AsyncSession,
-    gateway: httpx.AsyncClient,
-    *,
-    caller: Caller,
-    data: EngagementCreate,
-    known: DirectoryRecord | None = None,
+    session: AsyncSession, gateway: httpx.AsyncClient, *, caller: Caller, data: EngagementCreate
 ) -> Created:
-    """``known``: the coachee's directory record as the incidents service vouched for it
-    (the caller decides whose word counts): the coachee is known to the directory without
-    asking it. The record names no manager, so it serves engagements from an incident."""
     rules.check_creation_shape(data)
     if data.source is Source.INCIDENT:
         rules.check_may_create(caller, data=data, coachee_manager_id=None)
@@ -98,15 +90,24 @@ async def create_engagement(
                 f"Incident {data.incident_id} was dismissed or found no violation; no "
                 "remedial coaching opens for it."
             )
+    # The incidents service read the coachee from the directory moments ago: its word (and
+    # nobody else's: a user's record is ignored) spares asking again. The record names no
+    # manager, which only engagements from an incident can do without.
+    known = (
+        vouched(data.directory_record, caller=caller, trusted="incidents")
+        if data.source is Source.INCIDENT
+        else None
+    )
     manager_id = None
-    if known is None or data.source is not Source.INCIDENT:
+    if known is None:
         coachee = await upstream.person(gateway, data.coachee_id)
         if coachee is None:
             raise PersonNotFound(f"There is no person {data.coachee_id} in the directory.")
         manager_id = coachee.manager_id
     rules.check_may_create(caller, data=data, coachee_manager_id=manager_id)
     engagement = Engagement.model_validate(
-        data.model_dump(exclude={"coach_id"}), update={"created_by": caller.principal_key}
+        data.model_dump(exclude={"coach_id", "directory_record"}),
+        update={"created_by": caller.principal_key},
     )
     # Only a remedial referral (not from an incident: incidents' measures say those)
     # suspends by being opened.
@@ -161,14 +162,13 @@ async def put_measures_and_open(
         session,
         gateway,
         caller=caller,
-        # The incidents service's word spares the directory lookup; nobody else's counts.
-        known=vouched(data.directory_record, caller=caller, trusted="incidents"),
         data=EngagementCreate(
             coachee_id=data.person_id,
             track=Track.REMEDIAL,
             source=Source.INCIDENT,
             incident_id=incident_id,
             goals=data.remedial.goals,
+            directory_record=data.directory_record,
         ),
     )
     return measures.model_copy(update={"engagement_id": created.engagement.id})

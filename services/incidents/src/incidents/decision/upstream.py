@@ -250,24 +250,28 @@ async def coaching_history(
 
 
 async def open_remedial_engagement(
-    gateway: httpx.AsyncClient, *, incident_id: uuid.UUID, coachee_id: uuid.UUID, goals: str
+    gateway: httpx.AsyncClient,
+    *,
+    incident_id: uuid.UUID,
+    coachee_id: uuid.UUID,
+    goals: str,
+    person: DirectoryPerson | None = None,
 ) -> uuid.UUID:
     """Ask coaching for the remedial engagement of this incident. Coaching keeps at most
     one per incident (a unique index), so a retry after a lost answer gets the same
     engagement back (200). No ``Idempotency-Key``: the incident id already is one, and a
-    key would cost coaching a claim and a seal on every call (issue 16)."""
-    response = await _call(
-        gateway,
-        "POST",
-        "/api/v1/coaching/engagements",
-        json={
-            "coachee_id": str(coachee_id),
-            "track": "remedial",
-            "source": "incident",
-            "incident_id": str(incident_id),
-            "goals": goals,
-        },
-    )
+    key would cost coaching a claim and a seal on every call (issue 16). ``person``, the
+    coachee as the directory answered us just now, spares coaching asking it again."""
+    body: dict[str, Any] = {
+        "coachee_id": str(coachee_id),
+        "track": "remedial",
+        "source": "incident",
+        "incident_id": str(incident_id),
+        "goals": goals,
+    }
+    if (record := directory_record(person)) is not None:
+        body["directory_record"] = record
+    response = await _call(gateway, "POST", "/api/v1/coaching/engagements", json=body)
     body = _json_of(response, expected=(200, 201))
     try:
         return uuid.UUID(str(body["id"]))

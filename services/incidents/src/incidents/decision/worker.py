@@ -224,6 +224,7 @@ class Worker:
                 incident_id=incident.id,
                 coachee_id=incident.person_id,
                 goals=remedial_goals(incident),
+                person=person,
             )
             return None, engagement_id
         status, reason = measure_status(incident)
