@@ -129,6 +129,44 @@ class TestKeptConnection:
         assert len(mail.to(str(org.manager.email))) == 2
 
 
+class TestRoundTrips:
+    async def test_a_refused_recipient_waits_and_the_others_of_the_batch_leave(
+        self, stack: StackHandle, org: Org, mail: MailCatcher
+    ) -> None:
+        sender = mailer(stack)
+        mail.refused = {str(org.manager.email)}
+        try:
+            for _ in range(3):
+                await report(stack, org.reporter, org.employee, severity="high")
+            await drain(stack)
+
+            assert await sender.send_due() == 3  # one batch of six, pipelined
+        finally:
+            mail.refused = set()
+
+        assert len(mail.to(str(org.hr.email))) == 3
+        assert mail.to(str(org.manager.email)) == []
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)):
+            assert await sender.send_all_due() == 3
+        assert len(mail.to(str(org.manager.email))) == 3
+
+    async def test_a_server_without_pipelining_gets_each_message_too(
+        self, stack: StackHandle, org: Org, mail: MailCatcher
+    ) -> None:
+        mail.pipelining = False
+        try:
+            for _ in range(2):
+                await report(stack, org.reporter, org.employee, severity="high")
+            await drain(stack)
+
+            assert await mailer(stack).send_all_due() == 4
+        finally:
+            mail.pipelining = True
+
+        assert len(mail.to(str(org.hr.email))) == 2
+        assert len(mail.to(str(org.manager.email))) == 2
+
+
 class TestOptingOut:
     async def test_the_settings_say_which_kinds_are_mandatory(
         self, stack: StackHandle, org: Org

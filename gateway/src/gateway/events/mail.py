@@ -27,6 +27,7 @@ import aiosmtplib
 from sqlalchemy import delete, update
 
 from gateway.config import GatewaySettings
+from gateway.events import smtp
 from gateway.events.models import EmailMessage
 from gateway.metrics import DELIVERIES_TOTAL
 from kit.db import Database, table_of, utcnow
@@ -93,7 +94,7 @@ class Mailer:
         self._sent = DELIVERIES_TOTAL.labels("email", "delivered")
         self._failed = DELIVERIES_TOTAL.labels("email", "failed")
         self.handover = Handover(LEASE)
-        self._smtp: aiosmtplib.SMTP | None = None
+        self._smtp: smtp.Pipelined | smtp.OneByOne | None = None
         # The settings and event loop the open connection was made with.
         self._smtp_for: tuple[GatewaySettings, asyncio.AbstractEventLoop] | None = None
 
@@ -126,10 +127,11 @@ class Mailer:
             timeout=settings.smtp_timeout_seconds,
         )
 
-    async def _connection(self) -> tuple[aiosmtplib.SMTP, bool]:
+    async def _connection(self) -> tuple[smtp.Pipelined | smtp.OneByOne, bool]:
         """The open SMTP connection and whether it is new: the background loop keeps one
         open between rounds (a connection and its greeting cost more than a message); it
-        is made again once the server closed it or the settings changed."""
+        is made again once the server closed it or the settings changed. Made by
+        aiosmtplib (STARTTLS, login); pipelined when the server offers it."""
         loop = asyncio.get_running_loop()
         kept = self._smtp
         if kept is not None and kept.is_connected and self._smtp_for == (self.settings, loop):
@@ -137,17 +139,23 @@ class Mailer:
         await self._disconnect()
         client = self._client()
         await client.connect()
-        self._smtp, self._smtp_for = client, (self.settings, loop)
-        return client, True
+        if client.is_ehlo_or_helo_needed:  # no STARTTLS or login asked for one yet
+            try:
+                await client.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await client.helo()
+        connection = (
+            smtp.Pipelined(client, timeout=self.settings.smtp_timeout_seconds)
+            if client.supports_extension("pipelining")
+            else smtp.OneByOne(client)
+        )
+        self._smtp, self._smtp_for = connection, (self.settings, loop)
+        return connection, True
 
     async def _disconnect(self) -> None:
-        client, self._smtp, self._smtp_for = self._smtp, None, None
-        if client is None or not client.is_connected:
-            return
-        try:
-            await client.quit()
-        except (aiosmtplib.SMTPException, OSError, RuntimeError):
-            client.close()
+        connection, self._smtp, self._smtp_for = self._smtp, None, None
+        if connection is not None:
+            await connection.close()
 
     async def send_due(self, *, keep_open: bool = False) -> int:
         """Send one batch of due messages; how many the server accepted."""
@@ -165,18 +173,26 @@ class Mailer:
         failed: list[tuple[Any, str]] = []
         envelope_from = email.utils.parseaddr(self.settings.mail_from)[1]
         index, reconnected = 0, False
+
+        def done(row: Any, refused: str | None) -> None:
+            nonlocal index
+            if refused is None:
+                sent.append(row)
+            else:
+                failed.append((row, refused))
+            index += 1
+
         while index < len(rows):
             fresh = True
             try:
-                client, fresh = await self._connection()
-                for row in rows[index:]:
-                    message = build_message(row, sender=self.settings.mail_from)
-                    try:
-                        await client.sendmail(envelope_from, [row.to_address], message)
-                        sent.append(row)
-                    except aiosmtplib.SMTPRecipientsRefused as error:
-                        failed.append((row, f"refused: {error}"))
-                    index += 1
+                connection, fresh = await self._connection()
+                messages = [
+                    smtp.Outgoing(
+                        row, row.to_address, build_message(row, sender=self.settings.mail_from)
+                    )
+                    for row in rows[index:]
+                ]
+                await connection.send(envelope_from, messages, done)
             except (aiosmtplib.SMTPException, OSError) as error:
                 await self._disconnect()
                 if not fresh and not reconnected:

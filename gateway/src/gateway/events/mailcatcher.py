@@ -29,6 +29,30 @@ class _Keeper:
     def __init__(self, catcher: MailCatcher) -> None:
         self.catcher = catcher
 
+    async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        # aiosmtpd reads pipelined commands in order but does not say so: say it, as
+        # relays do (RFC 2920), unless told to act like a server without it.
+        session.host_name = hostname
+        if self.catcher.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if address in self.catcher.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
@@ -41,11 +65,19 @@ class MailCatcher:
     """``start()`` listens on ``host:port`` (0: a free port, then read ``port``)."""
 
     def __init__(
-        self, *, host: str = "127.0.0.1", port: int = 0, directory: Path | None = None
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        directory: Path | None = None,
+        pipelining: bool = True,
     ) -> None:
         self.host = host
         self.port = port
         self.directory = directory
+        # Whether the server offers PIPELINING, and which recipients it refuses (tests).
+        self.pipelining = pipelining
+        self.refused: set[str] = set()
         self.messages: list[email.message.EmailMessage] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
