@@ -137,6 +137,27 @@ class TestDelivering:
             assert "reporter" not in raw
             assert "Q3 revenue" not in raw  # the description
 
+    async def test_handed_over_by_the_intake_they_leave_as_a_replay_sends_them(
+        self, stack: StackHandle, org: Org, admin: Person, receiver: WebhookReceiver
+    ) -> None:
+        webhook = await subscribe(stack, admin, receiver, event_types=["incident.decided"])
+        sender = webhook_sender(stack)
+        with sender.handover.active():  # its loop runs here: handed the intake's deliveries
+            await report(stack, org.reporter, org.employee, severity="high")
+            await drain(stack)
+            await sender.loop.round()  # what the woken loop does
+        [delivery] = await deliveries(stack, admin, webhook["id"])
+        replayed = await stack.as_user(admin).post(
+            f"{WEBHOOKS}/{webhook['id']}/deliveries/{delivery['id']}/replay"
+        )
+        await sender.send_all_due()  # claimed from the table, read from it
+
+        assert replayed.status_code == 202
+        assert (delivery["status"], delivery["attempts"]) == ("delivered", 1)
+        first, again = receiver.accepted()
+        assert first.body == again.body
+        assert first.webhook_id == again.webhook_id == delivery["event_id"]
+
     async def test_only_the_subscribed_types_are_sent(
         self, stack: StackHandle, org: Org, admin: Person, receiver: WebhookReceiver
     ) -> None:

@@ -197,24 +197,16 @@ class WebhookSender:
             endpoints, events = await self._context(session, deliveries)
             return deliveries, endpoints, events
 
-    async def _handed(
-        self,
-    ) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]] | None:
-        """Deliveries handed over by this process's intake, with what sending them needs;
-        one to an endpoint disabled since waits, like a claimed one would."""
+    def _handed(self) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]] | None:
+        """Deliveries handed over by this process's intake, with their endpoint and event
+        as the intake's transaction read them (an endpoint enabled then): sent without a
+        read of their own, as if sent the moment that transaction committed."""
         handed = self.handover.take(BATCH_SIZE)
         if not handed:
             return None
-        async with self.database.transaction(write=False) as session:
-            endpoints, events = await self._context(session, handed)
-        waiting = [d.id for d in handed if not endpoints[d.endpoint_id].enabled]
-        if waiting:
-            table = table_of(WebhookDelivery)
-            async with self.database.transaction() as session:
-                await session.execute(
-                    update(table).where(table.c.id.in_(waiting)).values(leased_until=None)
-                )
-        return [d for d in handed if d.id not in waiting], endpoints, events
+        endpoints = {d.endpoint_id: d.endpoint for d in handed}
+        events = {d.event_id: d.event for d in handed}
+        return handed, endpoints, events
 
     async def _context(
         self, session: AsyncSession, deliveries: Sequence[Any]
@@ -336,7 +328,8 @@ class WebhookSender:
     ) -> None:
         table = table_of(WebhookEndpoint)
         now = utcnow()
-        if succeeded:
+        # Only an endpoint that was failing has anything to clear (most rounds: none).
+        if any(endpoints[endpoint_id].failing_since is not None for endpoint_id in succeeded):
             await session.execute(
                 update(table)
                 .where(table.c.id.in_(succeeded), table.c.failing_since.is_not(None))
@@ -376,7 +369,7 @@ class WebhookSender:
         await intake.take_in(session, events=[event], outgoing=self.outgoing)
 
     async def _round(self) -> float:
-        while handed := await self._handed():
+        while handed := self._handed():
             await self._send(*handed)
         if wait := self.handover.time_to_look():
             return wait

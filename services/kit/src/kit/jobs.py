@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -152,16 +152,30 @@ class Handover:
         finally:
             self._active = False
 
-    def lease_rows(self, session: AsyncSession | Session, rows: list[dict[str, Any]]) -> None:
+    def lease_rows(
+        self,
+        session: AsyncSession | Session,
+        rows: list[dict[str, Any]],
+        *,
+        context: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         """Before ``rows`` are inserted in ``session``'s transaction: lease them to this
         process's loop and hand them to it after the commit (nothing when it is not
-        running here: the rows are claimed from the table as usual)."""
+        running here: the rows are claimed from the table as usual). ``context``, one
+        per row: more the loop gets with each (what the transaction read to write it),
+        so that it need not read it again."""
         if not self._active or not rows:
             return
         leased_until = utcnow() + self.lease
         for row in rows:
             row["leased_until"] = leased_until
-        call_after_commit(session, lambda: self._rows.extend(SimpleNamespace(**r) for r in rows))
+        extras = context or [{}] * len(rows)
+        call_after_commit(
+            session,
+            lambda: self._rows.extend(
+                SimpleNamespace(**r, **x) for r, x in zip(rows, extras, strict=True)
+            ),
+        )
 
     def take(self, limit: int) -> list[SimpleNamespace]:
         taken, self._rows = self._rows[:limit], self._rows[limit:]
