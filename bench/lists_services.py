@@ -15,9 +15,10 @@ generated series, no row through Python):
   the recent ones are still on time, or one in three the next day, so that the overdue
   filters have a full page at every size), and ``acknowledgements`` to that many rows of the
   current policy version;
-* coaching: ``engagements`` to that many rows (5 000 coachees, the seeded coaches; one in
-  twenty still proposed, one in twenty active, the rest completed or cancelled; four
-  sources, three tracks).
+* coaching: ``engagements`` to that many rows (5 000 coachees, one of them, the
+  ``coachee_id`` filter's, with one in 53 besides: a full page at every size; the seeded
+  coaches; one in twenty still proposed, one in twenty active, the rest completed or
+  cancelled; four sources, three tracks).
 
 Then it times as HR, through the gateway, the p50 of ``--runs`` sequential requests of each
 list with each filter it offers, first page and a deep page (the cursor of the row in the
@@ -92,6 +93,8 @@ DEPARTMENTS = ("Sales", "Marketing", "Engineering", "Finance", "Legal", "HR", "S
 ME = "emma.employee"
 MY_SHARE = 49
 BATCH = 200_000
+# The person number of the coachee the coachee_id filter asks for.
+COACHEE = 42
 
 
 class Dialect:
@@ -301,6 +304,12 @@ def coaching_statements(grown: Grown) -> list[str]:
     )
     incident = f"CASE WHEN i % 4 = 0 THEN {sql.person(f'{10 * PEOPLE} + i')} ELSE NULL END"
     coach = f"CASE WHEN i % 20 = 0 THEN NULL ELSE {sql.choice('i / 20', coaches)} END"
+    # The coachee_id filter's coachee is that of one engagement in 53 besides their share:
+    # a full page at every size (prime to the status, source and track cycles).
+    coachee = (
+        f"CASE WHEN i % 53 = 0 THEN {sql.person(str(COACHEE))} "
+        f"ELSE {sql.person(f'i % {PEOPLE}')} END"
+    )
     started = f"CASE WHEN i % 20 = 0 THEN NULL ELSE {sql.plus_hours('at', 48)} END"
     completed = f"CASE WHEN i % 20 > 2 THEN {sql.plus_hours('at', 720)} ELSE NULL END"
     cancelled = f"CASE WHEN i % 20 = 2 THEN {sql.plus_hours('at', 72)} ELSE NULL END"
@@ -310,7 +319,7 @@ def coaching_statements(grown: Grown) -> list[str]:
 INSERT INTO engagements (id, coachee_id, coach_id, track, source, incident_id, goals, status,
                          outcome, closing_note, created_by, created_at, started_at,
                          completed_at, cancelled_at, version)
-SELECT {sql.new_id()}, {sql.person(f"i % {PEOPLE}")}, {coach}, {track}, {source}, {incident},
+SELECT {sql.new_id()}, {coachee}, {coach}, {track}, {source}, {incident},
        'Grown by bench.lists_services.', {status}, {outcome}, NULL, 'bench', at, {started},
        {completed}, {cancelled}, 1
 FROM t"""
@@ -318,7 +327,7 @@ FROM t"""
 
 
 async def coaching_queries(grown: Grown, size: int, hr: str) -> list[Query]:
-    coachee = str(await _uuid(grown, "SELECT coachee_id FROM engagements LIMIT 1"))
+    coachee = str(uuid.UUID(int=COACHEE))
     coach = str(await _uuid(grown, "SELECT coach_id FROM engagements WHERE coach_id IS NOT NULL"))
     newest_first = await _cursor(
         grown, "SELECT created_at, id FROM engagements ORDER BY created_at DESC, id DESC", size // 2

@@ -89,6 +89,9 @@ class Engagement(Versioned, Base, table=True):
         # oldest first, their source checked row by row: any other index on the source
         # could not give the order across two sources).
         Index("ix_engagements_status_created_at_id", "status", "created_at", "id"),
+        # The candidates of one reason (one source): proposed ones of that source only, in
+        # order, not every proposed engagement checked row by row.
+        Index("ix_engagements_status_source_created_at_id", "status", "source", "created_at", "id"),
         Index("ix_engagements_coach_id_created_at_id", "coach_id", "created_at", "id"),
         Index("ix_engagements_track_created_at_id", "track", "created_at", "id"),
     )

@@ -155,13 +155,15 @@ async def _local(
     limit: int,
     cursor: str | None,
 ) -> tuple[list[Candidate], str | None]:
+    source = col(Engagement.source)
+    # One reason: its source by equality, which reads ix_engagements_status_source_created_at_id
+    # in order; both: the status index, the source checked on each row.
     if filters.reason in LOCAL_REASONS:
-        sources = [LOCAL_REASONS[filters.reason]]
+        of_source = source == LOCAL_REASONS[filters.reason]
     else:
-        sources = list(LOCAL_REASONS.values())
+        of_source = source.in_(list(LOCAL_REASONS.values()))
     statement = select(Engagement).where(
-        col(Engagement.status) == EngagementStatus.PROPOSED,
-        col(Engagement.source).in_(sources),
+        col(Engagement.status) == EngagementStatus.PROPOSED, of_source
     )
     if filters.department is not None:
         members = await upstream.department_members(gateway, filters.department)
