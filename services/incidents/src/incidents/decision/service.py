@@ -59,8 +59,8 @@ from incidents.incident.models import Incident, TimelineKind
 from incidents.metrics import DECISIONS_TOTAL
 from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
 from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
-from incidents.policy.service import published_policy, rules_of
-from kit.db import Database, UtcDateTime, table_of, utcnow
+from incidents.policy.service import published_policy, published_rules
+from kit.db import Database, UtcDateTime, column_values, table_of, utcnow
 from kit.errors import ServiceUnavailable
 from kit.fields import looking_back
 from kit.identity import Caller
@@ -365,7 +365,7 @@ async def _plan(session: AsyncSession, *, incident: Incident) -> Plan:
             facts=None,
             missing=error.detail,
         )
-    rules = list(await rules_of(session, policy=policy))
+    rules = await published_rules(session, policy=policy)
     facts = Facts(
         severity=incident.severity,
         category=incident.category,
@@ -742,7 +742,7 @@ async def _apply(
     The rows written once and never read back in the transaction (the decision, its
     assignments and timeline entries, a new report's jobs) go in with Core inserts, a
     statement per table: the ORM's unit of work cost more than the statements."""
-    await session.execute(_INSERT_DECISION, _values(decision))
+    await session.execute(_INSERT_DECISION, column_values(decision))
     replaces = incident.decision_id is not None
     incident.decision_id = decision.id
     incident.action = decision.action
@@ -788,7 +788,7 @@ async def _apply(
             )
     if new_jobs:
         queued = [PendingJob(incident_id=incident.id, kind=kind) for kind in new_jobs]
-        await session.execute(_INSERT_JOBS, [_values(job) for job in queued])
+        await session.execute(_INSERT_JOBS, [column_values(job) for job in queued])
     await timeline.write(session, entries)
     await session.flush()
     return assignments
@@ -821,7 +821,7 @@ async def _replace_assignments(
             role=None if decision.owner_id else decision.owner_role.value,
         )
     )
-    await session.execute(_INSERT_ASSIGNMENTS, [_values(row) for row in rows])
+    await session.execute(_INSERT_ASSIGNMENTS, [column_values(row) for row in rows])
     return rows
 
 
@@ -871,11 +871,6 @@ def _timeline_of(decision: Decision, *, actor: Caller | None) -> list[dict[str, 
 _INSERT_DECISION = insert(table_of(Decision))
 _INSERT_ASSIGNMENTS = insert(table_of(Assignment))
 _INSERT_JOBS = insert(table_of(PendingJob))
-
-
-def _values(row: Decision | Assignment | PendingJob) -> dict[str, Any]:
-    """A table model's column values, for a Core insert."""
-    return {column.key: getattr(row, column.key) for column in table_of(type(row)).columns}
 
 
 def _rule_at(rules: Sequence[EscalationRule], position: int | None) -> EscalationRule | None:

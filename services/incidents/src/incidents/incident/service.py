@@ -38,7 +38,7 @@ from incidents.incident.access import View
 from incidents.incident.models import Incident, TimelineEntry, TimelineKind, actionable
 from incidents.incident.schemas import IncidentCreate, IncidentUpdate, OverrideCreate
 from kit.concurrency import check_if_match
-from kit.db import Database, utcnow
+from kit.db import Database, insert_as_loaded, utcnow
 from kit.errors import ServiceUnavailable
 from kit.identity import Caller
 from kit.pagination import PageParams, paginate
@@ -113,8 +113,8 @@ async def report(
             reporter_id=reporter_id,
         )
         if writing:
-            session.add(incident)
-            await session.flush()
+            # The decision changes it right after (that UPDATE moves its version on).
+            await insert_as_loaded(session, incident)
             reported = timeline.row(
                 incident_id=incident.id,
                 kind=TimelineKind.REPORTED,

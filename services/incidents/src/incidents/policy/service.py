@@ -71,6 +71,29 @@ async def rules_of(session: AsyncSession, *, policy: EscalationPolicy) -> list[E
     return list(rules)
 
 
+# A published version's rules never change (``check_editable``), and every decision needs
+# those of the version in force: each version's are read once and kept, by its id.
+_PUBLISHED_RULES: dict[uuid.UUID, tuple[EscalationRule, ...]] = {}
+_VERSIONS_KEPT = 4
+
+
+async def published_rules(
+    session: AsyncSession, *, policy: EscalationPolicy
+) -> list[EscalationRule]:
+    """The rules of ``policy``, published, in evaluation order (as ``rules_of``)."""
+    if policy.status is not PolicyStatus.PUBLISHED:  # a draft's may still change
+        return await rules_of(session, policy=policy)
+    rules = _PUBLISHED_RULES.get(policy.id)
+    if rules is None:
+        rules = tuple(await rules_of(session, policy=policy))
+        for rule in rules:  # kept as read: a rollback of this session must not expire them
+            session.expunge(rule)
+        if len(_PUBLISHED_RULES) >= _VERSIONS_KEPT:
+            del _PUBLISHED_RULES[next(iter(_PUBLISHED_RULES))]
+        _PUBLISHED_RULES[policy.id] = rules
+    return list(rules)
+
+
 async def references_of(
     session: AsyncSession, *, policy: EscalationPolicy
 ) -> list[ReferenceIndexRead]:
