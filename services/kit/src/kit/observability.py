@@ -117,15 +117,20 @@ async def in_request_context(
         method = scope["method"]
         route = route_template(scope)
         observe_request(app_name, method, route, status, seconds)
-        access_logger.info(
-            "request",
-            extra={
+        if access_logger.isEnabledFor(logging.INFO):
+            # The record logger.info would make, without its walk up the stack for the
+            # caller's file and line (a tenth of the line's cost), which no log shows.
+            extra = {
                 "method": method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
-            },
-        )
+            }
+            access_logger.handle(
+                access_logger.makeRecord(
+                    access_logger.name, logging.INFO, __file__, 0, "request", (), None, extra=extra
+                )
+            )
 
 
 def _last_resort(error: Exception, scope: Scope) -> Response:
