@@ -2,8 +2,9 @@
 
 The request series are recorded by ``kit.observability.in_request_context`` (run by
 kit.edge), which already times every request and knows its route template: one clock and
-no second middleware layer on the hot path. Labels are route *templates* (``/items/{id}``), never raw
-paths, so the number of series stays bounded whatever the traffic.
+no second middleware layer on the hot path. Labels are route *templates*
+(``/items/{id}``), never raw paths, so the number of series stays bounded whatever the
+traffic.
 
 Apps declare their own series (``gateway.metrics``, ``incidents.metrics``) in the same
 default registry, so one scrape shows both.
