@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, true
+from sqlalchemy import ColumnElement, and_, insert, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -120,8 +120,9 @@ def _beyond_ids(audience: routing.Audience) -> tuple[object, ...]:
 
 @dataclass(slots=True)
 class _Directory:
-    """The people a batch of events names, asked in as few queries as the batch allows:
-    everyone named by id in one, each distinct role/group/manager audience in one."""
+    """The people a batch of events names, asked in one query: everyone named by id, and
+    everyone each distinct role/group/manager audience names (a column per audience says
+    who it takes)."""
 
     by_id: dict[uuid.UUID, _Recipient]
     beyond_ids: dict[tuple[object, ...], list[_Recipient]]
@@ -136,15 +137,28 @@ class _Directory:
     ) -> _Directory:
         audiences = [audience for _, found in routed for audience in found]
         ids = {i for a in audiences for i in (*a.people, *([a.about] if a.about else []))}
-        by_id: dict[uuid.UUID, _Recipient] = {}
-        if ids:
-            rows = await session.execute(select(*_RECIPIENT).where(col(Person.id).in_(ids)))
-            by_id = {row.id: row for row in rows}
         beyond_ids: dict[tuple[object, ...], list[_Recipient]] = {}
+        takes: dict[tuple[object, ...], ColumnElement[bool]] = {}
         for audience in audiences:
             key = _beyond_ids(audience)
-            if key not in beyond_ids:
-                beyond_ids[key] = await _resolve(session, audience, group_roles=group_roles)
+            if key in beyond_ids:
+                continue
+            beyond_ids[key] = []
+            who = _who(audience, group_roles=group_roles)
+            if who is not None:
+                takes[key] = and_(col(Person.active).is_(True), who)
+        by_id: dict[uuid.UUID, _Recipient] = {}
+        wanted = [*([col(Person.id).in_(ids)] if ids else []), *takes.values()]
+        if not wanted:
+            return cls(by_id=by_id, beyond_ids=beyond_ids)
+        columns = [take.label(f"takes_{n}") for n, take in enumerate(takes.values())]
+        rows = await session.execute(select(*_RECIPIENT, *columns).where(or_(*wanted)))
+        for row in rows:
+            if row.id in ids:
+                by_id[row.id] = row
+            for n, key in enumerate(takes):
+                if row[len(_RECIPIENT) + n]:
+                    beyond_ids[key].append(row)
         return cls(by_id=by_id, beyond_ids=beyond_ids)
 
     def people(self, audience: routing.Audience) -> list[_Recipient]:
@@ -282,11 +296,11 @@ async def _wanting_email(
     return wanted - {(row.person_id, row.kind) for row in opted_out}
 
 
-async def _resolve(
-    session: AsyncSession, audience: routing.Audience, *, group_roles: Mapping[str, str]
-) -> list[_Recipient]:
-    """The active people an audience names by role, group, manager or as everyone (those
-    it names by id come from :class:`_Directory`)."""
+def _who(
+    audience: routing.Audience, *, group_roles: Mapping[str, str]
+) -> ColumnElement[bool] | None:
+    """Whom an audience names by role, group, manager or as everyone (those it names by
+    id are taken by id), as a condition on ``people``; ``None``: no one that way."""
     who: list[ColumnElement[bool]] = []
     roles = [Role(role) for role in audience.roles if role in Role.__members__.values()]
     if roles:
@@ -298,7 +312,4 @@ async def _resolve(
     if audience.managers_of:
         managers = select(col(Person.manager_id)).where(col(Person.id).in_(audience.managers_of))
         who.append(col(Person.id).in_(managers.scalar_subquery()))
-    if not who:
-        return []
-    statement = select(*_RECIPIENT).where(col(Person.active).is_(True), or_(*who))
-    return list(await session.execute(statement))
+    return or_(*who) if who else None
