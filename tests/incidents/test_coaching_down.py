@@ -6,6 +6,7 @@ import time
 
 from gateway.resilience import BreakerState, CircuitBreaker
 from tests.incidents.conftest import Org, as_hr, coaching_down, days_ago, report, worker
+from tests.support.heap import heap_frozen
 from tests.support.hung import hung_upstream
 from tests.support.stack import StackHandle
 
@@ -122,10 +123,11 @@ class TestCoachingHangs:
             gateway_state.upstreams["coaching"] = hung
             try:
                 timed = []
-                for _ in range(reports):
-                    started = time.monotonic()
-                    created = await report(stack, org.reporter, org.employee, severity="medium")
-                    timed.append((time.monotonic() - started, created["status"]))
+                with heap_frozen():
+                    for _ in range(reports):
+                        started = time.monotonic()
+                        created = await report(stack, org.reporter, org.employee, severity="medium")
+                        timed.append((time.monotonic() - started, created["status"]))
                 state_after = breaker.state
             finally:
                 gateway_state.upstreams["coaching"] = previous
