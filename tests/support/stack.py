@@ -8,7 +8,6 @@ the same with real processes.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -60,39 +59,14 @@ COMMON: dict[str, Any] = {
 
 
 class LateASGITransport(httpx.AsyncBaseTransport):
-    """An ASGI transport whose app is set after construction (the wiring is circular).
-
-    A service that gives up on a call (its time budget) does not cancel the gateway's
-    handling of it, as over a real socket: the gateway finishes the request and its answer
-    is dropped. Cancelled mid-statement instead, the gateway would break the database
-    connection the test stack shares on PostgreSQL (one connection, a savepoint per
-    session) for every request after it."""
+    """An ASGI transport whose app is set after construction (the wiring is circular)."""
 
     def __init__(self) -> None:
         self.app: FastAPI | None = None
-        self._abandoned: set[asyncio.Future[httpx.Response]] = set()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert self.app is not None, "transport used before it was wired"
-        handling = asyncio.ensure_future(
-            httpx.ASGITransport(self.app).handle_async_request(request)
-        )
-        try:
-            return await asyncio.shield(handling)
-        except asyncio.CancelledError:
-            self._abandoned.add(handling)
-            handling.add_done_callback(self._forget)
-            raise
-
-    def _forget(self, handling: asyncio.Future[httpx.Response]) -> None:
-        self._abandoned.discard(handling)
-        if not handling.cancelled():
-            handling.exception()  # retrieved: nobody is waiting for this answer any more
-
-    async def finish_abandoned(self) -> None:
-        """Let the calls whose callers gave up finish before the apps shut down."""
-        if self._abandoned:
-            await asyncio.wait(set(self._abandoned), timeout=10)
+        return await httpx.ASGITransport(self.app).handle_async_request(request)
 
 
 class SwitchableTransport(httpx.AsyncBaseTransport):
@@ -193,10 +167,7 @@ async def running_stack(databases: DatabaseSet) -> AsyncIterator[Stack]:
     async with contextlib.AsyncExitStack() as lifespans:
         for app in apps.values():
             await lifespans.enter_async_context(app.router.lifespan_context(app))
-        try:
-            yield Stack(apps=apps, settings=settings, upstreams=upstreams)
-        finally:
-            await to_gateway.finish_abandoned()
+        yield Stack(apps=apps, settings=settings, upstreams=upstreams)
 
 
 @dataclass
