@@ -68,6 +68,19 @@ class Assignment(Base, table=True):
             sqlite_where=text(OPEN),
             postgresql_where=text(OPEN),
         ),
+        # A person's open ones (``/me/assignments`` with overdue, in progress or not
+        # started): their person index walks every row they ever had, most completed, and
+        # reads each to tell; this one holds only the open ones and tells them apart.
+        Index(
+            "ix_assignments_open_person_id_created_at_id",
+            "person_id",
+            "created_at",
+            "id",
+            "due_at",
+            "started_at",
+            sqlite_where=text(OPEN),
+            postgresql_where=text(OPEN),
+        ),
         # The open ones by due date: where the on-time ones (in progress, not started)
         # begin in the list's order, found without walking the overdue ones before them
         # (assignments.service._start_of_on_time).
