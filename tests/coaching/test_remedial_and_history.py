@@ -10,8 +10,10 @@ from typing import Any
 import httpx
 import time_machine
 from sqlalchemy import func
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
+from coaching.db import outbox
 from coaching.models import Engagement, IncidentMeasure
 from tests.coaching.support import BASE, act, active_engagement, open_remedial
 from tests.support.calls import calls_through_gateway
@@ -152,6 +154,17 @@ class TestRemedialFromIncident:
         assert response.status_code == 403
 
 
+async def engagements_of(stack: StackHandle, incident_id: uuid.UUID) -> int:
+    """How many engagements coaching holds for the incident."""
+    async with stack.stack.database("coaching").transaction(write=False) as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Engagement)
+            .where(col(Engagement.incident_id) == incident_id)
+        )
+    return count or 0
+
+
 class TestConcurrentRemedialCreation:
     async def test_racing_creates_for_one_incident_make_one_engagement(
         self, committed_stack: StackHandle
@@ -171,14 +184,7 @@ class TestConcurrentRemedialCreation:
         assert {r.json()["id"] for r in responses if r.status_code in (200, 201)} == {
             responses[0].json()["id"]
         }
-        database = committed_stack.stack.database("coaching")
-        async with database.transaction(write=False) as session:
-            count = await session.scalar(
-                select(func.count())
-                .select_from(Engagement)
-                .where(col(Engagement.incident_id) == incident_id)
-            )
-        assert count == 1
+        assert await engagements_of(committed_stack, incident_id) == 1
 
 
 class TestMeasuresWithTheRemedialEngagement:
@@ -262,6 +268,63 @@ class TestMeasuresWithTheRemedialEngagement:
         assert calls.person_lookups("coaching") == 0
         opened = await open_remedial(stack, coachee, incident_id=incident_id)
         assert (opened.status_code, opened.json()["id"]) == (200, response.json()["engagement_id"])
+
+    async def test_the_opened_engagement_is_announced_once(self, stack: StackHandle) -> None:
+        coachee, incident_id = await stack.person(), uuid.uuid4()
+        record = {"active": True, "department": "Sales"}
+        first = await self.put(stack, coachee.id, incident_id, directory_record=record)
+
+        await self.put(stack, coachee.id, incident_id, directory_record=record)
+
+        table = outbox.table
+        async with stack.stack.database("coaching").transaction(write=False) as session:
+            announced = (
+                await session.scalars(
+                    sa_select(table.c.data).where(table.c.type == "coaching.engagement.opened")
+                )
+            ).all()
+        assert [data for data in announced if data["incident_id"] == str(incident_id)] == [
+            {
+                "engagement_id": first.json()["engagement_id"],
+                "coachee_id": str(coachee.id),
+                "coach_person_id": None,
+                "track": "remedial",
+                "source": "incident",
+                "status": "proposed",
+                "incident_id": str(incident_id),
+            }
+        ]
+
+    async def test_racing_calls_for_one_incident_open_one_engagement(
+        self, committed_stack: StackHandle
+    ) -> None:
+        coachee, incident_id = await committed_stack.person(), uuid.uuid4()
+        record = {"active": True, "department": "Sales"}
+
+        responses = await asyncio.gather(
+            *(
+                self.put(committed_stack, coachee.id, incident_id, directory_record=record)
+                for _ in range(10)
+            )
+        )
+
+        assert [r.status_code for r in responses] == [200] * 10
+        assert len({r.json()["engagement_id"] for r in responses}) == 1
+        assert await engagements_of(committed_stack, incident_id) == 1
+
+    async def test_an_incident_linked_to_another_person_records_neither(
+        self, stack: StackHandle
+    ) -> None:
+        someone, coachee, incident_id = await stack.person(), await stack.person(), uuid.uuid4()
+        assert (await open_remedial(stack, someone, incident_id=incident_id)).status_code == 201
+
+        response = await self.put(stack, coachee.id, incident_id, directory_record={"active": True})
+
+        assert response.status_code == 409
+        assert response.json()["type"] == "urn:smp:problem:incident-already-linked"
+        database = stack.stack.database("coaching")
+        async with database.transaction(write=False) as session:
+            assert await session.get(IncidentMeasure, incident_id) is None
 
     async def test_nobody_but_the_incidents_service_sends_measures_with_a_record(
         self, stack: StackHandle

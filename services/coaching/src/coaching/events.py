@@ -13,25 +13,75 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from coaching.db import outbox
-from coaching.models import AmbassadorApplication, ApplicationStatus, Coach, Engagement
+from coaching.models import (
+    AmbassadorApplication,
+    ApplicationStatus,
+    Coach,
+    Engagement,
+    EngagementStatus,
+    Source,
+    Track,
+)
 
 
 async def _engagement(session: AsyncSession, engagement: Engagement) -> dict[str, Any]:
     coach = await session.get(Coach, engagement.coach_id) if engagement.coach_id else None
+    return _engagement_data(
+        engagement_id=engagement.id,
+        coachee_id=engagement.coachee_id,
+        coach_person_id=coach.person_id if coach else None,
+        track=engagement.track,
+        source=engagement.source,
+        status=engagement.status,
+        incident_id=engagement.incident_id,
+    )
+
+
+def _engagement_data(
+    *,
+    engagement_id: uuid.UUID,
+    coachee_id: uuid.UUID,
+    coach_person_id: uuid.UUID | None,
+    track: Track,
+    source: Source,
+    status: EngagementStatus,
+    incident_id: uuid.UUID | None,
+) -> dict[str, Any]:
     return {
-        "engagement_id": engagement.id,
-        "coachee_id": engagement.coachee_id,
-        "coach_person_id": coach.person_id if coach else None,
-        "track": engagement.track.value,
-        "source": engagement.source.value,
-        "status": engagement.status.value,
-        "incident_id": engagement.incident_id,
+        "engagement_id": engagement_id,
+        "coachee_id": coachee_id,
+        "coach_person_id": coach_person_id,
+        "track": track.value,
+        "source": source.value,
+        "status": status.value,
+        "incident_id": incident_id,
     }
 
 
 async def engagement_opened(session: AsyncSession, *, engagement: Engagement) -> None:
     """``coaching.engagement.opened``: a new engagement (proposed, or with its coach)."""
     await outbox.emit(session, "coaching.engagement.opened", await _engagement(session, engagement))
+
+
+async def remedial_engagement_opened(
+    session: AsyncSession,
+    *,
+    engagement_id: uuid.UUID,
+    coachee_id: uuid.UUID,
+    incident_id: uuid.UUID,
+) -> None:
+    """``coaching.engagement.opened`` for an incident's remedial engagement just inserted
+    (proposed, no coach yet), from its values: no row to load."""
+    data = _engagement_data(
+        engagement_id=engagement_id,
+        coachee_id=coachee_id,
+        coach_person_id=None,
+        track=Track.REMEDIAL,
+        source=Source.INCIDENT,
+        status=EngagementStatus.PROPOSED,
+        incident_id=incident_id,
+    )
+    await outbox.emit(session, "coaching.engagement.opened", data)
 
 
 async def coach_assigned(

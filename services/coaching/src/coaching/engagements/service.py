@@ -7,18 +7,21 @@ decided by ``rules`` from the caller's relation to it (its ``Audience``).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
-from sqlalchemy import ColumnElement, and_, case, func, or_
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, or_
 from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from coaching import events, upstream
 from coaching.coaches.service import check_capacity, coach_of_person, lock_coach, person_ids_of
+from coaching.db import insert_unless_present
 from coaching.engagements import rules
 from coaching.engagements.rules import Audience
 from coaching.errors import (
@@ -54,7 +57,7 @@ from coaching.schemas import (
     WindowCount,
 )
 from kit.concurrency import check_if_match
-from kit.db import flush_unless_duplicate, utcnow
+from kit.db import UtcDateTime, flush_unless_duplicate, table_of, utcnow
 from kit.errors import Unprocessable
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
@@ -158,29 +161,81 @@ async def put_measures_and_open(
     measures = await put_measures(session, incident_id=incident_id, data=data)
     if data.remedial is None:
         return measures
-    created = await create_engagement(
-        session,
-        gateway,
-        caller=caller,
-        data=EngagementCreate(
-            coachee_id=data.person_id,
-            track=Track.REMEDIAL,
-            source=Source.INCIDENT,
-            incident_id=incident_id,
-            goals=data.remedial.goals,
-            directory_record=data.directory_record,
-        ),
+    engagement_id = await _open_for_incident(
+        session, gateway, caller=caller, incident_id=incident_id, data=data
     )
-    return measures.model_copy(update={"engagement_id": created.engagement.id})
+    return measures.model_copy(update={"engagement_id": engagement_id})
+
+
+async def _open_for_incident(
+    session: AsyncSession,
+    gateway: httpx.AsyncClient,
+    *,
+    caller: Caller,
+    incident_id: uuid.UUID,
+    data: IncidentMeasuresPut,
+) -> uuid.UUID:
+    """The incident's remedial engagement, as ``POST /engagements`` with source `incident`
+    opens it, for the measures just recorded open (so not withdrawn) by the incidents
+    service (the router admits no one else). With its directory record (every decision's
+    call) it is one insert, which the unique index on the incident turns into nothing when
+    the incident has its engagement already (a retry, a concurrent call): then that one."""
+    assert data.remedial is not None
+    if data.directory_record is None:  # coaching asks the directory, as POST does
+        created = await create_engagement(
+            session,
+            gateway,
+            caller=caller,
+            data=EngagementCreate(
+                coachee_id=data.person_id,
+                track=Track.REMEDIAL,
+                source=Source.INCIDENT,
+                incident_id=incident_id,
+                goals=data.remedial.goals,
+            ),
+        )
+        return created.engagement.id
+    engagement_id = uuid.uuid4()
+    opened = await insert_unless_present(
+        session,
+        Engagement,
+        {
+            "id": engagement_id,
+            "coachee_id": data.person_id,
+            "track": Track.REMEDIAL,
+            "source": Source.INCIDENT,
+            "incident_id": incident_id,
+            "goals": data.remedial.goals,
+            "created_by": caller.principal_key,
+        },
+        unique="incident_id",
+    )
+    if not opened:
+        existing = await _of_incident(session, incident_id=incident_id, coachee_id=data.person_id)
+        assert existing is not None  # the insert found it
+        return existing.id
+    await events.remedial_engagement_opened(
+        session, engagement_id=engagement_id, coachee_id=data.person_id, incident_id=incident_id
+    )
+    return engagement_id
 
 
 async def _for_incident(session: AsyncSession, *, data: EngagementCreate) -> Engagement | None:
-    existing = await session.scalar(
-        select(Engagement).where(col(Engagement.incident_id) == data.incident_id)
-    )
-    if existing is not None and existing.coachee_id != data.coachee_id:
+    assert data.incident_id is not None  # check_creation_shape: source incident has one
+    return await _of_incident(session, incident_id=data.incident_id, coachee_id=data.coachee_id)
+
+
+_OF_INCIDENT = select(Engagement).where(col(Engagement.incident_id) == bindparam("incident_id"))
+
+
+async def _of_incident(
+    session: AsyncSession, *, incident_id: uuid.UUID, coachee_id: uuid.UUID
+) -> Engagement | None:
+    """The incident's engagement, if it has one; it must be for ``coachee_id``."""
+    existing = await session.scalar(_OF_INCIDENT, {"incident_id": incident_id})
+    if existing is not None and existing.coachee_id != coachee_id:
         raise IncidentAlreadyLinked(
-            f"Incident {data.incident_id} already has an engagement for another person."
+            f"Incident {incident_id} already has an engagement for another person."
         )
     return existing
 
@@ -410,34 +465,9 @@ async def remedial_counts(
     person's engagements (on coachee_id): what incidents needs to decide, whatever the
     length of the person's history."""
     now = utcnow()
-    remedial = col(Engagement.track) == Track.REMEDIAL
-    completed = [
-        func.coalesce(
-            func.sum(
-                case(
-                    (
-                        and_(
-                            remedial,
-                            col(Engagement.status) == EngagementStatus.COMPLETED,
-                            col(Engagement.completed_at) >= now - dt.timedelta(days=window),
-                        ),
-                        1,
-                    ),
-                    else_=0,
-                )
-            ),
-            0,
-        )
-        for window in windows
-    ]
-    active = func.coalesce(
-        func.sum(case((and_(remedial, col(Engagement.status).in_(OPEN_STATUSES)), 1), else_=0)),
-        0,
-    )
+    cutoffs = {f"since_{i}": now - dt.timedelta(days=window) for i, window in enumerate(windows)}
     row = (
-        await session.execute(
-            core_select(active, *completed).where(col(Engagement.coachee_id) == person_id)
-        )
+        await session.execute(_remedial_counts(len(windows)), {"person_id": person_id, **cutoffs})
     ).one()
     return RemedialCounts(
         person_id=person_id,
@@ -447,6 +477,31 @@ async def remedial_counts(
             for window, count in zip(windows, row[1:], strict=True)
         ],
     )
+
+
+def _count_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@functools.cache
+def _remedial_counts(window_count: int) -> Select[*tuple[Any, ...]]:
+    """The open remedial engagements of ``person_id``, then those completed since each of
+    ``since_0``, ``since_1``...: built once per number of windows, on the table's columns
+    (no ORM entity to compile for), as incidents asks it on every decision (issue 16)."""
+    engagement = table_of(Engagement).c
+    remedial = engagement.track == Track.REMEDIAL
+    completed = [
+        _count_of(
+            and_(
+                remedial,
+                engagement.status == EngagementStatus.COMPLETED,
+                engagement.completed_at >= bindparam(f"since_{i}", type_=UtcDateTime),
+            )
+        )
+        for i in range(window_count)
+    ]
+    active = _count_of(and_(remedial, engagement.status.in_(OPEN_STATUSES)))
+    return core_select(active, *completed).where(engagement.coachee_id == bindparam("person_id"))
 
 
 # -- sessions -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import col, select
 
 from coaching import events
+from coaching.db import insert_unless_present
 from coaching.models import (
     OPEN_STATUSES,
     Engagement,
@@ -21,7 +22,7 @@ from coaching.models import (
     Track,
 )
 from coaching.schemas import IncidentMeasuresPut, IncidentMeasuresRead
-from kit.db import flush_unless_duplicate, utcnow
+from kit.db import utcnow
 
 
 def suspended(
@@ -67,21 +68,26 @@ async def put_measures(
     """Record the incident's measures as they are now; a withdrawal cancels its remedial
     engagement. Saying the same again changes nothing."""
     was_suspended = await is_suspended(session, data.person_id)
-    measure, fresh = await _locked(session, incident_id=incident_id, data=data)
-    if not fresh:  # a row just written already says all this (no second statement)
-        measure.person_id = data.person_id
-        measure.suspends_ambassador = data.suspends_ambassador
-        measure.status = data.status
-        measure.updated_at = utcnow()
-        session.add(measure)
+    # The first word about an incident (every decision's) is one insert; a later one, or a
+    # concurrent first word that won, updates the row under its lock.
+    fresh = await insert_unless_present(
+        session,
+        IncidentMeasure,
+        {
+            "incident_id": incident_id,
+            "person_id": data.person_id,
+            "suspends_ambassador": data.suspends_ambassador,
+            "status": data.status,
+        },
+        unique="incident_id",
+    )
+    if not fresh:
+        await _update_locked(session, incident_id=incident_id, data=data)
     cancelled = False
     if data.status is MeasureStatus.WITHDRAWN:
         cancelled = await _cancel_engagement(session, incident_id=incident_id, reason=data.reason)
     await session.flush()
-    # An open incident whose decision suspends is a suspension by itself: no need to ask.
-    now_suspended = (
-        data.suspends_ambassador and data.status is MeasureStatus.OPEN
-    ) or await is_suspended(session, data.person_id)
+    now_suspended = await _suspended_now(session, data=data, fresh=fresh, was=was_suspended)
     await events.ambassador_suspension(
         session,
         person_id=data.person_id,
@@ -100,6 +106,20 @@ async def put_measures(
     )
 
 
+async def _suspended_now(
+    session: AsyncSession, *, data: IncidentMeasuresPut, fresh: bool, was: bool
+) -> bool:
+    """Whether the person is suspended after these measures, asked only when they can have
+    changed it: an open incident whose decision suspends is a suspension by itself, and a
+    new measure that does not suspend changes nothing (the incident's own engagement, which
+    a withdrawal cancels, counts only through its measure)."""
+    if data.suspends_ambassador and data.status is MeasureStatus.OPEN:
+        return True
+    if fresh and not data.suspends_ambassador:
+        return was
+    return await is_suspended(session, data.person_id)
+
+
 async def withdrawn(session: AsyncSession, incident_id: uuid.UUID) -> bool:
     """The incident was dismissed or found no violation: no engagement opens for it."""
     status = await session.scalar(
@@ -108,28 +128,17 @@ async def withdrawn(session: AsyncSession, incident_id: uuid.UUID) -> bool:
     return status is MeasureStatus.WITHDRAWN
 
 
-async def _locked(
+async def _update_locked(
     session: AsyncSession, *, incident_id: uuid.UUID, data: IncidentMeasuresPut
-) -> tuple[IncidentMeasure, bool]:
-    """The incident's row, locked for this transaction, and whether it was just created
-    from ``data`` (the first word)."""
+) -> None:
+    """The incident's row, locked for this transaction, set to what ``data`` says."""
     measure = await session.get(IncidentMeasure, incident_id, with_for_update=True)
-    if measure is not None:
-        return measure, False
-    fresh = IncidentMeasure(
-        incident_id=incident_id,
-        person_id=data.person_id,
-        suspends_ambassador=data.suspends_ambassador,
-        status=data.status,
-    )
-    if await flush_unless_duplicate(session, fresh):
-        return fresh, True
-    # A concurrent first word won: take its row.
-    raced = await session.get(
-        IncidentMeasure, incident_id, with_for_update=True, populate_existing=True
-    )
-    assert raced is not None
-    return raced, False
+    assert measure is not None  # the insert found it
+    measure.person_id = data.person_id
+    measure.suspends_ambassador = data.suspends_ambassador
+    measure.status = data.status
+    measure.updated_at = utcnow()
+    session.add(measure)
 
 
 async def _cancel_engagement(
