@@ -82,6 +82,23 @@ async def test_an_entry_in_use_is_reloaded_in_the_background_before_it_expires()
     assert loads.calls == 2
 
 
+async def test_without_refresh_ahead_an_entry_is_served_until_it_expires_then_loaded() -> None:
+    loads = Loads()
+    clock = Clock()
+    cache = SharedLoadCache(loads, ttl=5, refresh_ahead=False, clock=clock)
+    await cache.get("emma")
+    loads.value = "newer"
+
+    clock.now += 4.5  # past 80 % of the ttl: no load beside the request
+    assert await cache.get("emma") == "value:emma"
+    await asyncio.sleep(0)
+    assert loads.calls == 1
+
+    clock.now += 1  # expired: the caller loads it
+    assert await cache.get("emma") == "newer:emma"
+    assert loads.calls == 2
+
+
 async def test_a_reload_that_finds_nothing_drops_the_entry() -> None:
     loads = Loads()
     clock = Clock()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import time
-
-import pytest
 
 from gateway.resilience import BreakerState, CircuitBreaker
 from tests.incidents.conftest import Org, as_hr, coaching_down, days_ago, report, worker
@@ -113,13 +110,6 @@ class TestCoachingHangs:
     out at the decision's budget (not at its own 30 s), its breaker counts the timeouts and
     opens, and every report is answered within a second."""
 
-    @pytest.mark.xfail(
-        bool(os.environ.get("TEST_POSTGRES_URL")),
-        reason="known, open: in the whole PostgreSQL run the gateway's shared test connection "
-        "is left in an invalid savepoint before this test and a report gets a 503; passes alone "
-        "and in its directory (see the session's closing note on issue 16)",
-        strict=False,
-    )
     async def test_reports_are_answered_within_a_second_and_the_breaker_opens(
         self, stack: StackHandle, org: Org
     ) -> None:

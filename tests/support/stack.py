@@ -99,6 +99,11 @@ def build_settings(databases: DatabaseSet) -> dict[str, Any]:
             # Test receivers listen on loopback, over plain http.
             webhook_allow_http=True,
             webhook_allow_private_addresses=True,
+            # The background reload of a caller's cached roles would open a session in a task
+            # of its own beside the request's, on the one connection a test shares: their
+            # savepoints interleave and the connection is left unusable (seen on PostgreSQL
+            # when a test ran longer than 80 % of the cache's 5 s).
+            principal_cache_refresh_ahead=False,
             **COMMON,
         ),
         "training": TrainingSettings(

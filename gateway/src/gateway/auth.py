@@ -110,10 +110,17 @@ _PERSON_ROLES = (
 class PersonRoles:
     """Loads a person's active flag and roles, with a short per-process cache."""
 
-    def __init__(self, database: Database, *, group_roles: dict[str, str], ttl: float) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        group_roles: dict[str, str],
+        ttl: float,
+        refresh_ahead: bool = True,
+    ) -> None:
         self.database = database
         self.group_roles = group_roles
-        self._cache = SharedLoadCache(self._load, ttl=ttl)
+        self._cache = SharedLoadCache(self._load, ttl=ttl, refresh_ahead=refresh_ahead)
         # OIDC claim value -> person id (the match never changes for a given person).
         self._claim_ids: dict[str, uuid.UUID] = {}
 
@@ -162,9 +169,9 @@ class _CachedClient:
 class ApiClientKeys:
     """Checks API client secrets, with a short per-process cache, and records use."""
 
-    def __init__(self, database: Database, *, ttl: float) -> None:
+    def __init__(self, database: Database, *, ttl: float, refresh_ahead: bool = True) -> None:
         self.database = database
-        self._cache = SharedLoadCache(self._load, ttl=ttl)
+        self._cache = SharedLoadCache(self._load, ttl=ttl, refresh_ahead=refresh_ahead)
         self._recorded_use: dict[uuid.UUID, float] = {}
 
     async def authenticate(self, token: str) -> Caller:

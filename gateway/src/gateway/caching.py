@@ -26,7 +26,8 @@ REFRESH_AFTER = 0.8
 class SharedLoadCache(Generic[K, V]):
     """``await get(key)``: the cached value, or ``load(key)``'s result, kept ``ttl`` seconds
     (a value is never older than that; one used after ``REFRESH_AFTER`` of it is reloaded in
-    the background while it is still served).
+    the background while it is still served, unless ``refresh_ahead`` is off: then it is
+    served until it expires and the next caller loads it).
 
     ``None`` (nothing found) is returned but not kept, so a record created a moment later
     is seen at once. A load is a task of its own: a caller that is cancelled while waiting
@@ -38,9 +39,11 @@ class SharedLoadCache(Generic[K, V]):
         load: Callable[[K], Awaitable[V | None]],
         *,
         ttl: float,
+        refresh_ahead: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ttl = ttl
+        self.refresh_ahead = refresh_ahead
         self._load = load
         self._clock = clock
         # key -> (value, when to reload it in the background, when it expires)
@@ -51,7 +54,7 @@ class SharedLoadCache(Generic[K, V]):
         now = self._clock()
         cached = self._values.get(key)
         if cached is not None and now < cached[2]:
-            if now >= cached[1] and key not in self._loads:
+            if self.refresh_ahead and now >= cached[1] and key not in self._loads:
                 self._start_load(key)  # not awaited: this caller gets the cached value
             return cached[0]
         load = self._loads.get(key) or self._start_load(key)

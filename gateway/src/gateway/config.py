@@ -35,6 +35,9 @@ class GatewaySettings(EncryptionSettings):
     dev_token_lifetime_hours: int = 12
     # How long a person's active flag and roles are cached per gateway process.
     principal_cache_seconds: float = 5.0
+    # An entry in use is reloaded in the background shortly before it expires, so an active
+    # caller never waits for the lookup. Off: it is looked up again once it has expired.
+    principal_cache_refresh_ahead: bool = True
     # Group (by display name) -> role, for roles that come from group membership.
     group_roles: dict[str, str] = {
         "Policy Owners": "policy_owner",

@@ -151,9 +151,16 @@ def build_authenticator(
     return Authenticator(
         settings=settings,
         people=PersonRoles(
-            database, group_roles=settings.group_roles, ttl=settings.principal_cache_seconds
+            database,
+            group_roles=settings.group_roles,
+            ttl=settings.principal_cache_seconds,
+            refresh_ahead=settings.principal_cache_refresh_ahead,
         ),
-        api_clients=ApiClientKeys(database, ttl=settings.principal_cache_seconds),
+        api_clients=ApiClientKeys(
+            database,
+            ttl=settings.principal_cache_seconds,
+            refresh_ahead=settings.principal_cache_refresh_ahead,
+        ),
         service_verifier=InternalTokenVerifier(
             settings.verification_secrets(), audience=GATEWAY_AUDIENCE
         ),
