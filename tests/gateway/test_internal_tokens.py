@@ -3,11 +3,27 @@ lifetime (signing is the costliest step of forwarding), renewed when roles chang
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
+import jwt
+import pytest
+
+import kit.identity
+from gateway.auth import Authenticator
+from gateway.config import GatewaySettings
 from gateway.proxy import InternalTokenCache
-from kit.identity import Caller, InternalTokenSigner, InternalTokenVerifier, PrincipalKind
+from kit.context import set_request_id
+from kit.errors import Unauthorized
+from kit.identity import (
+    GATEWAY_AUDIENCE,
+    Caller,
+    InternalTokenSigner,
+    InternalTokenVerifier,
+    PrincipalKind,
+)
 from kit.settings import DEV_INTERNAL_TOKEN_SECRET
 
 
@@ -81,3 +97,79 @@ def test_a_role_change_or_another_service_gets_its_own_token_at_once() -> None:
     assert len({employee, owner, elsewhere}) == 3
     assert "policy_owner" in verifier.verify(owner).roles
     assert "policy_owner" not in verifier.verify(employee).roles
+
+
+# The gateway's side: a service's own token, presented to the gateway on every call.
+
+
+class Later:
+    """Moves the clocks internal tokens are checked against (the verifier's cache and the
+    JWT library's) ``seconds`` ahead."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.monkeypatch = monkeypatch
+
+    def __call__(self, seconds: float) -> None:
+        shifted = dt.timedelta(seconds=seconds)
+
+        class Clock(dt.datetime):
+            @classmethod
+            def now(cls, tz: dt.tzinfo | None = None) -> Any:
+                return dt.datetime.now(tz) + shifted
+
+        self.monkeypatch.setattr(jwt.api_jwt, "datetime", Clock)
+        self.monkeypatch.setattr(
+            kit.identity, "time", SimpleNamespace(time=lambda: time.time() + seconds)
+        )
+
+
+def gateway_authenticator() -> Authenticator:
+    settings = GatewaySettings()
+    # Internal tokens need neither the directory nor the API client keys.
+    return Authenticator(
+        settings=settings,
+        people=cast("Any", None),
+        api_clients=cast("Any", None),
+        service_verifier=InternalTokenVerifier(
+            settings.verification_secrets(), audience=GATEWAY_AUDIENCE
+        ),
+        oidc=None,
+    )
+
+
+def token_of(subject: str, kind: PrincipalKind = PrincipalKind.SERVICE) -> str:
+    return InternalTokenSigner(DEV_INTERNAL_TOKEN_SECRET).sign(
+        audience=GATEWAY_AUDIENCE, subject=subject, kind=kind
+    )
+
+
+async def test_a_service_token_accepted_before_is_refused_once_it_expired(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    authenticator, token = gateway_authenticator(), token_of("service:incidents")
+    assert (await authenticator.authenticate(token)).subject == "service:incidents"
+    assert (await authenticator.authenticate(token)).subject == "service:incidents"
+
+    Later(monkeypatch)(120)
+
+    with pytest.raises(Unauthorized, match="expired"):
+        await authenticator.authenticate(token)
+    with pytest.raises(Unauthorized, match="expired"):
+        await authenticator.authenticate(token)
+
+
+async def test_an_internal_token_naming_a_person_is_refused_every_time() -> None:
+    authenticator = gateway_authenticator()
+    token = token_of("3f0c7a52-4d1e-4b8e-9a63-0d5a4c1e2b7f", PrincipalKind.USER)
+    for _ in range(2):
+        with pytest.raises(Unauthorized, match="Only service principals"):
+            await authenticator.authenticate(token)
+
+
+async def test_each_call_with_the_same_token_carries_its_own_request_id() -> None:
+    authenticator, token = gateway_authenticator(), token_of("service:training")
+    ids = []
+    for request_id in ("first-call", "second-call"):
+        set_request_id(request_id)
+        ids.append((await authenticator.authenticate(token)).request_id)
+    assert ids == ["first-call", "second-call"]
