@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
+from tests.ops.metrics_scrape import value
 from tests.support.stack import StackHandle
 
 PEOPLE = "/api/v1/directory/people"
@@ -224,6 +226,115 @@ class TestGetPerson:
 
         assert response.status_code == 404
         assert response.json()["type"] == "urn:smp:problem:person-not-found"
+
+
+class TestServiceLookupShortPath:
+    """A service's person lookups after its first (once the gateway knows its token) take a
+    short path past the public edge and the router: the answers stay the route's."""
+
+    async def test_a_service_gets_the_answer_a_person_gets_byte_for_byte(
+        self, stack: StackHandle
+    ) -> None:
+        manager = await stack.person(display_name="Marc Manager", active=False)
+        person = await stack.person(
+            department="Legal", manager=manager, title="Counsel", locale="fr-FR"
+        )
+        reader = await stack.person()
+        service = stack.as_service("incidents")
+
+        by_person = await stack.as_user(reader).get(f"{PEOPLE}/{person.id}")
+        by_service = [await service.get(f"{PEOPLE}/{person.id}") for _ in range(3)]
+
+        assert by_person.status_code == 200
+        assert by_person.json()["manager"]["active"] is False
+        for response in by_service:
+            assert response.status_code == 200
+            assert response.headers["content-type"] == by_person.headers["content-type"]
+            assert response.content == by_person.content
+
+    async def test_a_deactivated_person_reads_the_same_with_the_time_they_left(
+        self, stack: StackHandle
+    ) -> None:
+        left = dt.datetime(2026, 11, 30, 17, 45, 12, 345678, tzinfo=dt.UTC)
+        person = await stack.person(active=False, deactivated_at=left)
+        reader = await stack.person()
+        service = stack.as_service("coaching")
+
+        by_person = await stack.as_user(reader).get(f"{PEOPLE}/{person.id}")
+        by_service = [await service.get(f"{PEOPLE}/{person.id}") for _ in range(2)]
+
+        assert by_person.json()["deactivated_at"] == "2026-11-30T17:45:12.345678Z"
+        assert [r.content for r in by_service] == [by_person.content] * 2
+
+    async def test_an_unknown_id_is_the_same_404_problem_every_time(
+        self, stack: StackHandle
+    ) -> None:
+        reader = await stack.person()
+        path = f"{PEOPLE}/{uuid.uuid4()}"
+        service = stack.as_service("training")
+
+        by_person = await stack.as_user(reader).get(path)
+        by_service = [await service.get(path) for _ in range(2)]
+
+        expected = {**by_person.json(), "request_id": None}
+        for response in by_service:
+            assert response.status_code == 404
+            assert response.headers["content-type"] == "application/problem+json"
+            assert {**response.json(), "request_id": None} == expected
+            assert response.json()["request_id"] == response.headers["x-request-id"]
+
+    async def test_an_id_in_capitals_and_a_malformed_one_answer_as_before(
+        self, stack: StackHandle
+    ) -> None:
+        person = await stack.person()
+        service = stack.as_service("incidents")
+        canonical = await service.get(f"{PEOPLE}/{person.id}")
+
+        capitals = await service.get(f"{PEOPLE}/{str(person.id).upper()}")
+        malformed = await service.get(f"{PEOPLE}/{str(person.id)[:-1]}x")
+
+        assert capitals.content == canonical.content
+        assert malformed.status_code == 422
+        assert malformed.headers["content-type"] == "application/problem+json"
+
+    async def test_a_service_that_may_not_read_the_directory_is_refused_every_time(
+        self, stack: StackHandle
+    ) -> None:
+        person = await stack.person()
+        service = stack.as_service("reports")
+
+        responses = [await service.get(f"{PEOPLE}/{person.id}") for _ in range(2)]
+
+        assert [r.status_code for r in responses] == [403, 403]
+        assert all(r.headers["content-type"] == "application/problem+json" for r in responses)
+        assert all("department" not in r.text for r in responses)
+
+    async def test_a_lookup_is_counted_under_the_route_and_keeps_its_request_id(
+        self, stack: StackHandle
+    ) -> None:
+        person = await stack.person()
+        service = stack.as_service("incidents")
+        await service.get(f"{PEOPLE}/{person.id}")  # the gateway now knows the token
+        labels = {
+            "app": "gateway",
+            "method": "GET",
+            "route": "/api/v1/directory/people/{person_id}",
+            "status": "200",
+        }
+        before = value(
+            (await stack.client().get("/metrics")).text, "smp_http_requests_total", **labels
+        )
+
+        response = await service.get(
+            f"{PEOPLE}/{person.id}", headers={"X-Request-ID": "decision-1234"}
+        )
+
+        after = value(
+            (await stack.client().get("/metrics")).text, "smp_http_requests_total", **labels
+        )
+        assert response.status_code == 200
+        assert response.headers["x-request-id"] == "decision-1234"
+        assert after == before + 1
 
 
 class TestRoleAndGroupFilters:

@@ -35,7 +35,7 @@ from gateway.privacy.router import router as privacy_router
 from gateway.proxy import API_PREFIX, HttpxUpstream, ProxyMiddleware, Upstream
 from gateway.relay import HttpUpstream
 from gateway.resilience import CircuitBreaker, RateLimiter
-from gateway.router import router
+from gateway.router import PERSON_PREFIX, PersonLookupShortcut, router
 from gateway.scim.router import PREFIX as SCIM_PREFIX
 from gateway.scim.router import ScimAccess, create_scim_app
 from gateway.webhooks.delivery import WebhookSender
@@ -80,6 +80,9 @@ class GatewayApp(KitApp):
     proxied: ASGIApp | None = None
     # Exact paths with a short path of their own (the internal event intake).
     shortcuts: Mapping[str, ASGIApp] = {}
+    # Path prefixes with one (a service's person lookup); it sends what it does not take
+    # the long way.
+    prefix_shortcuts: tuple[tuple[str, ASGIApp], ...] = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -89,7 +92,12 @@ class GatewayApp(KitApp):
         ):
             await self.proxied(scope, receive, send)
             return
-        shortcut = self.shortcuts.get(scope.get("path", ""))
+        path = scope.get("path", "")
+        shortcut = self.shortcuts.get(path)
+        if shortcut is None:
+            shortcut = next(
+                (app for prefix, app in self.prefix_shortcuts if path.startswith(prefix)), None
+            )
         if shortcut is not None:
             await shortcut(scope, receive, send)
             return
@@ -349,11 +357,11 @@ def create_app(
         super(GatewayApp, app).__call__,
         [*edge_middleware("gateway", settings, refuse=refusal), *edge, proxy],
     )
-    app.shortcuts = {
-        INTAKE_PATH: IntakeShortcut(
-            full=super(GatewayApp, app).__call__, state=app.state, settings=settings
-        )
-    }
+    full = super(GatewayApp, app).__call__
+    app.shortcuts = {INTAKE_PATH: IntakeShortcut(full=full, state=app.state, settings=settings)}
+    app.prefix_shortcuts = (
+        (PERSON_PREFIX, PersonLookupShortcut(full=full, state=app.state, settings=settings)),
+    )
     app.state.settings = settings
     app.state.audit_trail = audit_trail
     app.state.signer = signer
