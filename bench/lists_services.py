@@ -26,8 +26,10 @@ middle of the list's unfiltered order):
 
 * ``GET /api/v1/training/assignments`` (``module_id``, ``person_id``, ``department``, each
   ``status``, ``department`` with ``status=overdue``), ``/api/v1/training/me/assignments``
-  (as an employee with one in 49 of the rows, also the ``person_id`` filter's person: a
-  full page at every size; also ``status=completed`` and ``overdue``),
+  (as an employee with one in 11 of the rows, all due the next day, also the
+  ``person_id`` filter's person: a full page at every size, overdue too; also
+  ``status=completed`` and ``overdue``); ``module_id`` asks for the module of the newest
+  rows (a full page at every size, the deep one too),
   ``/api/v1/training/reports/acknowledgements/people`` (first page: the directory's order);
 * ``GET /api/v1/coaching/engagements`` (``coachee_id``, ``coach_id``, ``track``, ``status``),
   ``/api/v1/coaching/candidates`` (``reason`` for coaching's own two, and ``department``).
@@ -87,11 +89,13 @@ TRAINING = "/api/v1/training"
 COACHING = "/api/v1/coaching"
 DEPARTMENTS = ("Sales", "Marketing", "Engineering", "Finance", "Legal", "HR", "Support", "Ops")
 # One employee of the directory holds one in MY_SHARE of the grown assignments, for "my
-# assignments" and the person_id filter: a full page at every size (200 rows at 10k), so
-# that the sizes compare pages of the same length; prime to 10 and 20, so that my rows
-# have every status in the same shares as everyone's.
+# assignments" and the person_id filter, every one of them due the next day: a full page
+# at every size of each of my lists, first and after the middle of my rows, overdue
+# included (900 rows at 10k, 65 of my overdue ones after the middle; with one in 49 and
+# due like everyone's, 8 overdue at 10k, so that 10k timed a page of 8 and 1M one of 50);
+# prime to 3, 10 and 20, so that my rows have every status in the same shares as everyone's.
 ME = "emma.employee"
-MY_SHARE = 49
+MY_SHARE = 11
 BATCH = 200_000
 # The person number of the coachee the coachee_id filter asks for.
 COACHEE = 42
@@ -196,6 +200,7 @@ def _assignment_key(sql: Dialect, modules: int) -> dict[str, str]:
         "person_id": f"CASE WHEN {mine} THEN {me} ELSE {sql.person(f'i % {PEOPLE}')} END",
         "module_number": f"(i / {PEOPLE}) % {modules}",
         "cycle": f"CASE WHEN {mine} THEN i ELSE 1 + i / {PEOPLE * modules} END",
+        "mine": mine,
     }
 
 
@@ -211,9 +216,11 @@ def training_statements(grown: Grown) -> list[str]:
     # the assignment's row as the app keeps it.
     started = f"CASE WHEN i % 10 < 8 THEN {sql.plus_hours('at', 24)} ELSE NULL END"
     completed = f"CASE WHEN i % 10 < 7 THEN {sql.plus_hours('at', 48)} ELSE NULL END"
-    # Most due in 30 days, one in three the next day: overdue ones at every size.
+    # Most due in 30 days, one in three (and all of mine) the next day: overdue ones at
+    # every size.
+    next_day = f"i % 3 = 0 OR {key['mine']}"
     due = (
-        f"CASE WHEN i % 3 = 0 THEN {sql.plus_hours('at', 24)} ELSE {sql.plus_hours('at', 720)} END"
+        f"CASE WHEN {next_day} THEN {sql.plus_hours('at', 24)} ELSE {sql.plus_hours('at', 720)} END"
     )
     assignments = f"""{sql.series()}
 INSERT INTO assignments (id, module_id, person_id, department, due_at, assigned_by, rule_id,
@@ -236,7 +243,10 @@ SELECT {sql.new_id()}, {version}, {sql.person(f"{10 * PEOPLE} + i")}, at FROM t"
 
 
 async def training_queries(grown: Grown, size: int, hr: str, me: str) -> list[Query]:
-    module = str(await _uuid(grown, "SELECT module_id FROM assignments LIMIT 1"))
+    # The module of the newest grown rows (series numbers below PEOPLE): its first page and
+    # the page after the middle of the list are full at every size. Any module's first
+    # row (what this was) could change with the size, and at 10k be one with a handful.
+    module = str(_as_uuid(grown.ids["modules"][0]))
     person = str(demo_person_id(ME))
     oldest_first = await _cursor(
         grown, "SELECT created_at, id FROM assignments ORDER BY created_at, id", size // 2
@@ -372,8 +382,12 @@ async def coaching_queries(grown: Grown, size: int, hr: str) -> list[Query]:
 
 async def _uuid(grown: Grown, statement: str) -> uuid.UUID:
     async with grown.engine.connect() as connection:
-        value = (await connection.execute(text(statement))).scalar()
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=str(value))
+        return _as_uuid((await connection.execute(text(statement))).scalar())
+
+
+def _as_uuid(raw: Any) -> uuid.UUID:
+    """A uuid as read back raw (a hex string from SQLite)."""
+    return raw if isinstance(raw, uuid.UUID) else uuid.UUID(hex=str(raw))
 
 
 async def _cursor(grown: Grown, statement: str, offset: int) -> str | None:
@@ -387,8 +401,7 @@ async def _cursor(grown: Grown, statement: str, offset: int) -> str | None:
     created_at, raw = row
     if isinstance(created_at, str):
         created_at = dt.datetime.fromisoformat(created_at).replace(tzinfo=dt.UTC)
-    ident = raw if isinstance(raw, uuid.UUID) else uuid.UUID(hex=str(raw))
-    return encode_cursor([created_at, ident])
+    return encode_cursor([created_at, _as_uuid(raw)])
 
 
 async def run(services: list[str], sizes: list[int], runs: int) -> int:

@@ -53,8 +53,10 @@ async def bench_stack(
     name: str, settings: dict[str, str] | None = None
 ) -> AsyncIterator[BenchStack]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as directory:
+        # On a PostgreSQL server shared by several people, each names theirs with a prefix.
+        prefix = os.environ.get("BENCH_DATABASE_PREFIX", "smp_bench")
         databases = await asyncio.to_thread(
-            create_databases, f"smp_bench_{name}_{os.getpid()}", Path(directory)
+            create_databases, f"{prefix}_{name}_{os.getpid()}", Path(directory)
         )
         engine = create_async_engine(databases.urls["incidents"])
         try:
