@@ -57,7 +57,7 @@ from coaching.schemas import (
     WindowCount,
 )
 from kit.concurrency import check_if_match
-from kit.db import UtcDateTime, flush_unless_duplicate, table_of, utcnow
+from kit.db import Database, UtcDateTime, flush_unless_duplicate, table_of, utcnow
 from kit.errors import Unprocessable
 from kit.identity import Caller, Role
 from kit.pagination import PageParams, paginate
@@ -143,7 +143,7 @@ async def create_engagement(
 
 
 async def put_measures_and_open(
-    session: AsyncSession,
+    database: Database,
     gateway: httpx.AsyncClient,
     *,
     caller: Caller,
@@ -152,18 +152,22 @@ async def put_measures_and_open(
 ) -> IncidentMeasuresRead:
     """The incident's measures, and with ``remedial`` its remedial engagement opened after
     them, in one transaction: what a coaching decision tells coaching, in one call through
-    the gateway instead of two (issue 16). Either both are recorded or neither."""
+    the gateway instead of two (issue 16). Either both are recorded or neither. The
+    transaction is its own, committed before the answer as the session dependency's would
+    be, without that dependency's exit stack (every decision sends this; a PUT takes no
+    ``Idempotency-Key`` whose seal would have to share it)."""
     if data.remedial is not None and data.status is not MeasureStatus.OPEN:
         raise Unprocessable(
             "A remedial engagement opens only for an open incident (status `open`).",
             extensions={"errors": [{"detail": "Only with status open.", "pointer": "#/remedial"}]},
         )
-    measures = await put_measures(session, incident_id=incident_id, data=data)
-    if data.remedial is None:
-        return measures
-    engagement_id = await _open_for_incident(
-        session, gateway, caller=caller, incident_id=incident_id, data=data
-    )
+    async with database.transaction() as session:
+        measures = await put_measures(session, incident_id=incident_id, data=data)
+        if data.remedial is None:
+            return measures
+        engagement_id = await _open_for_incident(
+            session, gateway, caller=caller, incident_id=incident_id, data=data
+        )
     return measures.model_copy(update={"engagement_id": engagement_id})
 
 
@@ -459,16 +463,18 @@ async def history(session: AsyncSession, *, person_id: uuid.UUID, window_days: i
 
 
 async def remedial_counts(
-    session: AsyncSession, *, person_id: uuid.UUID, windows: Sequence[int]
+    database: Database, *, person_id: uuid.UUID, windows: Sequence[int]
 ) -> RemedialCounts:
     """The counts of :func:`history` for each window, in one aggregate query over the
-    person's engagements (on coachee_id): what incidents needs to decide, whatever the
-    length of the person's history."""
+    person's engagements (on coachee_id), in a read transaction of its own: what incidents
+    needs to decide, whatever the length of the person's history."""
     now = utcnow()
     cutoffs = {f"since_{i}": now - dt.timedelta(days=window) for i, window in enumerate(windows)}
-    row = (
-        await session.execute(_remedial_counts(len(windows)), {"person_id": person_id, **cutoffs})
-    ).one()
+    async with database.transaction(write=False) as session:
+        result = await session.execute(
+            _remedial_counts(len(windows)), {"person_id": person_id, **cutoffs}
+        )
+        row = result.one()
     return RemedialCounts(
         person_id=person_id,
         remedial_active=int(row[0]),

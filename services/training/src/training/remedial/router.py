@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from kit.errors import Forbidden
 from kit.identity import Caller, CallerDep, Role
 from kit.pagination import Page, PageParamsDep
 from kit.vouched import vouched
-from training.deps import API_PREFIX, DirectoryDep, SessionDep, SettingsDep
+from training.deps import API_PREFIX, SessionDep, directory_of, settings_of
 from training.remedial import service
 from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRead
 
@@ -34,16 +34,19 @@ async def assign_remedial(
     data: RemedialCreate,
     session: SessionDep,
     caller: Annotated[Caller, Depends(require_remedial_assigner)],
-    directory: DirectoryDep,
-    settings: SettingsDep,
+    request: Request,
     response: Response,
 ) -> RemedialBatch:
     """Assign the person the published modules that teach the clauses an incident breached
     (the incidents service, HR); once per incident, so a retry gets the same answer."""
+    # The directory and the settings are taken here rather than declared as dependencies:
+    # every decision sends this, and FastAPI's solving of each dependency cost more than
+    # the route's own work when nothing is to be assigned (issue 16).
+    settings = await settings_of(request)
     batch, created = await service.assign_remedial(
         session,
         data=data,
-        directory=directory,
+        directory=await directory_of(request),
         due_days=settings.remedial_due_days,
         # Only the incidents service's word spares the directory lookup; from HR the
         # record is ignored, so nobody can declare a person active who is not.

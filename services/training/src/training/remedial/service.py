@@ -8,10 +8,11 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from kit.db import utcnow
+from kit.db import table_of, utcnow
 from kit.pagination import PageParams, paginate
 from kit.vouched import DirectoryRecord
 from training import events
@@ -25,10 +26,13 @@ from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRea
 
 # The statements of every remedial request (one per coaching decision), built once with
 # bound parameters: building them anew each time cost about as much CPU as running them.
+# What a remedial request uses of each published module, on the table's columns: loading
+# every published module as an ORM entity (with its body) cost more than the rest.
+_MODULES = table_of(Module).c
 _PUBLISHED_MODULES = (
-    select(Module)
-    .where(col(Module.status) == ModuleStatus.PUBLISHED)
-    .order_by(col(Module.created_at), col(Module.id))
+    core_select(_MODULES.id, _MODULES.title, _MODULES.clause_numbers)
+    .where(_MODULES.status == ModuleStatus.PUBLISHED)
+    .order_by(_MODULES.created_at, _MODULES.id)
 )
 _REMEDIAL_OF_INCIDENT = select(RemedialAssignment).where(
     col(RemedialAssignment.incident_id) == bindparam("incident_id")
@@ -54,7 +58,7 @@ async def assign_remedial(
     breached = set(data.clause_numbers)
     covering = [
         module
-        for module in await session.scalars(_PUBLISHED_MODULES)
+        for module in await session.execute(_PUBLISHED_MODULES)
         if breached & set(module.clause_numbers)
     ]
     taught = {number for module in covering for number in module.clause_numbers}
