@@ -168,6 +168,9 @@ class TestAssignmentListPlans:
         assert "SCAN module_progress" not in plan, plan
         assert "Seq Scan" not in plan, plan
         assert "INDEX" in plan or "Index" in plan, plan
+        # By the whole key: probed by person and module alone, a page of a person with
+        # many renewal cycles read every cycle of theirs (thousands of rows at 1M).
+        assert "cycle=?" in plan or "cycle = assignments.cycle" in plan, plan
 
 
 class TestAcknowledgementsPlan:

@@ -361,17 +361,17 @@ async def _reads(session: AsyncSession, assignments: Sequence[Assignment]) -> li
             select(Module).where(col(Module.id).in_({a.module_id for a in assignments}))
         )
     }
-    # Three lists, one per column of the unique index, not one of (person, module) pairs:
-    # SQLite reads a row-value IN by scanning the whole table, and without the cycle every
-    # renewal of each pair came along. The few extra keys the lists allow are ignored.
+    # Each assignment's own progress, by the whole unique key (person, module, cycle),
+    # joined from the page's assignments by id: one probe per row. A row-value IN is a
+    # scan of the whole table on SQLite, and one IN list per column let SQLite probe by
+    # person and module only and read every renewal of the pair (a person with many
+    # cycles: thousands of rows for a page).
     progress = {
         (row.person_id, row.module_id, row.cycle): row
         for row in await session.scalars(
-            select(ModuleProgress).where(
-                col(ModuleProgress.person_id).in_({a.person_id for a in assignments}),
-                col(ModuleProgress.module_id).in_({a.module_id for a in assignments}),
-                col(ModuleProgress.cycle).in_({a.cycle for a in assignments}),
-            )
+            select(ModuleProgress)
+            .join(Assignment, progress_join())
+            .where(col(Assignment.id).in_([a.id for a in assignments]))
         )
     }
     now = utcnow()
