@@ -86,6 +86,12 @@ async def pieces(*parts: bytes) -> AsyncIterator[bytes]:
         yield part
 
 
+async def late(part: bytes) -> AsyncIterator[bytes]:
+    """A body whose one piece the client sends a moment after its head."""
+    await asyncio.sleep(0.02)
+    yield part
+
+
 class TestKeepAlive:
     async def test_answers_are_relayed_and_the_connection_is_reused(self) -> None:
         async with ScriptedServer(json_answer) as server:
@@ -198,6 +204,31 @@ class TestBodies:
 
         assert json.loads(relayed.body)["body"] == "abcdefg"
         assert "transfer-encoding" not in server.received[0].headers
+
+    async def test_a_small_body_reaches_the_service_with_its_head_in_one_read(self) -> None:
+        body = json.dumps({"engagement": {"reason": "remedial", "modules": ["x"] * 40}}).encode()
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url)
+            headers = [(b"content-length", str(len(body)).encode())]
+            relayed = await relay(upstream, "PUT", "/measures", headers=headers, body=late(body))
+            await upstream.close()
+
+        assert json.loads(relayed.body)["body"] == body.decode()
+        assert len(server.reads) == 1
+        assert server.reads[0].startswith(b"PUT /measures HTTP/1.1\r\n")
+        assert server.reads[0].endswith(b"\r\n\r\n" + body)
+
+    async def test_a_streamed_body_that_turns_out_empty_is_sent_chunked_and_ended(
+        self,
+    ) -> None:
+        async with ScriptedServer(json_answer) as server:
+            upstream = upstream_to(server.url)
+            relayed = await relay(upstream, "POST", "/echo", body=pieces())
+            await upstream.close()
+
+        assert relayed.status == 200
+        assert json.loads(relayed.body)["body"] == ""
+        assert server.received[0].headers["transfer-encoding"] == "chunked"
 
     async def test_head_gets_the_headers_and_no_body(self) -> None:
         async def head(request: Request, writer: Writer) -> bool:

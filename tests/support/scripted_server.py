@@ -58,6 +58,8 @@ class ScriptedServer:
         self.connections = 0
         self.closed_by_client = 0
         self.received: list[Request] = []
+        # What each read from a socket brought, in order (how the bytes arrived).
+        self.reads: list[bytes] = []
         self.writers: list[Writer] = []
         self.server: asyncio.Server | None = None
 
@@ -83,6 +85,7 @@ class ScriptedServer:
         parsed = _Parsed()
         parsed.parser = httptools.HttpRequestParser(parsed)
         while data := await reader.read(65536):
+            self.reads.append(data)
             parsed.parser.feed_data(data)
             while parsed.requests:
                 request = parsed.requests.pop(0)
