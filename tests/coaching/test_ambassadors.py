@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from gateway.models import Person
 from tests.coaching.support import (
     BASE,
     PROGRAM,
@@ -238,6 +239,21 @@ async def tell_measures(
     return body
 
 
+async def refer(stack: StackHandle, person: Person) -> None:
+    """HR refers the person to remedial coaching (not from an incident)."""
+    hr = stack.as_user(await stack.person(roles=["hr"]))
+    referral = await hr.post(
+        f"{BASE}/engagements",
+        json={
+            "coachee_id": str(person.id),
+            "track": "remedial",
+            "source": "manager_referral",
+            "goals": "Agree how to answer customers in public.",
+        },
+    )
+    assert referral.status_code == 201, referral.text
+
+
 def statuses(listed: httpx.Response) -> list[tuple[str, str]]:
     return [(a["person_id"], a["status"]) for a in listed.json()["items"]]
 
@@ -305,18 +321,20 @@ class TestSuspension:
 
     async def test_a_manager_referral_suspends_while_it_is_open(self, stack: StackHandle) -> None:
         person, owner = await ambassador(stack)
-        hr = stack.as_user(await stack.person(roles=["hr"]))
-        referral = await hr.post(
-            f"{BASE}/engagements",
-            json={
-                "coachee_id": str(person.id),
-                "track": "remedial",
-                "source": "manager_referral",
-                "goals": "Agree how to answer customers in public.",
-            },
-        )
-        assert referral.status_code == 201, referral.text
+        await refer(stack, person)
 
+        assert statuses(await owner.get(PROGRAM)) == [(str(person.id), "suspended")]
+
+    async def test_a_decision_that_does_not_suspend_leaves_a_referral_s_suspension(
+        self, stack: StackHandle
+    ) -> None:
+        person, owner = await ambassador(stack)
+        await refer(stack, person)
+        incident = {"incident_id": str(uuid.uuid4()), "coachee_id": str(person.id)}
+
+        told = await tell_measures(stack, incident, suspends=False, status="open")
+
+        assert (told["ambassador_suspended"], told["suspension_lifted"]) == (True, False)
         assert statuses(await owner.get(PROGRAM)) == [(str(person.id), "suspended")]
 
     async def test_only_the_incidents_service_tells_coaching_about_an_incident(
