@@ -506,7 +506,9 @@ def _remedial_counts(window_count: int) -> Select[*tuple[Any, ...]]:
         )
         for i in range(window_count)
     ]
-    active = _count_of(and_(remedial, engagement.status.in_(OPEN_STATUSES)))
+    # One comparison per open status, not an expanding IN rendered again on every run.
+    is_open = or_(*(engagement.status == status for status in OPEN_STATUSES))
+    active = _count_of(and_(remedial, is_open))
     return core_select(active, *completed).where(engagement.coachee_id == bindparam("person_id"))
 
 

@@ -24,6 +24,11 @@ from coaching.models import (
 from coaching.schemas import IncidentMeasuresPut, IncidentMeasuresRead
 from kit.db import utcnow
 
+# An open engagement, as one comparison per open status: ``IN`` is an expanding list the
+# statement is rendered again for on every run (issue 16: the measures ask a person's
+# suspension on every decision).
+_ENGAGEMENT_OPEN = or_(*(col(Engagement.status) == status for status in OPEN_STATUSES))
+
 
 def suspended(
     person_id: Mapped[uuid.UUID] | BindParameter[uuid.UUID] | uuid.UUID,
@@ -35,7 +40,7 @@ def suspended(
     a decision whose rule does not suspend, never does."""
     incident_engagement_open = exists().where(
         col(Engagement.incident_id) == col(IncidentMeasure.incident_id),
-        col(Engagement.status).in_(OPEN_STATUSES),
+        _ENGAGEMENT_OPEN,
     )
     by_incident = exists().where(
         col(IncidentMeasure.person_id) == person_id,
@@ -47,7 +52,7 @@ def suspended(
         col(Engagement.coachee_id) == person_id,
         col(Engagement.track) == Track.REMEDIAL,
         col(Engagement.source) != Source.INCIDENT,
-        col(Engagement.status).in_(OPEN_STATUSES),
+        _ENGAGEMENT_OPEN,
     )
     return or_(by_incident, by_referral)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from typing import Protocol
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
@@ -26,16 +27,17 @@ from training.remedial.schemas import RemedialBatch, RemedialCreate, RemedialRea
 
 # The statements of every remedial request (one per coaching decision), built once with
 # bound parameters: building them anew each time cost about as much CPU as running them.
-# What a remedial request uses of each published module, on the table's columns: loading
-# every published module as an ORM entity (with its body) cost more than the rest.
+# The two it always sends read the tables' columns, not ORM entities: loading every
+# published module as one (with its body) cost more than the rest of the request.
 _MODULES = table_of(Module).c
 _PUBLISHED_MODULES = (
     core_select(_MODULES.id, _MODULES.title, _MODULES.clause_numbers)
     .where(_MODULES.status == ModuleStatus.PUBLISHED)
     .order_by(_MODULES.created_at, _MODULES.id)
 )
-_REMEDIAL_OF_INCIDENT = select(RemedialAssignment).where(
-    col(RemedialAssignment.incident_id) == bindparam("incident_id")
+_REMEDIALS = table_of(RemedialAssignment)
+_REMEDIAL_OF_INCIDENT = core_select(_REMEDIALS).where(
+    _REMEDIALS.c.incident_id == bindparam("incident_id")
 )
 _HELD_ASSIGNMENTS = select(Assignment).where(
     col(Assignment.person_id) == bindparam("person_id"),
@@ -63,7 +65,9 @@ async def assign_remedial(
     ]
     taught = {number for module in covering for number in module.clause_numbers}
     uncovered = sorted(breached - taught)
-    existing = list(await session.scalars(_REMEDIAL_OF_INCIDENT, {"incident_id": data.incident_id}))
+    existing = (
+        await session.execute(_REMEDIAL_OF_INCIDENT, {"incident_id": data.incident_id})
+    ).all()
     if existing:
         return RemedialBatch(
             incident_id=data.incident_id,
@@ -161,9 +165,22 @@ async def list_remedial(
     return await remedial_reads(session, rows), next_cursor
 
 
-async def remedial_reads(
-    session: AsyncSession, rows: Sequence[RemedialAssignment]
-) -> list[RemedialRead]:
+class RemedialRow(Protocol):
+    """What a remedial read takes of a remedial assignment: the row, or its columns."""
+
+    @property
+    def incident_id(self) -> uuid.UUID: ...
+    @property
+    def person_id(self) -> uuid.UUID: ...
+    @property
+    def assignment_id(self) -> uuid.UUID: ...
+    @property
+    def clause_numbers(self) -> list[str]: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
+
+
+async def remedial_reads(session: AsyncSession, rows: Sequence[RemedialRow]) -> list[RemedialRead]:
     """Each remedial module with its assignment's status, in one query."""
     if not rows:
         return []
