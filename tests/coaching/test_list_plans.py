@@ -106,3 +106,19 @@ class TestCandidatePlans:
 
         plan = await plan_of(session, listing, "engagements")
         assert_read_off(plan, index)
+
+    async def test_the_candidates_of_a_department_read_the_proposed_engagements_of_its_people(
+        self, stack: StackHandle, session: AsyncSession, gateway: httpx.AsyncClient
+    ) -> None:
+        await stack.person(department="Plans")
+
+        async def listing(session: AsyncSession) -> Any:
+            return await list_candidates(
+                session, gateway, filters=CandidateFilters(department="Plans"), page=PageParams()
+            )
+
+        # Each person's proposed engagements by one index (a few rows, sorted), not every
+        # proposed engagement's entry in the status indexes, ANDed or walked in order.
+        plan = await plan_of(session, listing, "engagements", in_order=False)
+        assert "ix_engagements_coachee_id_status_created_at_id" in plan, plan
+        assert "ix_engagements_status" not in plan, plan

@@ -20,9 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 Listing = Callable[[AsyncSession], Awaitable[Any]]
 
 
-async def plan_of(session: AsyncSession, listing: Listing, table: str, nth: int = 0) -> str:
+async def plan_of(
+    session: AsyncSession, listing: Listing, table: str, nth: int = 0, *, in_order: bool = True
+) -> str:
     """The plan of the first (or ``nth``, from 0) statement reading ``table`` that
-    ``listing`` sends, as one string."""
+    ``listing`` sends, as one string. ``in_order=False``: a statement whose few matching
+    rows are sorted (PostgreSQL keeps its bitmap scans and sorts; only the sequential
+    scan is priced out)."""
     sent: list[tuple[str, Any]] = []
 
     def capture(*args: Any) -> None:
@@ -40,7 +44,8 @@ async def plan_of(session: AsyncSession, listing: Listing, table: str, nth: int 
     assert len(sent) > nth, f"the listing sent {len(sent)} SELECTs from {table}"
     statement, parameters = sent[nth]
     if connection.dialect.name == "postgresql":
-        for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
+        settings = ("enable_seqscan", "enable_bitmapscan", "enable_sort")
+        for setting in settings if in_order else settings[:1]:
             await connection.exec_driver_sql(f"SET LOCAL {setting} = off")
         explain = "EXPLAIN "
     else:

@@ -92,6 +92,16 @@ class Engagement(Versioned, Base, table=True):
         # The candidates of one reason (one source): proposed ones of that source only, in
         # order, not every proposed engagement checked row by row.
         Index("ix_engagements_status_source_created_at_id", "status", "source", "created_at", "id"),
+        # The candidates of a department: the proposed engagements of its people. With the
+        # person's index alone PostgreSQL ANDed it with every proposed engagement's entry
+        # in the status index (17 ms at a million rows); this one holds both terms.
+        Index(
+            "ix_engagements_coachee_id_status_created_at_id",
+            "coachee_id",
+            "status",
+            "created_at",
+            "id",
+        ),
         Index("ix_engagements_coach_id_created_at_id", "coach_id", "created_at", "id"),
         Index("ix_engagements_track_created_at_id", "track", "created_at", "id"),
     )
