@@ -145,7 +145,7 @@ class TestDelivering:
         with sender.handover.active():  # its loop runs here: handed the intake's deliveries
             await report(stack, org.reporter, org.employee, severity="high")
             await drain(stack)
-            await sender.loop.round()  # what the woken loop does
+            await stack.stack.apps["gateway"].state.senders.send_handed()  # the woken loop
         [delivery] = await deliveries(stack, admin, webhook["id"])
         replayed = await stack.as_user(admin).post(
             f"{WEBHOOKS}/{webhook['id']}/deliveries/{delivery['id']}/replay"

@@ -26,6 +26,7 @@ from gateway.events.mail import Mailer
 from gateway.events.router import IntakeShortcut
 from gateway.events.router import internal_router as events_intake_router
 from gateway.events.router import router as notifications_router
+from gateway.events.senders import Senders
 from gateway.health import upstream_checks
 from gateway.oidc import JwksCache, OidcVerifier
 from gateway.openapi import MergedOpenApi, OpenApiMiddleware
@@ -229,15 +230,20 @@ def create_app(
                 database, settings, outgoing=outgoing, transport=webhook_transport
             )
             stack.push_async_callback(webhook_sender.close)
-            outgoing.on_commit += [mailer.loop.wake, webhook_sender.loop.wake]
+            senders = Senders(
+                database,
+                mailer,
+                webhook_sender,
+                poll_seconds=settings.sender_poll_seconds,
+                linger_seconds=settings.sender_linger_seconds,
+            )
+            outgoing.on_commit.append(senders.loop.wake)
             outgoing.mail_handover = mailer.handover
             outgoing.webhook_handover = webhook_sender.handover
             app.state.mailer, app.state.webhook_sender = mailer, webhook_sender
+            app.state.senders = senders
             app.state.outgoing = scim_app.state.outgoing = outgoing
-            await stack.enter_async_context(mailer.running(enabled=settings.background_senders))
-            await stack.enter_async_context(
-                webhook_sender.running(enabled=settings.background_senders)
-            )
+            await stack.enter_async_context(senders.running(enabled=settings.background_senders))
             hints = TrainingHints(upstreams["training"], signer)
             outgoing.on_directory_change.append(hints.changed)
             app.state.training_hints = hints

@@ -15,23 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import contextlib
 import datetime as dt
 import email.header
 import email.utils
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aiosmtplib
 from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.config import GatewaySettings
 from gateway.events import smtp
 from gateway.events.models import EmailMessage
 from gateway.metrics import DELIVERIES_TOTAL
 from kit.db import Database, table_of, utcnow
-from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, Loop, claim_due, seconds_until_due
+from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, claim_due, seconds_until_due
 
 logger = logging.getLogger("gateway.events.mail")
 
@@ -78,38 +79,28 @@ def build_message(row: Any, *, sender: str) -> bytes:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of a batch of messages: accepted by the server, or why not."""
+
+    sent: list[Any]
+    failed: list[tuple[Any, str]]
+
+
 class Mailer:
-    """The e-mail sender of one gateway process (see module doc)."""
+    """The e-mail sender of one gateway process (see module doc); its background loop is
+    :class:`gateway.events.senders.Senders`."""
 
     def __init__(self, database: Database, settings: GatewaySettings) -> None:
         self.database = database
         self.settings = settings
         self.backoff = Backoff(settings.email_retry_base_seconds, settings.email_retry_max_seconds)
-        self.loop = Loop(
-            "gateway-email",
-            self._round,
-            poll_seconds=settings.sender_poll_seconds,
-            linger_seconds=settings.sender_linger_seconds,
-        )
         self._sent = DELIVERIES_TOTAL.labels("email", "delivered")
         self._failed = DELIVERIES_TOTAL.labels("email", "failed")
         self.handover = Handover(LEASE)
         self._smtp: smtp.Pipelined | smtp.OneByOne | None = None
         # The settings and event loop the open connection was made with.
         self._smtp_for: tuple[GatewaySettings, asyncio.AbstractEventLoop] | None = None
-
-    @contextlib.asynccontextmanager
-    async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
-        """Send in the background for the duration of the block (the app's lifespan)."""
-        if not enabled:
-            yield
-            return
-        try:
-            with self.handover.active():
-                async with self.loop.running():
-                    yield
-        finally:
-            await self.close()
 
     async def close(self) -> None:
         """Close the SMTP connection kept open between rounds, if there is one."""
@@ -167,8 +158,16 @@ class Mailer:
         return await self._send(rows, keep_open=keep_open)
 
     async def _send(self, rows: Sequence[Any], *, keep_open: bool = False) -> int:
-        """Send leased ``rows`` over one connection; how many the server accepted.
-        ``keep_open``: leave the connection open for the next batch."""
+        """Send leased ``rows`` over one connection and record the outcome; how many the
+        server accepted. ``keep_open``: leave the connection open for the next batch."""
+        outcome = await self.deliver(rows, keep_open=keep_open)
+        async with self.database.transaction() as session:
+            await self.record(session, outcome)
+        self.count(outcome)
+        return len(outcome.sent)
+
+    async def deliver(self, rows: Sequence[Any], *, keep_open: bool = False) -> Outcome:
+        """Send leased ``rows`` over one connection (recorded by the caller)."""
         sent: list[Any] = []
         failed: list[tuple[Any, str]] = []
         envelope_from = email.utils.parseaddr(self.settings.mail_from)[1]
@@ -206,29 +205,32 @@ class Mailer:
                 break
         if not keep_open:
             await self._disconnect()
-        await self._record(sent=sent, failed=failed)
-        return len(sent)
+        return Outcome(sent=sent, failed=failed)
 
-    async def _record(self, *, sent: Sequence[Any], failed: Sequence[tuple[Any, str]]) -> None:
+    async def record(self, session: AsyncSession, outcome: Outcome) -> None:
+        """In ``session``'s transaction: what was sent is gone, the rest waits for its
+        next attempt."""
         table = table_of(EmailMessage)
         now = utcnow()
-        async with self.database.transaction() as session:
-            if sent:
-                await session.execute(delete(table).where(table.c.id.in_([r.id for r in sent])))
-            for row, error in failed:
-                self.handover.look_by(now + self.backoff.delay(row.attempts + 1))
-                await session.execute(
-                    update(table)
-                    .where(table.c.id == row.id)
-                    .values(
-                        attempts=row.attempts + 1,
-                        next_attempt_at=now + self.backoff.delay(row.attempts + 1),
-                        leased_until=None,
-                        last_error=error[:MAX_ERROR_LENGTH],
-                    )
+        if outcome.sent:
+            await session.execute(delete(table).where(table.c.id.in_([r.id for r in outcome.sent])))
+        for row, error in outcome.failed:
+            self.handover.look_by(now + self.backoff.delay(row.attempts + 1))
+            await session.execute(
+                update(table)
+                .where(table.c.id == row.id)
+                .values(
+                    attempts=row.attempts + 1,
+                    next_attempt_at=now + self.backoff.delay(row.attempts + 1),
+                    leased_until=None,
+                    last_error=error[:MAX_ERROR_LENGTH],
                 )
-        self._sent.inc(len(sent))
-        self._failed.inc(len(failed))
+            )
+
+    def count(self, outcome: Outcome) -> None:
+        """The metrics, once the outcome is recorded."""
+        self._sent.inc(len(outcome.sent))
+        self._failed.inc(len(outcome.failed))
 
     async def send_all_due(self) -> int:
         total = 0
@@ -236,16 +238,14 @@ class Mailer:
             total += sent
         return total
 
-    async def _round(self) -> float:
-        while rows := self.handover.take(BATCH_SIZE):
-            await self._send(rows, keep_open=True)
+    async def look(self, *, at_most: float) -> float:
+        """At a poll, or when a retry is due: send what is due in the table (other
+        replicas' messages, a crashed process's, retries); seconds until the next look."""
         if wait := self.handover.time_to_look():
             return wait
         while await self.send_due(keep_open=True) >= BATCH_SIZE:
             pass
         async with self.database.transaction(write=False) as session:
-            delay = await seconds_until_due(
-                session, table_of(EmailMessage), at_most=self.loop.poll_seconds
-            )
+            delay = await seconds_until_due(session, table_of(EmailMessage), at_most=at_most)
         self.handover.looked(next_in_seconds=delay)
         return delay

@@ -18,13 +18,12 @@ own client (no caller's credentials, no cookies, no redirects followed).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
 import ssl
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +39,7 @@ from gateway.webhooks import signing, urls
 from gateway.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from gateway.webhooks.service import signing_secrets
 from kit.db import Database, table_of, utcnow
-from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, Loop, claim_due, seconds_until_due
+from kit.jobs import MAX_ERROR_LENGTH, Backoff, Handover, claim_due, seconds_until_due
 from kit.outbox import Event
 from kit.transport import Http1Transport
 
@@ -84,7 +83,8 @@ def payload(event: Any) -> str:
 
 
 class WebhookSender:
-    """The webhook sender of one gateway process (see module doc)."""
+    """The webhook sender of one gateway process (see module doc); its background loop
+    is :class:`gateway.events.senders.Senders`."""
 
     def __init__(
         self,
@@ -122,28 +122,14 @@ class WebhookSender:
             headers={"user-agent": "smp-webhooks/1"},
         )
         self._slots = asyncio.Semaphore(settings.webhook_concurrency)
-        self.loop = Loop(
-            "gateway-webhooks",
-            self._round,
-            poll_seconds=settings.sender_poll_seconds,
-            linger_seconds=settings.sender_linger_seconds,
-        )
         self._counters = {
             outcome: DELIVERIES_TOTAL.labels("webhook", outcome)
             for outcome in ("delivered", "failed", "gave_up")
         }
         # Deliveries this process's intake queued, handed over after its commit.
         self.handover = Handover(LEASE)
-
-    @contextlib.asynccontextmanager
-    async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
-        """Deliver in the background for the duration of the block (the app's lifespan)."""
-        if not enabled:
-            yield
-            return
-        with self.handover.active():
-            async with self.loop.running():
-                yield
+        # Wakes the background loop that sends (gateway.events.senders), once it runs.
+        self.wake: Callable[[], None] = lambda: None
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -161,6 +147,19 @@ class WebhookSender:
     ) -> int:
         if not deliveries:
             return 0
+        attempts = await self.attempt(deliveries, endpoints, events)
+        async with self.database.transaction() as session:
+            await self.record(session, attempts, endpoints=endpoints)
+        self.count(attempts)
+        return sum(attempt.delivered for attempt in attempts)
+
+    async def attempt(
+        self,
+        deliveries: Sequence[Any],
+        endpoints: dict[uuid.UUID, Any],
+        events: dict[uuid.UUID, Any],
+    ) -> list[Attempt]:
+        """Post each leased delivery, concurrently (recorded by the caller)."""
         # Each endpoint's address is checked once per batch, not once per delivery.
         refused = {
             endpoint_id: await self._refusal(endpoints[endpoint_id].url)
@@ -177,8 +176,7 @@ class WebhookSender:
                 for d in deliveries
             )
         )
-        await self._record(attempts, endpoints=endpoints)
-        return sum(attempt.delivered for attempt in attempts)
+        return list(attempts)
 
     async def send_all_due(self) -> int:
         total = 0
@@ -197,7 +195,7 @@ class WebhookSender:
             endpoints, events = await self._context(session, deliveries)
             return deliveries, endpoints, events
 
-    def _handed(self) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]] | None:
+    def handed(self) -> tuple[list[Any], dict[uuid.UUID, Any], dict[uuid.UUID, Any]] | None:
         """Deliveries handed over by this process's intake, with their endpoint and event
         as the intake's transaction read them (an endpoint enabled then): sent without a
         read of their own, as if sent the moment that transaction committed."""
@@ -255,39 +253,47 @@ class WebhookSender:
                 return Attempt(delivery, error=f"{type(error).__name__}: {error}"[:200])
             return Attempt(delivery, status_code=response.status_code)
 
-    async def _record(
-        self, attempts: Sequence[Attempt], *, endpoints: dict[uuid.UUID, Any]
+    async def record(
+        self,
+        session: AsyncSession,
+        attempts: Sequence[Attempt],
+        *,
+        endpoints: dict[uuid.UUID, Any],
     ) -> None:
+        """In ``session``'s transaction: each delivery's outcome, and what it means for
+        its endpoint (failing since, disabled)."""
         table = table_of(WebhookDelivery)
         now = utcnow()
         gone = {a.delivery.endpoint_id for a in attempts if a.gone}
         succeeded = {a.delivery.endpoint_id for a in attempts if a.delivered}
         failed = {a.delivery.endpoint_id for a in attempts if not a.delivered} - succeeded
-        async with self.database.transaction() as session:
-            await self._record_delivered(session, [a for a in attempts if a.delivered], now=now)
-            for attempt in attempts:
-                if attempt.delivered:
-                    continue
-                row = attempt.delivery
-                values: dict[str, Any] = {
-                    "attempts": row.attempts + 1,
-                    "last_status_code": attempt.status_code,
-                    "last_attempt_at": now,
-                    "leased_until": None,
+        await self._record_delivered(session, [a for a in attempts if a.delivered], now=now)
+        for attempt in attempts:
+            if attempt.delivered:
+                continue
+            row = attempt.delivery
+            values: dict[str, Any] = {
+                "attempts": row.attempts + 1,
+                "last_status_code": attempt.status_code,
+                "last_attempt_at": now,
+                "leased_until": None,
+            }
+            if attempt.gone:
+                values |= {"status": DeliveryStatus.FAILED, "last_error": "410 Gone"}
+            else:
+                error = attempt.error or f"answered {attempt.status_code}"
+                self.handover.look_by(now + self.backoff.delay(row.attempts + 1))
+                values |= {
+                    "next_attempt_at": now + self.backoff.delay(row.attempts + 1),
+                    "last_error": error[:MAX_ERROR_LENGTH],
                 }
-                if attempt.gone:
-                    values |= {"status": DeliveryStatus.FAILED, "last_error": "410 Gone"}
-                else:
-                    error = attempt.error or f"answered {attempt.status_code}"
-                    self.handover.look_by(now + self.backoff.delay(row.attempts + 1))
-                    values |= {
-                        "next_attempt_at": now + self.backoff.delay(row.attempts + 1),
-                        "last_error": error[:MAX_ERROR_LENGTH],
-                    }
-                await session.execute(update(table).where(table.c.id == row.id).values(**values))
-            await self._update_endpoints(
-                session, endpoints=endpoints, succeeded=succeeded, failed=failed, gone=gone
-            )
+            await session.execute(update(table).where(table.c.id == row.id).values(**values))
+        await self._update_endpoints(
+            session, endpoints=endpoints, succeeded=succeeded, failed=failed, gone=gone
+        )
+
+    def count(self, attempts: Sequence[Attempt]) -> None:
+        """The metrics, once the attempts are recorded."""
         for attempt in attempts:
             outcome = "delivered" if attempt.delivered else "gave_up" if attempt.gone else "failed"
             self._counters[outcome].inc()
@@ -368,9 +374,10 @@ class WebhookSender:
         )
         await intake.take_in(session, events=[event], outgoing=self.outgoing)
 
-    async def _round(self) -> float:
-        while handed := self._handed():
-            await self._send(*handed)
+    async def look(self, *, at_most: float) -> float:
+        """At a poll, or when a retry is due: send what is due in the table (other
+        replicas' deliveries, a crashed process's, retries, replays); seconds until the
+        next look."""
         if wait := self.handover.time_to_look():
             return wait
         while await self.send_due() > 0:
@@ -378,7 +385,7 @@ class WebhookSender:
         table = table_of(WebhookDelivery)
         async with self.database.transaction(write=False) as session:
             delay = await seconds_until_due(
-                session, table, at_most=self.loop.poll_seconds, where=self._claimable()
+                session, table, at_most=at_most, where=self._claimable()
             )
         self.handover.looked(next_in_seconds=delay)
         return delay

@@ -82,7 +82,7 @@ async def update_webhook(
         session, endpoint_id=webhook_id, data=data, rules=_rules(request)
     )
     if endpoint.enabled:
-        request.app.state.webhook_sender.loop.wake()
+        request.app.state.webhook_sender.wake()
     return WebhookRead.model_validate(endpoint)
 
 
@@ -123,5 +123,5 @@ async def replay_delivery(
 ) -> DeliveryRead:
     """Send one delivery again now, with the same ``webhook-id`` (admin)."""
     delivery = await service.replay(session, endpoint_id=webhook_id, delivery_id=delivery_id)
-    request.app.state.webhook_sender.loop.wake()
+    request.app.state.webhook_sender.wake()
     return DeliveryRead.model_validate(delivery)

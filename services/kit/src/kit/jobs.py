@@ -284,18 +284,24 @@ class Loop:
         self._wake.set()
 
     @contextlib.asynccontextmanager
-    async def running(self, *, enabled: bool = True) -> AsyncIterator[None]:
-        """Run the loop for the duration of the block (the app's lifespan)."""
+    async def running(
+        self, *, enabled: bool = True, handovers: Sequence[Handover] = ()
+    ) -> AsyncIterator[None]:
+        """Run the loop for the duration of the block (the app's lifespan). ``handovers``:
+        where this process's commits hand the loop its work directly (active meanwhile)."""
         if not enabled:
             yield
             return
-        task = asyncio.create_task(self._loop(), name=self.name)
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        with contextlib.ExitStack() as active:
+            for handover in handovers:
+                active.enter_context(handover.active())
+            task = asyncio.create_task(self._loop(), name=self.name)
+            try:
+                yield
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _loop(self) -> None:
         while True:

@@ -229,8 +229,8 @@ class OutboxDrainer:
         if not enabled or not self.outbox.enabled:
             yield
             return
-        with self.outbox.waking(self.loop.wake), self.handover.active():
-            async with self.loop.running():
+        with self.outbox.waking(self.loop.wake):
+            async with self.loop.running(handovers=[self.handover]):
                 yield
 
     async def drain_once(self) -> int:
