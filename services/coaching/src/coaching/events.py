@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -108,6 +109,13 @@ async def engagement_completed(session: AsyncSession, *, engagement: Engagement)
     )
 
 
+# Built once: a person's first decision that suspends asks it (issue 16).
+_APPROVED_APPLICATION = select(AmbassadorApplication.id).where(
+    col(AmbassadorApplication.person_id) == bindparam("person_id"),
+    col(AmbassadorApplication.status) == ApplicationStatus.APPROVED,
+)
+
+
 async def ambassador_suspension(
     session: AsyncSession,
     *,
@@ -121,12 +129,7 @@ async def ambassador_suspension(
     ``incident_decision`` or ``remedial_referral``)."""
     if was_suspended or not now_suspended:
         return
-    application = await session.scalar(
-        select(AmbassadorApplication.id).where(
-            col(AmbassadorApplication.person_id) == person_id,
-            col(AmbassadorApplication.status) == ApplicationStatus.APPROVED,
-        )
-    )
+    application = await session.scalar(_APPROVED_APPLICATION, {"person_id": person_id})
     if application is None:
         return  # not an ambassador: nothing is suspended
     await outbox.emit(
