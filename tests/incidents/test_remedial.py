@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+import httpx
 
 from incidents.decision import jobs
 from incidents.decision.models import JobKind
 from incidents.models import Incident
-from tests.incidents.conftest import Org, coaching_down, report, worker
+from tests.incidents.conftest import Org, coaching_down, etag_of, report, worker
 from tests.support.stack import StackHandle
 
 
@@ -27,6 +30,21 @@ async def remedial_engagements(stack: StackHandle, org: Org) -> list[dict[str, A
     assert response.status_code == 200, response.text
     items: list[dict[str, Any]] = response.json()["items"]
     return items
+
+
+class MeanwhileInCoaching(httpx.AsyncBaseTransport):
+    """Coaching, reached through the gateway: ``meanwhile`` runs while the first remedial
+    request (the engagement with the measures) is on its way to it."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, meanwhile: Callable[[], Awaitable[None]]):
+        self.inner = inner
+        self.meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.meanwhile is not None and request.url.path.endswith("/measures"):
+            meanwhile, self.meanwhile = self.meanwhile, None
+            await meanwhile()
+        return await self.inner.handle_async_request(request)
 
 
 class TestRemedialCoaching:
@@ -76,6 +94,39 @@ class TestRemedialCoaching:
 
         assert (await as_hr(stack, org, created["id"]))["remedial_engagement_id"] == first
         assert len(await remedial_engagements(stack, org)) == 1
+
+    async def test_an_incident_started_while_coaching_opens_the_engagement_keeps_both(
+        self, stack: StackHandle, org: Org
+    ) -> None:
+        created = await report(stack, org.reporter, org.employee, severity="medium")
+        manager = stack.as_user(org.manager)
+        url = f"/api/v1/incidents/{created['id']}"
+        started: list[httpx.Response] = []
+
+        async def start() -> None:
+            etag = await etag_of(manager, created["id"])
+            started.append(
+                await manager.patch(url, json={"status": "in_progress"}, headers={"If-Match": etag})
+            )
+
+        upstream = stack.stack.upstreams["coaching"]
+        original = upstream.inner
+        upstream.inner = MeanwhileInCoaching(original, start)  # type: ignore[assignment]
+        try:
+            await worker(stack).run_due()
+        finally:
+            upstream.inner = original
+        opened = await as_hr(stack, org, created["id"])
+        await worker(stack).run_due()  # coaching is told the incident as it is now
+        timeline = await stack.as_user(org.hr).get(f"{url}/timeline", params={"limit": 100})
+
+        assert [response.status_code for response in started] == [200]
+        [engagement] = await remedial_engagements(stack, org)
+        assert opened["status"] == "in_progress"
+        assert opened["remedial_engagement_id"] == engagement["id"]
+        summaries = [entry["summary"] for entry in timeline.json()["items"]]
+        assert "Coaching opened the remedial engagement." in summaries
+        assert any("suspended the person's ambassador role" in s for s in summaries)
 
     async def test_deciding_again_does_not_open_a_second_engagement(
         self, stack: StackHandle, org: Org

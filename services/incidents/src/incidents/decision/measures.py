@@ -11,6 +11,7 @@ only when coaching has heard the incident as it still is.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,9 +25,17 @@ from incidents.incident.models import Incident, TimelineKind
 from kit.db import Database
 
 
-async def tell_coaching(database: Database, *, incident_id: uuid.UUID, outside: Outside) -> None:
-    async with database.transaction(write=False) as session:
-        incident = await session.get(Incident, incident_id)
+async def tell_coaching(
+    database: Database,
+    *,
+    incident_id: uuid.UUID,
+    outside: Outside,
+    incident: Incident | None = None,
+) -> None:
+    """``incident``: as the worker read it when it claimed the job (else read here)."""
+    if incident is None:
+        async with database.transaction(write=False) as session:
+            incident = await session.get(Incident, incident_id)
     if incident is None:
         return
     status, reason = measure_status(incident)
@@ -71,16 +80,24 @@ async def record_heard(
         # It changed while coaching was being told: tell it again, as it is now.
         await jobs.due_now(session, incident_id=locked.id, kind=JobKind.SYNC_COACHING)
         return
-    summary = _what_coaching_did(status, heard)
-    if summary is not None:
-        entry = timeline.row(
-            incident_id=locked.id,
-            kind=TimelineKind.COACHING_MEASURES,
-            summary=summary,
-            data={"status": status, **_as_data(heard)},
-        )
+    if (entry := heard_entry(locked.id, status=status, heard=heard)) is not None:
         await timeline.write(session, [entry])
     await jobs.finish(session, incident_id=locked.id, kind=JobKind.SYNC_COACHING)
+
+
+def heard_entry(
+    incident_id: uuid.UUID, *, status: str, heard: CoachingMeasures
+) -> dict[str, Any] | None:
+    """The timeline entry of what coaching did, if it did anything."""
+    summary = _what_coaching_did(status, heard)
+    if summary is None:
+        return None
+    return timeline.row(
+        incident_id=incident_id,
+        kind=TimelineKind.COACHING_MEASURES,
+        summary=summary,
+        data={"status": status, **_as_data(heard)},
+    )
 
 
 def measure_status(incident: Incident) -> tuple[str, str | None]:

@@ -65,7 +65,7 @@ class PersonTurns:
 
 # Built once, on the table (no ORM entity): every decision reads and moves the version.
 _RECORDS = table_of(PersonRecord)
-_VERSION = select(_RECORDS.c.version).where(_RECORDS.c.person_id == bindparam("person_id"))
+VERSION = select(_RECORDS.c.version).where(_RECORDS.c.person_id == bindparam("person_id"))
 _MOVE_ON = (
     update(_RECORDS)
     .where(
@@ -83,7 +83,7 @@ _LATER_OPEN = select(col(Incident.id)).where(
 
 
 async def version_of(session: AsyncSession, *, person_id: uuid.UUID) -> int:
-    version = await session.scalar(_VERSION, {"person_id": person_id})
+    version = await session.scalar(VERSION, {"person_id": person_id})
     return version or 0
 
 

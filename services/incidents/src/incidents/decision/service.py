@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import Select, bindparam, case, func, insert
+from sqlalchemy import Select, bindparam, case, func, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, delete, select
 
@@ -53,13 +53,13 @@ from incidents.domain import (
     Outcome,
     OwnerRole,
 )
-from incidents.errors import DecisionNotPossible, DecisionRaced, NoPublishedEscalationPolicy
+from incidents.errors import DecisionNotPossible, DecisionRaced
 from incidents.incident import timeline
 from incidents.incident.models import Incident, TimelineKind
 from incidents.metrics import DECISIONS_TOTAL
 from incidents.policy.evaluation import Evaluation, Facts, Result, evaluate
 from incidents.policy.models import EscalationPolicy, EscalationRule, PolicyStatus
-from incidents.policy.service import published_policy, published_rules
+from incidents.policy.service import NONE_PUBLISHED, published_rules_of
 from kit.db import Database, UtcDateTime, column_values, table_of, utcnow
 from kit.errors import ServiceUnavailable
 from kit.fields import looking_back
@@ -125,7 +125,7 @@ class Plan:
 
     version: int
     person_version: int
-    policy: EscalationPolicy | None
+    policy: PolicyVersion | None
     rules: list[EscalationRule]
     facts: Facts | None
     missing: str | None = None
@@ -352,20 +352,40 @@ def _required(incident: Incident | None) -> Incident:
     return incident
 
 
+@dataclass(frozen=True, slots=True)
+class PolicyVersion:
+    """The published version a plan goes by: all a decision records of it."""
+
+    id: uuid.UUID
+    number: int
+
+
+_POLICIES = table_of(EscalationPolicy)
+_PUBLISHED_NOW = _POLICIES.c.status == PolicyStatus.PUBLISHED
+# Built once: every decision's plan starts with it. The published version (its rules are
+# kept by id, ``published_rules_of``) and the person's version, in one read.
+_PLAN_HEAD = select(
+    select(_POLICIES.c.id).where(_PUBLISHED_NOW).scalar_subquery(),
+    select(_POLICIES.c.number).where(_PUBLISHED_NOW).scalar_subquery(),
+    person_history.VERSION.scalar_subquery(),
+)
+
+
 async def _plan(session: AsyncSession, *, incident: Incident) -> Plan:
-    person_version = await person_history.version_of(session, person_id=incident.person_id)
-    try:
-        policy = await published_policy(session)
-    except NoPublishedEscalationPolicy as error:
+    policy_id, number, person_version = (
+        await session.execute(_PLAN_HEAD, {"person_id": incident.person_id})
+    ).one()
+    person_version = person_version or 0
+    if policy_id is None:
         return Plan(
             version=incident.version,
             person_version=person_version,
             policy=None,
             rules=[],
             facts=None,
-            missing=error.detail,
+            missing=NONE_PUBLISHED,
         )
-    rules = await published_rules(session, policy=policy)
+    rules = await published_rules_of(session, policy_id=policy_id)
     facts = Facts(
         severity=incident.severity,
         category=incident.category,
@@ -377,7 +397,7 @@ async def _plan(session: AsyncSession, *, incident: Incident) -> Plan:
     return Plan(
         version=incident.version,
         person_version=person_version,
-        policy=policy,
+        policy=PolicyVersion(id=policy_id, number=number),
         rules=rules,
         facts=facts,
     )
@@ -590,15 +610,61 @@ async def open_remedial(
         incident.remedial_engagement_id = engagement_id
         incident.updated_at = utcnow()
         session.add(incident)
-        opened = timeline.row(
-            incident_id=incident.id,
-            kind=TimelineKind.REMEDIAL_OPENED,
-            summary="Coaching opened the remedial engagement.",
-            data={"engagement_id": str(engagement_id)},
-        )
-        await timeline.write(session, [opened])
+        await timeline.write(session, [_remedial_opened(incident.id, engagement_id)])
     await jobs.finish(session, incident_id=incident.id, kind=JobKind.OPEN_REMEDIAL)
     await session.flush()
+
+
+# Built once, on the table: the remedial job's write, when the incident is as it read it.
+_INCIDENTS = table_of(Incident)
+_OPEN_REMEDIAL_IF_UNCHANGED = (
+    update(_INCIDENTS)
+    .where(
+        _INCIDENTS.c.id == bindparam("incident_id"),
+        _INCIDENTS.c.version == bindparam("read_version"),
+        _INCIDENTS.c.remedial_engagement_id.is_(None),
+    )
+    .values(
+        remedial_engagement_id=bindparam("engagement_id"),
+        updated_at=bindparam("now"),
+        version=_INCIDENTS.c.version + 1,  # as the ORM's version counter moves it
+    )
+)
+
+
+async def open_remedial_if_unchanged(
+    session: AsyncSession,
+    *,
+    incident: Incident,
+    engagement_id: uuid.UUID,
+    entries: Sequence[dict[str, Any]] = (),
+) -> bool:
+    """``open_remedial`` on ``incident`` as read at its version, without reading it again:
+    one conditional update, then ``entries`` and the opening on the timeline (the remedial
+    job's jobs are the caller's). ``False``, with nothing written, when the incident has
+    changed since (the caller locks it and looks)."""
+    opened = await session.execute(
+        _OPEN_REMEDIAL_IF_UNCHANGED,
+        {
+            "incident_id": incident.id,
+            "read_version": incident.version,
+            "engagement_id": engagement_id,
+            "now": utcnow(),
+        },
+    )
+    if getattr(opened, "rowcount", 0) != 1:
+        return False
+    await timeline.write(session, [*entries, _remedial_opened(incident.id, engagement_id)])
+    return True
+
+
+def _remedial_opened(incident_id: uuid.UUID, engagement_id: uuid.UUID) -> dict[str, Any]:
+    return timeline.row(
+        incident_id=incident_id,
+        kind=TimelineKind.REMEDIAL_OPENED,
+        summary="Coaching opened the remedial engagement.",
+        data={"engagement_id": str(engagement_id)},
+    )
 
 
 def remedial_goals(incident: Incident) -> str:
@@ -672,7 +738,7 @@ async def _wait_for_history(
 def _policy_decision(
     *,
     incident: Incident,
-    policy: EscalationPolicy,
+    policy: PolicyVersion,
     rule: EscalationRule | None,
     facts: Facts,
     history: dict[str, Any],

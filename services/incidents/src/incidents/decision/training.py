@@ -14,7 +14,6 @@ import uuid
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from incidents.decision.upstream import DirectoryPerson, UpstreamUnavailable, directory_record
 from incidents.incident import timeline
@@ -57,8 +56,8 @@ async def assign_remedial_training(
     return {"refused": str(answer.get("detail") or response.status_code)}
 
 
-def record(session: AsyncSession, *, incident_id: uuid.UUID, answer: dict[str, Any]) -> None:
-    """What training did, on the incident's timeline."""
+def entry(incident_id: uuid.UUID, *, answer: dict[str, Any]) -> dict[str, Any]:
+    """What training did, as the incident's timeline entry (``timeline.write`` takes it)."""
     if "refused" in answer:
         summary = f"Training could not assign remedial modules: {answer['refused']}"
         data: dict[str, Any] = {"refused": answer["refused"]}
@@ -76,12 +75,8 @@ def record(session: AsyncSession, *, incident_id: uuid.UUID, answer: dict[str, A
             "module_ids": [item.get("module_id") for item in items],
             "uncovered_clauses": answer.get("uncovered_clauses") or [],
         }
-    timeline.append(
-        session,
-        incident_id=incident_id,
-        kind=TimelineKind.REMEDIAL_TRAINING,
-        summary=summary,
-        data=data,
+    return timeline.row(
+        incident_id=incident_id, kind=TimelineKind.REMEDIAL_TRAINING, summary=summary, data=data
     )
 
 

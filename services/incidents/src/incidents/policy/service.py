@@ -51,10 +51,13 @@ _RULES = (
 )
 
 
+NONE_PUBLISHED = "No escalation policy has been published yet."
+
+
 async def published_policy(session: AsyncSession) -> EscalationPolicy:
     policy = await session.scalar(_PUBLISHED)
     if policy is None:
-        raise NoPublishedEscalationPolicy("No escalation policy has been published yet.")
+        raise NoPublishedEscalationPolicy(NONE_PUBLISHED)
     return policy
 
 
@@ -77,20 +80,19 @@ _PUBLISHED_RULES: dict[uuid.UUID, tuple[EscalationRule, ...]] = {}
 _VERSIONS_KEPT = 4
 
 
-async def published_rules(
-    session: AsyncSession, *, policy: EscalationPolicy
+async def published_rules_of(
+    session: AsyncSession, *, policy_id: uuid.UUID
 ) -> list[EscalationRule]:
-    """The rules of ``policy``, published, in evaluation order (as ``rules_of``)."""
-    if policy.status is not PolicyStatus.PUBLISHED:  # a draft's may still change
-        return await rules_of(session, policy=policy)
-    rules = _PUBLISHED_RULES.get(policy.id)
+    """The rules of the published version ``policy_id``, in evaluation order (as
+    ``rules_of``). The caller knows it is published: a draft's rules may still change."""
+    rules = _PUBLISHED_RULES.get(policy_id)
     if rules is None:
-        rules = tuple(await rules_of(session, policy=policy))
+        rules = tuple(await session.scalars(_RULES, {"policy_id": policy_id}))
         for rule in rules:  # kept as read: a rollback of this session must not expire them
             session.expunge(rule)
         if len(_PUBLISHED_RULES) >= _VERSIONS_KEPT:
             del _PUBLISHED_RULES[next(iter(_PUBLISHED_RULES))]
-        _PUBLISHED_RULES[policy.id] = rules
+        _PUBLISHED_RULES[policy_id] = rules
     return list(rules)
 
 
