@@ -112,7 +112,8 @@ class Load(Protocol):
     """Reads the incident to decide and checks it may still be decided (raising a domain
     error otherwise); ``None`` when there is nothing (left) to decide. Called twice per
     round: in the read transaction, then with ``writing`` in the write transaction that
-    records the verdict, where it locks the row (or, for a new report, adds it)."""
+    records the verdict, where it locks the row (or, for a new report, hands it over
+    unwritten: ``_record`` writes it, once, with its verdict)."""
 
     async def __call__(self, session: AsyncSession, *, writing: bool) -> Incident | None: ...
 
@@ -231,6 +232,7 @@ async def record_undecided(
     its turn): recorded as ``reported`` with its decision queued for the worker."""
     async with database.transaction() as session:
         incident = _required(await load(session, writing=True))
+        await write_new(session, incident, changed=False)
         await person_history.move_on(session, person_id=incident.person_id)
         await person_history.history_changed(session, incident=incident)
         await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.DECIDE)
@@ -479,17 +481,15 @@ async def _record(
     actor: Caller | None,
     trigger: Trigger,
 ) -> Recorded:
-    """The writing half of deciding, in the write transaction with the incident locked.
-    Returns the decision recorded (none when it waits) and the assignments it made."""
-    if trigger is Trigger.REPORTED:  # a new incident now counts for the later ones
+    """The writing half of deciding, in the write transaction with the incident locked
+    (a new report: not written yet, it is written here). Returns the decision recorded
+    (none when it waits) and the assignments it made."""
+    fresh = trigger is Trigger.REPORTED
+    if fresh:  # a new incident now counts for the later ones
         await person_history.history_changed(session, incident=incident)
     if verdict.decision is not None:
         assignments = await _apply(
-            session,
-            incident=incident,
-            decision=verdict.decision,
-            actor=actor,
-            fresh=trigger is Trigger.REPORTED,
+            session, incident=incident, decision=verdict.decision, actor=actor, fresh=fresh
         )
         return Recorded(decisions=[verdict.decision], assignments=assignments)
     reason = verdict.history_error or verdict.retry_error or "unknown"
@@ -507,8 +507,11 @@ async def _record(
             evaluation=verdict.evaluation,
             error=verdict.history_error,
             outside=outside,
+            fresh=fresh,
         )
     else:
+        if fresh:
+            await write_new(session, incident, changed=False)
         await jobs.retry_later(
             session,
             incident_id=incident.id,
@@ -711,7 +714,17 @@ async def _wait_for_history(
     evaluation: Evaluation,
     error: str,
     outside: Outside,
+    fresh: bool = False,
 ) -> None:
+    """``fresh``: a new report, written here (see ``_apply``)."""
+    waiting_already = incident.status is IncidentStatus.AWAITING_HISTORY
+    if not waiting_already:
+        incident.status = IncidentStatus.AWAITING_HISTORY
+        incident.updated_at = utcnow()
+    if fresh:
+        await write_new(session, incident, changed=True)
+    elif not waiting_already:
+        session.add(incident)
     job = await jobs.retry_later(
         session,
         incident_id=incident.id,
@@ -719,19 +732,16 @@ async def _wait_for_history(
         error=error,
         backoff=outside.backoff,
     )
-    if incident.status is IncidentStatus.AWAITING_HISTORY:
+    if waiting_already:
         return
-    incident.status = IncidentStatus.AWAITING_HISTORY
-    incident.updated_at = utcnow()
-    session.add(incident)
-    timeline.append(
-        session,
+    waiting = timeline.row(
         incident_id=incident.id,
         kind=TimelineKind.AWAITING_HISTORY,
         summary=f"Waiting for coaching history. {evaluation.explain()} "
         "It is decided as soon as coaching answers.",
         data={"error": error, "next_attempt_at": job.next_attempt_at.isoformat()},
     )
+    await timeline.write(session, [waiting])
     await session.flush()
 
 
@@ -801,35 +811,40 @@ async def _apply(
 ) -> list[Assignment]:
     """Make ``decision`` the one in force: on the incident, its assignments, its timeline,
     and the remedial engagement to open if the action is coaching; returns the
-    assignments. ``fresh``: the incident was added in this transaction (a new report), so
-    it has no jobs and no assignments to replace yet, and the statements that would look
-    for them are not sent.
+    assignments. ``fresh``: the incident is a new report, not written yet: it is written
+    here, once, as the decision leaves it, and it has no jobs and no assignments to
+    replace yet, so the statements that would look for them are not sent.
 
     The rows written once and never read back in the transaction (the decision, its
     assignments and timeline entries, a new report's jobs) go in with Core inserts, a
     statement per table: the ORM's unit of work cost more than the statements."""
-    await session.execute(_INSERT_DECISION, column_values(decision))
     replaces = incident.decision_id is not None
+    suspension_changed = incident.suspends_ambassador != decision.suspends_ambassador
     incident.decision_id = decision.id
     incident.action = decision.action
     incident.owner_role = decision.owner_role
     incident.owner_id = decision.owner_id
     incident.deadline_at = decision.deadline_at
-    new_jobs: list[JobKind] = []
-    if incident.suspends_ambassador != decision.suspends_ambassador:
-        incident.suspends_ambassador = decision.suspends_ambassador
-        if fresh:  # nothing can be queued yet for an incident added in this transaction
-            new_jobs.append(JobKind.SYNC_COACHING)
-        else:
-            await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING)
+    incident.suspends_ambassador = decision.suspends_ambassador
     if incident.status in UNDECIDED:
         incident.status = IncidentStatus.DECIDED
     incident.updated_at = utcnow()
-    session.add(incident)
+    if fresh:  # first: everything below refers to it
+        await write_new(session, incident, changed=True)
+    else:
+        session.add(incident)
+    await session.execute(_INSERT_DECISION, column_values(decision))
+    new_jobs: list[JobKind] = []
+    if suspension_changed:
+        if fresh:  # nothing can be queued yet for a new report
+            new_jobs.append(JobKind.SYNC_COACHING)
+        else:
+            await jobs.enqueue(session, incident_id=incident.id, kind=JobKind.SYNC_COACHING)
     if not fresh:
-        await jobs.finish(session, incident_id=incident.id, kind=JobKind.DECIDE)
+        done = [JobKind.DECIDE]
         if decision.kind is DecisionKind.POLICY:  # taken on the person's history as it is now
-            await jobs.finish(session, incident_id=incident.id, kind=JobKind.RECOUNT)
+            done.append(JobKind.RECOUNT)
+        await jobs.finish_kinds(session, incident_id=incident.id, kinds=done)
     assignments = await _replace_assignments(session, decision=decision, fresh=fresh)
     entries = _timeline_of(decision, actor=actor)
     await events.decided(
@@ -853,11 +868,39 @@ async def _apply(
                 )
             )
     if new_jobs:
-        queued = [PendingJob(incident_id=incident.id, kind=kind) for kind in new_jobs]
-        await session.execute(_INSERT_JOBS, [column_values(job) for job in queued])
+        await session.execute(_INSERT_JOBS, [_new_job(incident.id, kind) for kind in new_jobs])
     await timeline.write(session, entries)
     await session.flush()
     return assignments
+
+
+async def write_new(session: AsyncSession, incident: Incident, *, changed: bool) -> None:
+    """Write a new report (``decision.service.decide`` with ``Trigger.REPORTED``), once, as
+    its verdict leaves it; ``changed``: the verdict changed it (decided, or waiting for
+    history), and the caller writes the verdict's timeline entries, which the report's
+    own go in with (``timeline.write_later``). Its version is the one it had when it was
+    written as reported and then changed in the same transaction: the ETags of new
+    reports are what they were."""
+    if changed:
+        incident.version += 1
+    await session.execute(_INSERT_INCIDENT, column_values(incident))
+    if not changed:  # nothing else goes on its timeline: its own entries, now
+        await timeline.write(session, [])
+
+
+def _new_job(incident_id: uuid.UUID, kind: JobKind) -> dict[str, Any]:
+    """A new report's job, as ``PendingJob`` would have it (due now, never tried)."""
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "incident_id": incident_id,
+        "kind": kind,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "leased_until": None,
+        "last_error": None,
+        "created_at": now,
+    }
 
 
 async def _replace_assignments(
@@ -934,6 +977,7 @@ def _timeline_of(decision: Decision, *, actor: Caller | None) -> list[dict[str, 
 
 
 # Built once (see ``_apply``).
+_INSERT_INCIDENT = insert(table_of(Incident))
 _INSERT_DECISION = insert(table_of(Decision))
 _INSERT_ASSIGNMENTS = insert(table_of(Assignment))
 _INSERT_JOBS = insert(table_of(PendingJob))

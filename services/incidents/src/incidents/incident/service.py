@@ -38,7 +38,7 @@ from incidents.incident.access import View
 from incidents.incident.models import Incident, TimelineEntry, TimelineKind, actionable
 from incidents.incident.schemas import IncidentCreate, IncidentUpdate, OverrideCreate
 from kit.concurrency import check_if_match
-from kit.db import Database, insert_as_loaded, utcnow
+from kit.db import Database, utcnow
 from kit.errors import ServiceUnavailable
 from kit.identity import Caller
 from kit.pagination import PageParams, paginate
@@ -102,19 +102,19 @@ async def report(
             },
         )
     assert caller.person_id is not None  # reporting is for people (the route checks)
-    reporter_id, incident_id = caller.person_id, uuid.uuid4()
+    # Built once: only the transaction that records its verdict writes it (and changes it),
+    # the last thing the report does; until then it is only read.
+    incident = Incident(
+        **data.model_dump(exclude={"links"}),
+        links=[str(link) for link in data.links],
+        reporter_id=caller.person_id,
+    )
 
     async def new_incident(session: AsyncSession, *, writing: bool) -> Incident:
-        # Not in the database until the decision is written with it.
-        incident = Incident(
-            **data.model_dump(exclude={"links"}),
-            id=incident_id,
-            links=[str(link) for link in data.links],
-            reporter_id=reporter_id,
-        )
         if writing:
-            # The decision changes it right after (that UPDATE moves its version on).
-            await insert_as_loaded(session, incident)
+            # Not in the database yet: the decision writes it with its verdict, in one
+            # INSERT, and its entries with the verdict's.
+            incident.created_at = incident.updated_at = utcnow()
             reported = timeline.row(
                 incident_id=incident.id,
                 kind=TimelineKind.REPORTED,
@@ -122,7 +122,7 @@ async def report(
                 summary=f"Reported: {incident.severity} severity, {incident.category} on "
                 f"{incident.channel}.",
             )
-            await timeline.write(session, [reported])
+            timeline.write_later(session, [reported])
             await events.reported(session, incident=incident)
         return incident
 
@@ -140,7 +140,7 @@ async def report(
         # decides it after them. A report is never refused for being concurrent.
         return await decisions.record_undecided(database, load=new_incident, on_record=on_record)
     assert outcome is not None  # a new report always has something to decide
-    outside.records.put(incident_id, person)
+    outside.records.put(incident.id, person)
     return outcome[0]
 
 

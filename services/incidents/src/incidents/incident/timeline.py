@@ -17,6 +17,8 @@ SYSTEM_ACTOR = "service:incidents"
 
 # Built once: the entries a decision writes go in one statement, not one ORM flush each.
 _INSERT = insert(table_of(TimelineEntry))
+# In a session's ``info``: entries ``write_later`` holds for the next ``write``.
+_LATER = "incidents_timeline_later"
 
 
 def append(
@@ -60,7 +62,17 @@ async def write(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
     """Append ``rows`` in their order, in one statement: for entries nobody reads back in
     the transaction (their ``seq`` is not needed). Entries ``append``ed before are
     flushed first, so the order they were written in stays the order of ``seq``."""
+    rows = [*session.sync_session.info.pop(_LATER, ()), *rows]
     if not rows:
         return
     await session.flush()
-    await session.execute(_INSERT, list(rows))
+    await session.execute(_INSERT, rows)
+
+
+def write_later(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Hold ``rows`` for the transaction's next ``write``, which writes them first, in its
+    statement: for the entries of an incident that is not in the database yet (a new
+    report, written once with its verdict). The caller makes sure that ``write`` comes
+    before the commit (``decision.service`` writes a new report's entries with the
+    verdict's, or alone)."""
+    session.sync_session.info.setdefault(_LATER, []).extend(rows)
