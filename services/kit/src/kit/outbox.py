@@ -20,6 +20,12 @@ that caused them, and handed on by a drainer; nothing lost across a crash.
   delete, instead of a claim, a delete and a look at what is left). The table stays the
   truth: a process killed before it handed them on leaves them leased, and any replica
   claims them when the lease ends, as it does every event at its poll.
+* **Deleted on the way.** What the running drainer handed on is deleted by the next
+  transaction of this process that emits (one more statement in a transaction that
+  writes anyway), or by the drainer itself once it has waited ``SETTLE_WITHIN`` for one;
+  not a transaction of its own per hand-over. Until then the rows stay leased to this
+  process: killed meanwhile (or that transaction rolled back), they are handed on again
+  once the lease ends, and the intake's idempotency makes that change nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from itertools import groupby
@@ -46,6 +53,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    bindparam,
     delete,
     func,
     insert,
@@ -65,6 +73,9 @@ logger = logging.getLogger("kit.outbox")
 INTAKE_PATH = "/internal/events"
 LEASE = dt.timedelta(seconds=30)
 BATCH_SIZE = 500
+# How long handed-on rows wait for a commit that emits to delete them before the drainer
+# deletes them itself: far inside LEASE, so no replica takes them meanwhile.
+SETTLE_WITHIN_SECONDS = 0.5
 
 OUTBOX_EVENTS = Counter(
     "smp_outbox_events_total",
@@ -124,6 +135,11 @@ class Outbox:
         # Events for the running drainer of this process, handed over after the commit.
         self.handover = Handover(LEASE)
         self._pending_key = f"kit_outbox_{source}"
+        # Handed on by this process's drainer, rows not deleted yet (see module doc), and
+        # since when the oldest of them waits (``time.monotonic``).
+        self._settled: list[uuid.UUID] = []
+        self._settled_since = 0.0
+        self.delete_by_id = delete(self.table).where(self.table.c.id == bindparam("settled_id"))
 
     @contextlib.contextmanager
     def waking(self, callback: Callable[[], None]) -> Iterator[None]:
@@ -169,6 +185,27 @@ class Outbox:
             return
         self.handover.lease_rows(session, rows)
         session.execute(insert(self.table), rows)
+        if settled := self.take_settled():
+            session.execute(self.delete_by_id, [{"settled_id": id_} for id_ in settled])
+
+    def settle(self, ids: Sequence[uuid.UUID]) -> None:
+        """Events just handed on: their rows go with the next commit that emits."""
+        if not self._settled:
+            self._settled_since = time.monotonic()
+        self._settled.extend(ids)
+
+    def take_settled(self) -> list[uuid.UUID]:
+        """The handed-on events whose rows are still to be deleted (now the caller's)."""
+        settled, self._settled = self._settled, []
+        return settled
+
+    def seconds_to_settle(self) -> float | None:
+        """How long the handed-on rows may still wait for a commit that emits (0: no
+        longer); ``None`` when there are none."""
+        if not self._settled:
+            return None
+        waited = time.monotonic() - self._settled_since
+        return max(SETTLE_WITHIN_SECONDS - waited, 0.0)
 
     def _committed(self) -> None:
         for callback in self._on_commit:
@@ -230,8 +267,11 @@ class OutboxDrainer:
             yield
             return
         with self.outbox.waking(self.loop.wake):
-            async with self.loop.running(handovers=[self.handover]):
-                yield
+            try:
+                async with self.loop.running(handovers=[self.handover]):
+                    yield
+            finally:
+                await self._delete_settled()
 
     async def drain_once(self) -> int:
         """Hand on one batch of due events; how many were delivered (0: none due, or the
@@ -249,15 +289,16 @@ class OutboxDrainer:
             return 0
         return await self._hand_on(rows)
 
-    async def _hand_on_handed(self) -> int:
+    async def _hand_on_handed(self, *, settle_later: bool = False) -> int:
         """Hand on what this process's commits handed over, without claiming it."""
         delivered = 0
         while batch := self.handover.take(self.batch_size):
-            delivered += await self._hand_on(batch)
+            delivered += await self._hand_on(batch, settle_later=settle_later)
         return delivered
 
-    async def _hand_on(self, rows: Sequence[Any]) -> int:
-        """Send leased ``rows`` and delete them; on failure, free them for a later try."""
+    async def _hand_on(self, rows: Sequence[Any], *, settle_later: bool = False) -> int:
+        """Send leased ``rows`` and delete them (``settle_later``: with the next commit
+        that emits, see module doc); on failure, free them for a later try."""
         events = [
             Event(
                 id=row.id,
@@ -286,14 +327,25 @@ class OutboxDrainer:
         # A kill here hands the batch over again after the lease: the intake's idempotency
         # on the event id keeps that from telling anyone twice (tests/e2e).
         crash_point("outbox.handed_over")
-        async with self.database.transaction() as session:
-            await session.execute(
-                delete(self.outbox.table).where(
-                    self.outbox.table.c.id.in_([row.id for row in rows])
-                )
-            )
         self._delivered.inc(len(rows))
+        if settle_later:
+            self.outbox.settle([row.id for row in rows])
+        else:
+            await self._delete([row.id for row in rows])
         return len(rows)
+
+    async def _delete(self, ids: Sequence[uuid.UUID]) -> None:
+        async with self.database.transaction() as session:
+            await session.execute(self.outbox.delete_by_id, [{"settled_id": id_} for id_ in ids])
+
+    async def _delete_settled(self) -> None:
+        """Delete the rows of what was handed on that no commit took along. Should this
+        fail, they are handed on again after their lease (the intake ignores repeats)."""
+        if settled := self.outbox.take_settled():
+            try:
+                await self._delete(settled)
+            except Exception:
+                logger.exception("deleting %d handed-on events failed", len(settled))
 
     async def drain(self) -> int:
         """Hand on everything due now, batch after batch; how many were delivered."""
@@ -323,11 +375,17 @@ class OutboxDrainer:
                 )
 
     async def _round(self) -> float:
-        # Woken by a commit: hand its events on, and look at the table only when it is
-        # time to (a poll, or a retry due); every look also updates the lag.
-        await self._hand_on_handed()
+        # Woken by a commit: hand its events on (their rows go with the next commit that
+        # emits), and look at the table only when it is time to (a poll, or a retry due);
+        # every look also updates the lag.
+        await self._hand_on_handed(settle_later=True)
+        settle_in = self.outbox.seconds_to_settle()
+        if settle_in == 0:
+            await self._delete_settled()
+            settle_in = None
         if wait := self.handover.time_to_look():
-            return wait
+            return wait if settle_in is None else min(wait, settle_in)
+        await self._delete_settled()  # what a look finds waiting is what truly waits
         await self.drain()
         table = self.outbox.table
         async with self.database.transaction(write=False) as session:
