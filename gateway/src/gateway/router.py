@@ -9,15 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import StringConstraints
-from starlette.datastructures import State
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from gateway import service
 from gateway.access import service_may_call
-from gateway.config import GatewaySettings
 from gateway.deps import DirectoryReaderDep, GroupRolesDep, SessionDep, UserDep
-from gateway.edge import refusal
+from gateway.edge import ServiceShortcut, refusal
 from gateway.schemas import (
     Me,
     PeopleLookup,
@@ -29,7 +27,6 @@ from kit.db import Database
 from kit.errors import DomainError
 from kit.identity import Caller, Role, bearer_token
 from kit.pagination import MAX_LIMIT, Page, PageParamsDep
-from kit.runtime import build_chain, edge_middleware
 
 if TYPE_CHECKING:
     from gateway.auth import Authenticator
@@ -123,7 +120,7 @@ PERSON_ROUTE = "/api/v1/directory/people/{person_id}"
 PERSON_PREFIX = PERSON_ROUTE.removesuffix("{person_id}")
 
 
-class PersonLookupShortcut:
+class PersonLookupShortcut(ServiceShortcut):
     """``GET /api/v1/directory/people/{id}`` from a service, the short way: the request id,
     log line, metrics and body limit (``kit.runtime.edge_middleware``), then the same
     statement and answer as :func:`get_person`. Every decision of the incidents service
@@ -136,20 +133,7 @@ class PersonLookupShortcut:
     ``Origin`` (CORS answers those); anything else goes the long way and is answered
     there as before, the 403s, 401s and 422s included."""
 
-    def __init__(self, *, full: ASGIApp, state: State, settings: GatewaySettings) -> None:
-        self.full = full
-        # The authenticator and the database exist once the lifespan has run.
-        self.state = state
-        self.short = build_chain(self._answer, edge_middleware("gateway", settings, refuse=refusal))
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caller = self._service(scope)
-        if caller is None:
-            await self.full(scope, receive, send)
-            return
-        scope.setdefault("state", {})["caller"] = caller
-        scope["route_label"] = PERSON_ROUTE  # the metrics' and the log's route
-        await self.short(scope, receive, send)
+    route_label = PERSON_ROUTE
 
     def _service(self, scope: Scope) -> Caller | None:
         """The service principal of a request the short path can answer, if it is one."""

@@ -11,14 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.datastructures import State
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from gateway.access import check_event_source
-from gateway.config import GatewaySettings
 from gateway.deps import CallerDep, SessionDep, UserDep
-from gateway.edge import refusal
+from gateway.edge import ServiceShortcut, refusal
 from gateway.events import intake, service
 from gateway.events.schemas import (
     IntakeReceipt,
@@ -34,7 +32,6 @@ from kit.errors import DomainError, problem_response, validation_error_response
 from kit.identity import Caller, PrincipalKind, bearer_token
 from kit.outbox import INTAKE_PATH, EventBatch
 from kit.pagination import Page, PageParamsDep
-from kit.runtime import build_chain, edge_middleware
 
 router = APIRouter(prefix="/api/v1/me/notifications", tags=["notifications"])
 internal_router = APIRouter()
@@ -126,7 +123,7 @@ async def _take_in(
     return IntakeReceipt(received=len(batch.events), new=new)
 
 
-class IntakeShortcut:
+class IntakeShortcut(ServiceShortcut):
     """``POST /internal/events`` from a service, the short way: the request id, log line
     and metrics, and the body limit (``kit.runtime.edge_middleware``), then the intake,
     as proxied requests skip the framework (``gateway.main.GatewayApp``). The public
@@ -138,22 +135,7 @@ class IntakeShortcut:
     person's token, none, an invalid one) goes the long way and is answered there as
     before. The answers are the route's: the receipt, or the same problems."""
 
-    def __init__(self, *, full: ASGIApp, state: State, settings: GatewaySettings) -> None:
-        self.full = full
-        # The authenticator, database and senders exist once the lifespan has run.
-        self.state = state
-        self.short = build_chain(
-            self._take_in, edge_middleware("gateway", settings, refuse=refusal)
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        caller = self._service(scope)
-        if caller is None:
-            await self.full(scope, receive, send)
-            return
-        scope.setdefault("state", {})["caller"] = caller
-        scope["route_label"] = INTAKE_PATH  # the metrics' and the log's route
-        await self.short(scope, receive, send)
+    route_label = INTAKE_PATH
 
     def _service(self, scope: Scope) -> Caller | None:
         """The service principal of a JSON ``POST`` the short path can answer, if it is one."""
@@ -169,7 +151,7 @@ class IntakeShortcut:
             return None
         return caller if caller.kind is PrincipalKind.SERVICE else None
 
-    async def _take_in(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send) -> None:
         caller: Caller = scope["state"]["caller"]
         if caller.request_id is None:  # as the authentication middleware does
             caller = dataclasses.replace(caller, request_id=current_request_id())
