@@ -9,12 +9,11 @@ queued by another replica).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +42,7 @@ from incidents.incident import timeline
 from incidents.incident.models import Incident
 from incidents.metrics import PENDING_DECISIONS
 from kit.db import Database, utcnow
+from kit.jobs import Loop
 
 logger = logging.getLogger("incidents.worker")
 
@@ -65,13 +65,21 @@ class Worker:
             gateway=gateway, backoff=backoff, history_timeout_seconds=history_timeout_seconds
         )
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
         # How long the loop may sleep after a round (``_sleep_until``).
         self._next_in = poll_seconds
+        self.loop = Loop("incidents-worker", self._round, poll_seconds=poll_seconds)
 
     def wake(self) -> None:
         """Work was just queued: look now rather than at the next poll."""
-        self._wake.set()
+        self.loop.wake()
+
+    def running(self, *, enabled: bool) -> contextlib.AbstractAsyncContextManager[None]:
+        """Run the loop for the duration of the block (the app's lifespan)."""
+        return self.loop.running(enabled=enabled)
+
+    async def _round(self) -> float:
+        await self.run_due()
+        return self._next_in
 
     async def run_due(self) -> int:
         """Do every job that is due now (one batch); returns how many were tried."""
@@ -117,32 +125,6 @@ class Worker:
             return
         seconds = (ready_at - utcnow()).total_seconds()
         self._next_in = min(max(seconds, MIN_SLEEP_SECONDS), self.poll_seconds)
-
-    @contextlib.asynccontextmanager
-    async def running(self, *, enabled: bool) -> AsyncIterator[None]:
-        """Run the loop for the duration of the block (the app's lifespan)."""
-        if not enabled:
-            yield
-            return
-        task = asyncio.create_task(self._loop(), name="incidents-worker")
-        try:
-            yield
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            delay = self.poll_seconds
-            try:
-                await self.run_due()
-                delay = self._next_in
-            except Exception:  # the database may be briefly away; the loop must go on
-                logger.exception("the incidents worker failed a round; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
     async def _run(
         self, job: jobs.Claimed, *, incident: Incident | None, with_measures: bool = False
