@@ -30,6 +30,7 @@ import time_machine
 from sqlalchemy import insert, text, update
 from sqlmodel import col
 
+from bench.stack import machine
 from kit.db import Database, utcnow
 from kit.pagination import PageParams
 from kit.reminders import ReminderJob
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--prefix", default="smp_bench_ack_renewal", help="database name")
     args = parser.parse_args()
+    print(machine(), flush=True)
     if args.postgres:
         os.environ.setdefault(POSTGRES_ENV, LOCAL_POSTGRES)
     else:

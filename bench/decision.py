@@ -51,7 +51,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.stack import add_postgres_option, bench_stack, choose_backend, py_spy
+from bench.stack import add_postgres_option, bench_stack, choose_backend, machine, py_spy
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from kit.demo import demo_person_id
@@ -393,6 +393,7 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=100)
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
+    print(machine(), flush=True)
     choose_backend(args)
     sys.exit(asyncio.run(run(args.people, args.sequential, args.py_spy)))
 

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import gateway.models  # noqa: F401  (registers the tables)
 import training.models  # noqa: F401
 from bench import lists
+from bench.stack import machine
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from gateway.db import Base as GatewayBase
@@ -183,6 +184,7 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
+    print(machine(), flush=True)
     if args.postgres:
         os.environ.setdefault(POSTGRES_ENV, LOCAL_POSTGRES)
     else:

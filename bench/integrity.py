@@ -46,6 +46,7 @@ from typing import Any
 
 import httpx
 
+from bench.stack import machine
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from kit.demo import demo_person_id
@@ -373,6 +374,7 @@ async def main() -> int:
     parser.add_argument("--keys", type=int, default=200)
     parser.add_argument("--kills", type=int, default=3)
     args = parser.parse_args()
+    print(machine(), flush=True)
     if args.postgres:
         os.environ.setdefault(
             "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -43,7 +43,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from bench.stack import add_postgres_option, bench_stack, choose_backend
+from bench.stack import add_postgres_option, bench_stack, choose_backend, machine
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from incidents.incident.models import Incident
@@ -311,6 +311,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
+    print(machine(), flush=True)
     choose_backend(args)
     sizes = sorted(int(size) for size in args.sizes.split(","))
     sys.exit(asyncio.run(run(sizes, args.runs)))

@@ -75,7 +75,7 @@ from bench.lists import (
     serving,
     timed,
 )
-from bench.stack import add_postgres_option, bench_stack, choose_backend
+from bench.stack import add_postgres_option, bench_stack, choose_backend, machine
 from coaching.candidates.service import Position, Segment, encode_position
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
@@ -516,6 +516,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--service", default="training,coaching")
     args = parser.parse_args()
+    print(machine(), flush=True)
     choose_backend(args)
     sizes = sorted(int(size) for size in args.sizes.split(","))
     services = [s for s in ("training", "coaching") if s in args.service.split(",")]

@@ -49,7 +49,7 @@ import httpx
 from sqlalchemy import func, insert, select
 
 from bench.integrity import Stack, _migrate_and_seed, as_user, report_body
-from bench.stack import py_spy
+from bench.stack import machine, py_spy
 from gateway.events.mailcatcher import MailCatcher
 from incidents.db import outbox
 from kit.db import Database, utcnow
@@ -250,6 +250,7 @@ async def main() -> int:
     parser.add_argument("--drain-events", type=int, default=20000)
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR")
     args = parser.parse_args()
+    print(machine(), flush=True)
     os.environ.pop("TEST_POSTGRES_URL", None)
     with (
         tempfile.TemporaryDirectory() as directory,

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import MetaData
 from sqlalchemy import event as sa_event
 
+from bench.stack import machine
 from kit.db import Database, new_registry
 from kit.jobs import Backoff
 from kit.outbox import Event, Outbox, OutboxDrainer
@@ -71,6 +72,7 @@ async def main() -> None:
     parser.add_argument("--gap-ms", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    print(machine(), flush=True)
     with tempfile.TemporaryDirectory() as directory:
         for number in range(args.rounds):
             url = f"sqlite+aiosqlite:///{directory}/outbox-{number}.db"

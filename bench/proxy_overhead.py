@@ -44,6 +44,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.stack import machine
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from kit.demo import demo_person_id
@@ -287,15 +288,6 @@ def paired_differences(runs: list[Result], baseline: list[Result]) -> list[float
     return [run.p50_ms - base.p50_ms for run, base in zip(runs, baseline, strict=True)]
 
 
-def reference_workload_ms() -> float:
-    """A fixed pure-Python job, to compare this machine's speed with another's figures."""
-    document = {"id": str(uuid.UUID(int=1)), "items": list(range(50)), "name": "coach"}
-    start = time.process_time()
-    for _ in range(20_000):
-        json.loads(json.dumps(document))
-    return (time.process_time() - start) * 1000
-
-
 def report(path: str, runs: dict[Key, list[Result]]) -> bool:
     results = {key: median_result(key_runs) for key, key_runs in runs.items()}
     print(f"GET {path}  (one coach, read from coaching's database)")
@@ -358,9 +350,8 @@ def main() -> int:
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
     print(
-        f"{os.cpu_count()} CPUs; reference workload {reference_workload_ms():.0f} ms "
-        f"(smaller is a faster machine); {args.rounds} rounds of {args.seconds} s runs, each "
-        "warmed up for 2 s in the first round"
+        f"{machine()}; {args.rounds} rounds of {args.seconds} s runs, each warmed up for 2 s "
+        "in the first round"
     )
     return 0 if report(*measure(args.seconds, args.rounds)) else 1
 

@@ -46,6 +46,7 @@ from sqlalchemy import insert, select
 from sqlmodel import col
 
 from bench.integrity import Stack, as_user
+from bench.stack import machine
 from gateway.models import Person
 from incidents.config import IncidentsSettings
 from incidents.decision.models import Decision, DecisionKind, Trigger
@@ -374,6 +375,7 @@ async def main() -> int:
     parser.add_argument("--incidents", type=int, default=100_000)
     parser.add_argument("--people", type=int, default=20_000)
     args = parser.parse_args()
+    print(machine(), flush=True)
     if args.postgres:
         os.environ.setdefault(
             "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

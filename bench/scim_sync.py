@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.stack import machine
 from tests.support.databases import POSTGRES_ENV, create_databases, drop_databases
 from tests.support.processes import started_processes
 
@@ -152,7 +153,9 @@ def main() -> int:
         "--scim-rate", type=float, help="GATEWAY_SCIM_RATE_LIMIT_PER_SECOND (default: the app's)"
     )
     parser.add_argument("--scim-burst", type=int, help="GATEWAY_SCIM_RATE_LIMIT_BURST")
-    return asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    print(machine(), flush=True)
+    return asyncio.run(run(args))
 
 
 if __name__ == "__main__":
