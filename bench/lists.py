@@ -204,6 +204,18 @@ def cpu_ns(pids: Sequence[int]) -> int:
     return total
 
 
+@dataclass(frozen=True)
+class Target:
+    """One request to time: a list with its parameters on one stack."""
+
+    client: httpx.AsyncClient
+    path: str
+    params: Any
+    headers: dict[str, str] | None = None
+    # The processes whose CPU time it costs (the gateway and the service).
+    pids: Sequence[int] = ()
+
+
 async def timed(
     client: httpx.AsyncClient,
     path: str,
@@ -215,15 +227,32 @@ async def timed(
     """The p50 of ``runs`` sequential requests: wall time, and the CPU time ``pids`` (the
     gateway and the service) spent on each, in ms. On a shared machine the CPU figure
     holds still while the wall time follows the other work on the cores."""
-    times, cpu = [], []
+    [figures] = await timed_in_turn([Target(client, path, params, headers, pids)], runs)
+    return figures
+
+
+async def timed_in_turn(targets: Sequence[Target], runs: int) -> list[tuple[float, float]]:
+    """``timed`` for several targets at once, one request to each in turn, ``runs``
+    times: the p50 wall and CPU time of each. Targets timed in turn see the same machine,
+    whose speed drifts over minutes, where targets timed one after the other did not."""
+    times: list[list[float]] = [[] for _ in targets]
+    cpu: list[list[float]] = [[] for _ in targets]
     for _ in range(runs):
-        started, spent = time.perf_counter(), cpu_ns(pids)
-        response = await client.get(path, params=params, headers=headers)
-        times.append((time.perf_counter() - started) * 1000)
-        cpu.append((cpu_ns(pids) - spent) / 1e6)
-        if response.status_code != 200:
-            raise RuntimeError(f"{path} {params}: {response.status_code} {response.text[:300]}")
-    return statistics.median(times), statistics.median(cpu)
+        for number, target in enumerate(targets):
+            started, spent = time.perf_counter(), cpu_ns(target.pids)
+            response = await target.client.get(
+                target.path, params=target.params, headers=target.headers
+            )
+            times[number].append((time.perf_counter() - started) * 1000)
+            cpu[number].append((cpu_ns(target.pids) - spent) / 1e6)
+            if response.status_code != 200:
+                raise RuntimeError(
+                    f"{target.path} {target.params}: {response.status_code} {response.text[:300]}"
+                )
+    return [
+        (statistics.median(wall), statistics.median(spent))
+        for wall, spent in zip(times, cpu, strict=True)
+    ]
 
 
 async def p50_ms(

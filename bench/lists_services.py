@@ -4,10 +4,11 @@ other two services (issue 16).
     .venv/bin/python -m bench.lists_services [--postgres] [--sizes 10000,100000,1000000]
         [--runs 15] [--service training,coaching]
 
-Starts the four apps as real processes on fresh databases (as ``bench.lists``; training's
-reconciliation off, so that it does not close the grown assignments of people the directory
-does not know). For each size it grows, with set-based inserts (``INSERT ... SELECT`` over a
-generated series, no row through Python):
+Starts, for each size, the four apps as real processes on fresh databases of their own (as
+``bench.lists``; training's reconciliation off, so that it does not close the grown
+assignments of people the directory does not know), all the stacks at once. Each stack's
+tables are grown to its size with set-based inserts (``INSERT ... SELECT`` over a generated
+series, no row through Python):
 
 * training: ``assignments`` to that many rows (5 000 people, the seeded modules, eight
   departments; each with a progress row for eight in ten: seven completed, one started; of
@@ -20,9 +21,10 @@ generated series, no row through Python):
   coaches; one in twenty still proposed, one in twenty active, the rest completed or
   cancelled; four sources, three tracks).
 
-Then it times as HR, through the gateway, the p50 of ``--runs`` sequential requests of each
-list with each filter it offers, first page and a deep page (the cursor of the row in the
-middle of the list's unfiltered order):
+Then it times as HR, through the gateway, the p50 of ``--runs`` requests of each list with
+each filter it offers, first page and a deep page (the cursor of the row in the middle of
+the list's unfiltered order), one request to each size in turn, so that every size sees the
+machine as it is at that moment (its speed here drifts by a fifth over minutes):
 
 * ``GET /api/v1/training/assignments`` (``module_id``, ``person_id``, ``department``, each
   ``status``, ``department`` with ``status=overdue``), ``/api/v1/training/me/assignments``
@@ -53,6 +55,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import statistics
 import sys
@@ -69,13 +72,14 @@ from bench.lists import (
     PEOPLE,
     SPACING_SECONDS,
     WARM_UP,
+    Target,
     p50_ms,
     report,
     report_cpu,
     serving,
-    timed,
+    timed_in_turn,
 )
-from bench.stack import add_postgres_option, bench_stack, choose_backend, machine
+from bench.stack import BenchStack, add_postgres_option, bench_stack, choose_backend, machine
 from coaching.candidates.service import Position, Segment, encode_position
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
@@ -290,7 +294,48 @@ async def training_queries(grown: Grown, size: int, hr: str, me: str) -> list[Qu
     queries.append(
         Query("acknowledgements/people", f"{TRAINING}/reports/acknowledgements/people", {}, None)
     )
+    # Coaching's candidates read these: its own list's department filter asks training for
+    # the department's signals once coaching's own rows do not fill the page.
+    signals = f"{TRAINING}/signals"
+    for name, params in (
+        ("signals", {}),
+        ("signals reason=training_overdue", {"reason": "training_overdue"}),
+        ("signals department", {"department": "Sales"}),
+    ):
+        queries.append(Query(name, signals, params, await _signal_cursor(grown)))
     return [q if q.token else Query(q.name, q.path, q.params, q.deep, hr) for q in queries]
+
+
+async def _signal_cursor(grown: Grown) -> str | None:
+    """A deep page of the signals: the cursor of the overdue assignment in the middle of
+    the overdue ones, in the signals' order (due date, reason, person, module)."""
+    now = grown.sql.base(dt.datetime.now(dt.UTC))
+    async with grown.engine.connect() as connection:
+        total = (
+            await connection.execute(
+                text(
+                    "SELECT count(*) FROM assignments WHERE completed_at IS NULL "
+                    "AND closed_at IS NULL AND due_at < :now"
+                ),
+                {"now": now},
+            )
+        ).scalar_one()
+        row = (
+            await connection.execute(
+                text(
+                    "SELECT due_at, person_id, module_id FROM assignments WHERE "
+                    "completed_at IS NULL AND closed_at IS NULL AND due_at < :now "
+                    "ORDER BY due_at, person_id, module_id LIMIT 1 OFFSET :middle"
+                ),
+                {"now": now, "middle": total // 2},
+            )
+        ).one_or_none()
+    if row is None:
+        return None
+    due_at, person, module = row
+    if isinstance(due_at, str):
+        due_at = dt.datetime.fromisoformat(due_at).replace(tzinfo=dt.UTC)
+    return encode_cursor([due_at, "training_overdue", _as_uuid(person), _as_uuid(module)])
 
 
 # -- coaching -----------------------------------------------------------------------------
@@ -404,71 +449,107 @@ async def _cursor(grown: Grown, statement: str, offset: int) -> str | None:
     return encode_cursor([created_at, _as_uuid(raw)])
 
 
-async def run(services: list[str], sizes: list[int], runs: int) -> int:
-    quiet = {
-        "TRAINING_RECONCILER": "false",
-        "TRAINING_REMINDERS_JOB": "false",
-        "TRAINING_RETENTION_JOB": "false",
-    }
-    async with bench_stack("lists_services", quiet) as bench:
-        settings = GatewaySettings()
-        hr = sign_dev_token(settings, person_id=demo_person_id("hannah.hr"))
-        me = sign_dev_token(settings, person_id=demo_person_id(ME))
-        client = httpx.AsyncClient(base_url=bench.stack.url("gateway"), timeout=60)
-        grown: dict[str, Grown] = {}
-        for service in services:
-            engine = create_async_engine(bench.urls[service])
-            grown[service] = Grown(engine, Dialect(engine.dialect.name))
-        if "training" in grown:
-            training = grown["training"]
-            training.ids["modules"] = await raw_ids(training.engine, "SELECT id FROM modules")
-            training.ids["version"] = await raw_ids(
-                training.engine, "SELECT id FROM policy_versions WHERE status = 'published'"
+# Training's background jobs stay off: see the module's docstring.
+QUIET_JOBS = {
+    "TRAINING_RECONCILER": "false",
+    "TRAINING_REMINDERS_JOB": "false",
+    "TRAINING_RETENTION_JOB": "false",
+}
+
+
+@dataclass
+class Sized:
+    """One size's own stack and databases, grown once to that size."""
+
+    size: int
+    bench: BenchStack
+    client: httpx.AsyncClient
+    grown: dict[str, Grown]
+    queries: list[Query]
+
+    def target(self, query: Query, page: str) -> Target:
+        params = query.params if page == "first" else {**query.params, "cursor": query.deep}
+        service = "training" if query.path.startswith(TRAINING) else "coaching"
+        return Target(
+            self.client,
+            query.path,
+            params,
+            {"Authorization": f"Bearer {query.token}"},
+            serving(self.bench.stack, service),
+        )
+
+
+async def grow_stack(bench: BenchStack, services: list[str], size: int) -> Sized:
+    """Grow ``bench``'s databases to ``size`` rows and make its queries."""
+    settings = GatewaySettings()
+    hr = sign_dev_token(settings, person_id=demo_person_id("hannah.hr"))
+    me = sign_dev_token(settings, person_id=demo_person_id(ME))
+    started = time.monotonic()
+    grown: dict[str, Grown] = {}
+    queries: list[Query] = []
+    for service in services:
+        engine = create_async_engine(bench.urls[service])
+        state = grown[service] = Grown(engine, Dialect(engine.dialect.name))
+        if service == "training":
+            state.ids["modules"] = await raw_ids(engine, "SELECT id FROM modules")
+            state.ids["version"] = await raw_ids(
+                engine, "SELECT id FROM policy_versions WHERE status = 'published'"
             )
-        if "coaching" in grown:
-            coaching = grown["coaching"]
-            coaching.ids["coaches"] = await raw_ids(coaching.engine, "SELECT id FROM coaches")
-        print(f"backend: {bench.backend}; p50 of {runs} sequential requests, ms", flush=True)
+            await run_batches(state, training_statements(state), 0, size)
+            queries += await training_queries(state, size, hr, me)
+        else:
+            state.ids["coaches"] = await raw_ids(engine, "SELECT id FROM coaches")
+            await run_batches(state, coaching_statements(state), 0, size)
+            queries += await coaching_queries(state, size, hr)
+    print(f"grown to {size} rows in {time.monotonic() - started:.1f} s", flush=True)
+    client = httpx.AsyncClient(base_url=bench.stack.url("gateway"), timeout=60)
+    return Sized(size, bench, client, grown, queries)
+
+
+async def run(services: list[str], sizes: list[int], runs: int) -> int:
+    # A stack of its own for each size, all running at once, and each request timed on
+    # every size in turn: this machine's speed drifts by a fifth over minutes, and sizes
+    # timed one after the other (the table grown in between) missed the target on
+    # different queries from run to run.
+    async with contextlib.AsyncExitStack() as exits:
+        stacks = []
+        for size in sizes:
+            bench = await exits.enter_async_context(
+                bench_stack(f"lists_services_{size}", QUIET_JOBS)
+            )
+            sized = await grow_stack(bench, services, size)
+            exits.push_async_callback(sized.client.aclose)
+            for state in sized.grown.values():
+                exits.push_async_callback(state.engine.dispose)
+            stacks.append(sized)
+        backend = stacks[0].bench.backend
+        print(f"backend: {backend}; p50 of {runs} requests to each size in turn, ms", flush=True)
         table: dict[tuple[str, str], dict[int, float]] = {}
         in_process: dict[tuple[str, str], dict[int, float]] = {}
         cpu: dict[tuple[str, str], dict[int, float]] = {}
-        have = 0
-        for size in sizes:
-            started = time.monotonic()
-            queries: list[Query] = []
-            for service, state in grown.items():
-                if service == "training":
-                    await run_batches(state, training_statements(state), have, size)
-                    queries += await training_queries(state, size, hr, me)
-                else:
-                    await run_batches(state, coaching_statements(state), have, size)
-                    queries += await coaching_queries(state, size, hr)
-            have = size
-            print(f"grown to {size} rows in {time.monotonic() - started:.1f} s", flush=True)
-            for query in queries:
-                headers = {"Authorization": f"Bearer {query.token}"}
-                pages = [("first", query.params)]
-                if query.deep is not None:
-                    pages.append(("deep", {**query.params, "cursor": query.deep}))
-                for page, params in pages:
-                    await p50_ms(client, query.path, params, WARM_UP, headers=headers)
-                    service = "training" if query.path.startswith(TRAINING) else "coaching"
-                    figure, spent = await timed(
-                        client, query.path, params, runs, headers, serving(bench.stack, service)
-                    )
-                    table.setdefault((query.name, page), {})[size] = figure
+        for number, query in enumerate(stacks[0].queries):
+            versions = [sized.queries[number] for sized in stacks]  # the query at each size
+            pages = ["first"] + (["deep"] if all(v.deep for v in versions) else [])
+            for page in pages:
+                targets = [
+                    sized.target(version, page)
+                    for sized, version in zip(stacks, versions, strict=True)
+                ]
+                for target in targets:
+                    await p50_ms(target.client, target.path, target.params, WARM_UP, target.headers)
+                figures = await timed_in_turn(targets, runs)
+                for size, (wall, spent) in zip(sizes, figures, strict=True):
+                    table.setdefault((query.name, page), {})[size] = wall
                     cpu.setdefault((query.name, page), {})[size] = spent
-                    if (filters := assignment_filters(query)) is not None:
-                        figure = await listed_ms(bench.urls["training"], filters, params, runs)
+                if assignment_filters(query) is not None:
+                    listed = await listed_in_turn(stacks, versions, page, runs)
+                    for size, figure in zip(sizes, listed, strict=True):
                         in_process.setdefault((query.name, page), {})[size] = figure
-        await client.aclose()
-        for state in grown.values():
-            await state.engine.dispose()
     http = report(table, sizes)
     report_cpu(cpu, sizes)
     if not in_process:
         return http
-    clock = "CPU" if "sqlite" in bench.backend else "wall"
+    clock = "CPU" if "sqlite" in backend else "wall"
     print(f"in process: training.assignments.service.list_assignments, p50 ms ({clock})")
     return max(http, report(in_process, sizes))
 
@@ -490,23 +571,36 @@ def assignment_filters(query: Query) -> dict[str, Any] | None:
     return filters
 
 
-async def listed_ms(url: str, filters: dict[str, Any], params: dict[str, str], runs: int) -> float:
-    """The p50 of ``list_assignments``: CPU time of this process on SQLite (the database
-    runs in it, and CPU time does not count the waits for the cores that other work on a
-    shared machine causes), wall time on PostgreSQL (the server does the query)."""
-    database = Database(url)
-    clock = time.process_time if database.engine.dialect.name == "sqlite" else time.perf_counter
-    page = PageParams(cursor=params.get("cursor"))
-    times = []
+async def listed_in_turn(
+    stacks: list[Sized], versions: list[Query], page: str, runs: int
+) -> list[float]:
+    """The p50 of ``list_assignments`` at each size, called on each size in turn: CPU
+    time of this process on SQLite (the database runs in it, and CPU time does not count
+    the waits for the cores that other work on a shared machine causes), wall time on
+    PostgreSQL (the server does the query)."""
+    databases = [Database(sized.bench.urls["training"]) for sized in stacks]
+    sqlite = databases[0].engine.dialect.name == "sqlite"
+    clock = time.process_time if sqlite else time.perf_counter
+    calls = []
+    for version in versions:
+        filters = assignment_filters(version) or {}
+        cursor = version.deep if page == "deep" else None
+        calls.append((filters, PageParams(cursor=cursor)))
+    times: list[list[float]] = [[] for _ in databases]
     try:
-        for _ in range(WARM_UP + runs):
-            started = clock()
-            async with database.transaction(write=False) as session:
-                await list_assignments(session, page=page, **filters)
-            times.append((clock() - started) * 1000)
+        for run in range(WARM_UP + runs):
+            for number, (database, (filters, params)) in enumerate(
+                zip(databases, calls, strict=True)
+            ):
+                started = clock()
+                async with database.transaction(write=False) as session:
+                    await list_assignments(session, page=params, **filters)
+                if run >= WARM_UP:
+                    times[number].append((clock() - started) * 1000)
     finally:
-        await database.dispose()
-    return statistics.median(times[WARM_UP:])
+        for database in databases:
+            await database.dispose()
+    return [statistics.median(each) for each in times]
 
 
 def main() -> None:
