@@ -100,6 +100,37 @@ class TestTrainingOverdue:
         ]
         assert {s["person_id"] for s in pages} == {str(p.id) for p in [*late, failing]}
 
+    async def test_paging_one_at_a_time_sees_each_signal_once_in_order(
+        self, stack: StackHandle
+    ) -> None:
+        # Five overdue at the same due date (the page boundary falls between equal dates),
+        # two modules, and a failed quiz: each source is cut to the page before the union.
+        owner = await policy_owner(stack)
+        await publish_policy(stack, owner)
+        first_module = await published_module(stack, owner, quiz_body=quiz(attempt_limit=1))
+        second_module = await published_module(stack, owner)
+        late = [await stack.person() for _ in range(5)]
+        await assign(stack, owner, first_module, late, due_in=dt.timedelta(days=1))
+        await assign(stack, owner, second_module, late[:2], due_in=dt.timedelta(days=1))
+        with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=2)):
+            failing = await stack.person()
+            await take_quiz(stack.as_user(failing), first_module, passing=False)
+            coaching = stack.as_service("coaching")
+            whole = (await coaching.get(f"{API}/signals", params={"limit": 50})).json()
+            paged, cursor = [], None
+            while True:
+                params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+                page = (await coaching.get(f"{API}/signals", params=params)).json()
+                paged += page["items"]
+                cursor = page["next_cursor"]
+                if cursor is None:
+                    break
+
+        assert len(whole["items"]) == 8
+        assert paged == whole["items"]
+        keys = [(s["since"], s["reason"], s["person_id"], s["module_id"]) for s in paged]
+        assert len(set(keys)) == 8
+
     async def test_the_department_filter_asks_the_directory(self, stack: StackHandle) -> None:
         owner = await policy_owner(stack)
         await publish_policy(stack, owner)

@@ -35,11 +35,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlmodel import col, select
 
-from kit.db import utcnow
+from kit.db import UtcDateTime, utcnow
 from kit.pagination import PageParams, decode_cursor, encode_cursor
-from training.assignments.models import Assignment, ModuleProgress
+from training.assignments.models import Assignment
 from training.assignments.schemas import SignalRead, SignalReason
-from training.assignments.service import progress_join
 from training.modules.models import Module
 from training.policy import renewal
 from training.policy.models import Acknowledgement, PolicyVersion
@@ -71,7 +70,7 @@ def _exhausted_quizzes(now: dt.datetime) -> Any:
             col(Attempt.module_id).label("subject_id"),
             func.count().label("attempts"),
             func.max(col(Attempt.score_percent)).label("best_score"),
-            null().label("started_at"),
+            null().cast(UtcDateTime).label("started_at"),
         )
         .join(Quiz, col(Quiz.id) == col(Attempt.quiz_id))
         .group_by(col(Attempt.person_id), col(Attempt.module_id), col(Quiz.attempt_limit))
@@ -84,24 +83,22 @@ def _exhausted_quizzes(now: dt.datetime) -> Any:
 
 
 def _overdue_assignments(now: dt.datetime) -> Any:
-    return (
-        core_select(
-            col(Assignment.due_at).label("since"),
-            OVERDUE,
-            col(Assignment.person_id).label("person_id"),
-            col(Assignment.module_id).label("module_id"),
-            _no_uuid("version_id"),
-            col(Assignment.module_id).label("subject_id"),
-            null().cast(Integer).label("attempts"),
-            null().cast(Float).label("best_score"),
-            col(ModuleProgress.started_at).label("started_at"),
-        )
-        .outerjoin(ModuleProgress, progress_join())
-        .where(
-            col(Assignment.due_at) < now,
-            col(Assignment.closed_at).is_(None),
-            col(ModuleProgress.completed_at).is_(None),
-        )
+    """Open assignments past their due date: the progress copied on the assignment's own
+    row, read in the signals' order off ``ix_assignments_open_due_at_person_id_module_id``."""
+    return core_select(
+        col(Assignment.due_at).label("since"),
+        OVERDUE,
+        col(Assignment.person_id).label("person_id"),
+        col(Assignment.module_id).label("module_id"),
+        _no_uuid("version_id"),
+        col(Assignment.module_id).label("subject_id"),
+        null().cast(Integer).label("attempts"),
+        null().cast(Float).label("best_score"),
+        col(Assignment.started_at).label("started_at"),
+    ).where(
+        col(Assignment.due_at) < now,
+        col(Assignment.closed_at).is_(None),
+        col(Assignment.completed_at).is_(None),
     )
 
 
@@ -137,20 +134,15 @@ async def list_signals(
         sources.append(_exhausted_quizzes(now))
     if reason in (None, SignalReason.TRAINING_OVERDUE):
         sources += [_overdue_assignments(now), _lapsed_acknowledgements(now)]
-    signals = union_all(*sources).subquery("signals")
-    # The subject (module, or policy version) is never null, so the keyset compares.
-    key = [signals.c.since, signals.c.reason, signals.c.person_id, signals.c.subject_id]
-    # A union of three shapes of row: SQLAlchemy core, not an ORM entity.
-    statement = core_select(signals)
-    if person_ids is not None:
-        statement = statement.where(signals.c.person_id.in_(person_ids))
-    if page.cursor:
-        # The union is no mapped entity, so kit's paginate cannot run it; same keyset rule.
-        columns = cast("Sequence[InstrumentedAttribute[Any]]", key)
-        after = decode_cursor(page.cursor, columns)
-        bound = tuple_(*(literal(v, type_=c.type) for c, v in zip(key, after, strict=True)))
-        statement = statement.where(tuple_(*key) > bound)
-    rows = (await session.execute(statement.order_by(*key).limit(page.limit + 1))).all()
+    after = decode_cursor(page.cursor, _KEY_TYPES) if page.cursor else None
+    # Each source is cut to the page before the union: the page is among the first
+    # ``limit + 1`` of each, and each reads them in order off its own index rather than
+    # the union sorting every overdue assignment (a million rows: issue 16).
+    parts = [_page_of(source, person_ids, after, page.limit + 1) for source in sources]
+    signals = union_all(*parts).subquery("signals")
+    key = _key(signals)
+    statement = core_select(signals).order_by(*key).limit(page.limit + 1)
+    rows = (await session.execute(statement)).all()
     next_cursor = None
     if len(rows) > page.limit:
         rows = rows[: page.limit]
@@ -158,6 +150,38 @@ async def list_signals(
         next_cursor = encode_cursor([last.since, last.reason, last.person_id, last.subject_id])
     names = await _subject_names(session, rows)
     return [_signal_read(row, names[row.subject_id]) for row in rows], next_cursor
+
+
+def _key(signals: Any) -> list[Any]:
+    """The signals' order. The subject (module, or policy version) is never null, so the
+    keyset compares."""
+    return [signals.c.since, signals.c.reason, signals.c.person_id, signals.c.subject_id]
+
+
+# What decoding a cursor needs of the key's columns: their types.
+_KEY_TYPES = cast(
+    "Sequence[InstrumentedAttribute[Any]]",
+    _key(_overdue_assignments(dt.datetime.now(dt.UTC)).subquery()),
+)
+
+
+def _page_of(
+    source: Any, person_ids: Sequence[uuid.UUID] | None, after: list[Any] | None, limit: int
+) -> Any:
+    """The first ``limit`` signals of one source after the cursor ``after``."""
+    rows = source.subquery()
+    key = _key(rows)
+    statement = core_select(rows)
+    if person_ids is not None:
+        statement = statement.where(rows.c.person_id.in_(person_ids))
+    if after is not None:
+        bound = tuple_(*(literal(v, type_=c.type) for c, v in zip(key, after, strict=True)))
+        # The date alone is what an index on it can start from; the whole key decides.
+        statement = statement.where(rows.c.since >= after[0], tuple_(*key) > bound)
+    # A source's reason is the same on each of its rows: ordered without it, the order is
+    # its index's.
+    ordered = statement.order_by(rows.c.since, rows.c.person_id, rows.c.subject_id)
+    return core_select(ordered.limit(limit).subquery())
 
 
 async def _subject_names(session: AsyncSession, rows: Sequence[Any]) -> dict[uuid.UUID, str]:
