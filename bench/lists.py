@@ -2,13 +2,14 @@
 
     .venv/bin/python -m bench.lists [--postgres] [--sizes 10000,100000,1000000] [--runs 15]
 
-Starts the four apps as real processes (``python -m <app> serve``) on free loopback ports,
-each on a fresh database (SQLite files, or PostgreSQL databases with ``--postgres``,
-``TEST_POSTGRES_URL`` or the local server), migrated and seeded. Then, for each size, it
-grows the incidents table to that many rows with set-based inserts (``INSERT ... SELECT``
-over a generated series: no row goes through Python), each incident with an owner
-assignment to HR, and times as HR, through the gateway, the p50 of ``--runs`` sequential
-requests of:
+Starts, for each size, the four apps as real processes (``python -m <app> serve``) on free
+loopback ports, each on a fresh database of its own (SQLite files, or PostgreSQL databases
+with ``--postgres``, ``TEST_POSTGRES_URL`` or the local server), migrated and seeded, all
+the stacks at once. Each stack's incidents table is grown to its size with set-based inserts
+(``INSERT ... SELECT`` over a generated series: no row goes through Python), each incident
+with an owner assignment to HR. Then it times as HR, through the gateway, the p50 of
+``--runs`` requests of each query, one request to each size in turn (so that every size
+sees the machine as it is at that moment):
 
 * ``GET /api/v1/incidents`` unfiltered and with each filter it offers (``status``,
   ``severity``, ``category``, ``person_id``, ``owner_role``, ``owner_id``, ``overdue``),
@@ -43,7 +44,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
-from bench.stack import add_postgres_option, bench_stack, choose_backend, machine
+from bench.stack import BenchStack, add_postgres_option, bench_stack, choose_backend, machine
 from gateway.auth import sign_dev_token
 from gateway.config import GatewaySettings
 from incidents.incident.models import Incident
@@ -266,38 +267,52 @@ async def p50_ms(
 
 
 async def run(sizes: list[int], runs: int) -> int:
-    async with bench_stack("lists") as bench:
-        engine = bench.incidents
-        hr = demo_person_id("hannah.hr")
-        token = sign_dev_token(GatewaySettings(), person_id=hr)
-        client = httpx.AsyncClient(
-            base_url=bench.stack.url("gateway"),
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=60,
-        )
-        person = uuid.UUID(int=PERSON_NUMBER)
-        base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
-        print(f"backend: {bench.backend}; p50 of {runs} sequential requests, ms", flush=True)
+    hr = demo_person_id("hannah.hr")
+    token = sign_dev_token(GatewaySettings(), person_id=hr)
+    person = uuid.UUID(int=PERSON_NUMBER)
+    base = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    # A stack of its own for each size, all running at once, and each request timed on
+    # every size in turn: the machine's speed drifts over minutes (by a fifth on the VM
+    # of 2026-12-04), and sizes timed one after the other saw different machines.
+    async with contextlib.AsyncExitStack() as exits:
+        stacks: list[tuple[BenchStack, httpx.AsyncClient]] = []
+        for size in sizes:
+            bench = await exits.enter_async_context(bench_stack(f"lists_{size}"))
+            started = time.monotonic()
+            await grow(bench.incidents, have=0, want=size, base=base)
+            print(f"grown to {size} rows in {time.monotonic() - started:.1f} s", flush=True)
+            client = httpx.AsyncClient(
+                base_url=bench.stack.url("gateway"),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            )
+            exits.push_async_callback(client.aclose)
+            stacks.append((bench, client))
+        backend = stacks[0][0].backend
+        print(f"backend: {backend}; p50 of {runs} requests to each size in turn, ms", flush=True)
         table: dict[tuple[str, str], dict[int, float]] = {}
         cpu: dict[tuple[str, str], dict[int, float]] = {}
-        pids = serving(bench.stack, "incidents")
-        have = 0
-        for size in sizes:
-            started = time.monotonic()
-            await grow(engine, have=have, want=size, base=base)
-            have = size
-            print(f"grown to {size} rows in {time.monotonic() - started:.1f} s", flush=True)
-            for query in queries(person, hr):
-                await p50_ms(client, query.path, query.params, WARM_UP)
-                cursor = await middle_cursor(engine, query, size)
-                for page, params in (
-                    ("first", query.params),
-                    ("deep", {**query.params, "cursor": cursor}),
-                ):
-                    wall, spent = await timed(client, query.path, params, runs, pids=pids)
+        for query in queries(person, hr):
+            cursors = [
+                await middle_cursor(bench.incidents, query, size)
+                for (bench, _), size in zip(stacks, sizes, strict=True)
+            ]
+            for page in ("first", "deep"):
+                targets = [
+                    Target(
+                        client,
+                        query.path,
+                        query.params if page == "first" else {**query.params, "cursor": cursor},
+                        pids=serving(bench.stack, "incidents"),
+                    )
+                    for (bench, client), cursor in zip(stacks, cursors, strict=True)
+                ]
+                for target in targets:
+                    await p50_ms(target.client, target.path, target.params, WARM_UP)
+                figures = await timed_in_turn(targets, runs)
+                for size, (wall, spent) in zip(sizes, figures, strict=True):
                     table.setdefault((query.name, page), {})[size] = wall
                     cpu.setdefault((query.name, page), {})[size] = spent
-        await client.aclose()
     verdict = report(table, sizes)
     report_cpu(cpu, sizes)
     return verdict
