@@ -868,7 +868,8 @@ async def _apply(
                 )
             )
     if new_jobs:
-        await session.execute(_INSERT_JOBS, [_new_job(incident.id, kind) for kind in new_jobs])
+        queued = [PendingJob(incident_id=incident.id, kind=kind) for kind in new_jobs]
+        await session.execute(_INSERT_JOBS, [column_values(job) for job in queued])
     await timeline.write(session, entries)
     await session.flush()
     return assignments
@@ -886,21 +887,6 @@ async def write_new(session: AsyncSession, incident: Incident, *, changed: bool)
     await session.execute(_INSERT_INCIDENT, column_values(incident))
     if not changed:  # nothing else goes on its timeline: its own entries, now
         await timeline.write(session, [])
-
-
-def _new_job(incident_id: uuid.UUID, kind: JobKind) -> dict[str, Any]:
-    """A new report's job, as ``PendingJob`` would have it (due now, never tried)."""
-    now = utcnow()
-    return {
-        "id": uuid.uuid4(),
-        "incident_id": incident_id,
-        "kind": kind,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "leased_until": None,
-        "last_error": None,
-        "created_at": now,
-    }
 
 
 async def _replace_assignments(
