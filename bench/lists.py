@@ -217,35 +217,24 @@ class Target:
     pids: Sequence[int] = ()
 
 
-async def timed(
-    client: httpx.AsyncClient,
-    path: str,
-    params: Any,
-    runs: int,
-    headers: dict[str, str] | None = None,
-    pids: Sequence[int] = (),
-) -> tuple[float, float]:
-    """The p50 of ``runs`` sequential requests: wall time, and the CPU time ``pids`` (the
-    gateway and the service) spent on each, in ms. On a shared machine the CPU figure
-    holds still while the wall time follows the other work on the cores."""
-    [figures] = await timed_in_turn([Target(client, path, params, headers, pids)], runs)
-    return figures
-
-
 async def timed_in_turn(targets: Sequence[Target], runs: int) -> list[tuple[float, float]]:
-    """``timed`` for several targets at once, one request to each in turn, ``runs``
-    times: the p50 wall and CPU time of each. Targets timed in turn see the same machine,
-    whose speed drifts over minutes, where targets timed one after the other did not."""
+    """The p50 of ``runs`` requests to each target, one request to each in turn, after
+    ``WARM_UP`` such rounds not counted: wall time, and the CPU time the target's ``pids``
+    (the gateway and the service) spent on each, in ms. On a shared machine the CPU figure
+    holds still while the wall time follows the other work on the cores; targets timed in
+    turn see the same machine, whose speed drifts over minutes, where targets timed one
+    after the other did not."""
     times: list[list[float]] = [[] for _ in targets]
     cpu: list[list[float]] = [[] for _ in targets]
-    for _ in range(runs):
+    for run in range(WARM_UP + runs):
         for number, target in enumerate(targets):
             started, spent = time.perf_counter(), cpu_ns(target.pids)
             response = await target.client.get(
                 target.path, params=target.params, headers=target.headers
             )
-            times[number].append((time.perf_counter() - started) * 1000)
-            cpu[number].append((cpu_ns(target.pids) - spent) / 1e6)
+            if run >= WARM_UP:
+                times[number].append((time.perf_counter() - started) * 1000)
+                cpu[number].append((cpu_ns(target.pids) - spent) / 1e6)
             if response.status_code != 200:
                 raise RuntimeError(
                     f"{target.path} {target.params}: {response.status_code} {response.text[:300]}"
@@ -256,14 +245,16 @@ async def timed_in_turn(targets: Sequence[Target], runs: int) -> list[tuple[floa
     ]
 
 
-async def p50_ms(
-    client: httpx.AsyncClient,
-    path: str,
-    params: Any,
-    runs: int,
-    headers: dict[str, str] | None = None,
-) -> float:
-    return (await timed(client, path, params, runs, headers))[0]
+Figures = dict[tuple[str, str], dict[int, float]]
+
+
+def file_figures(
+    wall: Figures, cpu: Figures, key: tuple[str, str], sizes: list[int], figures: list[Any]
+) -> None:
+    """``timed_in_turn``'s answer for the targets of ``key`` (query, page), one per size."""
+    for size, (spent_wall, spent_cpu) in zip(sizes, figures, strict=True):
+        wall.setdefault(key, {})[size] = spent_wall
+        cpu.setdefault(key, {})[size] = spent_cpu
 
 
 async def run(sizes: list[int], runs: int) -> int:
@@ -290,8 +281,8 @@ async def run(sizes: list[int], runs: int) -> int:
             stacks.append((bench, client))
         backend = stacks[0][0].backend
         print(f"backend: {backend}; p50 of {runs} requests to each size in turn, ms", flush=True)
-        table: dict[tuple[str, str], dict[int, float]] = {}
-        cpu: dict[tuple[str, str], dict[int, float]] = {}
+        table: Figures = {}
+        cpu: Figures = {}
         for query in queries(person, hr):
             cursors = [
                 await middle_cursor(bench.incidents, query, size)
@@ -307,12 +298,8 @@ async def run(sizes: list[int], runs: int) -> int:
                     )
                     for (bench, client), cursor in zip(stacks, cursors, strict=True)
                 ]
-                for target in targets:
-                    await p50_ms(target.client, target.path, target.params, WARM_UP)
                 figures = await timed_in_turn(targets, runs)
-                for size, (wall, spent) in zip(sizes, figures, strict=True):
-                    table.setdefault((query.name, page), {})[size] = wall
-                    cpu.setdefault((query.name, page), {})[size] = spent
+                file_figures(table, cpu, (query.name, page), sizes, figures)
     verdict = report(table, sizes)
     report_cpu(cpu, sizes)
     return verdict
@@ -323,14 +310,14 @@ def serving(stack: RunningStack, service: str) -> list[int]:
     return [stack.processes[app].pid for app in ("gateway", service)]
 
 
-def report_cpu(cpu: dict[tuple[str, str], dict[int, float]], sizes: list[int]) -> None:
+def report_cpu(cpu: Figures, sizes: list[int]) -> None:
     """The same table in CPU time of the gateway and the service per request: what to
     read when the machine is shared (the wall times above decide the exit status)."""
     print("CPU time of the gateway and the service per request, p50 ms:")
     report(cpu, sizes)
 
 
-def report(table: dict[tuple[str, str], dict[int, float]], sizes: list[int]) -> int:
+def report(table: Figures, sizes: list[int]) -> int:
     smallest, largest = sizes[0], sizes[-1]
     header = " ".join(f"{size:>9}" for size in sizes)
     print(f"{'query':<30} {'page':<5} {header}   ratio  target <= {TARGET_RATIO}x")

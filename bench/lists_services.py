@@ -72,8 +72,9 @@ from bench.lists import (
     PEOPLE,
     SPACING_SECONDS,
     WARM_UP,
+    Figures,
     Target,
-    p50_ms,
+    file_figures,
     report,
     report_cpu,
     serving,
@@ -524,9 +525,9 @@ async def run(services: list[str], sizes: list[int], runs: int) -> int:
             stacks.append(sized)
         backend = stacks[0].bench.backend
         print(f"backend: {backend}; p50 of {runs} requests to each size in turn, ms", flush=True)
-        table: dict[tuple[str, str], dict[int, float]] = {}
-        in_process: dict[tuple[str, str], dict[int, float]] = {}
-        cpu: dict[tuple[str, str], dict[int, float]] = {}
+        table: Figures = {}
+        in_process: Figures = {}
+        cpu: Figures = {}
         for number, query in enumerate(stacks[0].queries):
             versions = [sized.queries[number] for sized in stacks]  # the query at each size
             pages = ["first"] + (["deep"] if all(v.deep for v in versions) else [])
@@ -535,12 +536,8 @@ async def run(services: list[str], sizes: list[int], runs: int) -> int:
                     sized.target(version, page)
                     for sized, version in zip(stacks, versions, strict=True)
                 ]
-                for target in targets:
-                    await p50_ms(target.client, target.path, target.params, WARM_UP, target.headers)
                 figures = await timed_in_turn(targets, runs)
-                for size, (wall, spent) in zip(sizes, figures, strict=True):
-                    table.setdefault((query.name, page), {})[size] = wall
-                    cpu.setdefault((query.name, page), {})[size] = spent
+                file_figures(table, cpu, (query.name, page), sizes, figures)
                 if assignment_filters(query) is not None:
                     listed = await listed_in_turn(stacks, versions, page, runs)
                     for size, figure in zip(sizes, listed, strict=True):
